@@ -1,0 +1,52 @@
+package node
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
+)
+
+// LookupResult is the outcome of one iterative lookup.
+type LookupResult struct {
+	Target  krpc.ID
+	Found   bool           // a node with exactly Target answered
+	Addr    netip.AddrPort // its address, when Found
+	Closest []LookupContact
+	Stats   LookupStats
+}
+
+// LookupContact is one of the closest nodes that answered during a lookup.
+type LookupContact struct {
+	ID   krpc.ID
+	Addr netip.AddrPort
+	RTT  time.Duration
+}
+
+// LookupStats counts what a lookup cost.
+type LookupStats struct {
+	Queries   int
+	Responses int
+	Timeouts  int
+	Rounds    int
+	Duration  time.Duration
+}
+
+// ContactInfo describes one routing-table entry for operators.
+type ContactInfo struct {
+	ID       krpc.ID
+	Addr     netip.AddrPort
+	Bucket   int // index by XOR distance: 159 - leading zero bits of (self XOR ID)
+	LastSeen time.Time
+	State    string // "bucket" or "replacement"
+}
+
+// SelfInfo describes this node.
+type SelfInfo struct {
+	ID       krpc.ID
+	Contact  string         // ID@host:port, using the learned external address when known
+	Listen   netip.AddrPort // bound address
+	External netip.AddrPort // learned from responders' ip field; zero until agreed
+	Started  time.Time
+	Joined   bool // own bootstrap done
+}

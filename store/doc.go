@@ -1,0 +1,2 @@
+// Package store persists the routing table in Pebble under a versioned schema.
+package store
