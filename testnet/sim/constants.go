@@ -1,0 +1,18 @@
+package sim
+
+import "time"
+
+const (
+	// DefaultTimeout is how long a Call waits for an answer that will never
+	// come (lost datagram, dead or unknown peer). It stands in for the real
+	// RPC timeout and is short so that large experiments finish quickly.
+	DefaultTimeout = 50 * time.Millisecond
+
+	// Port is the UDP port every simulated node "listens" on.
+	Port = 4114
+
+	// maxEndpoints bounds the address space: addresses are 127.x.y.z with
+	// x.y.z counting up from 0.0.1, so no two nodes share one and every
+	// address is loopback (exempt from the table's IP-diversity limits).
+	maxEndpoints = 1<<24 - 2
+)

@@ -1,0 +1,181 @@
+// Package sim is an in-memory network for kadnode nodes: Endpoint implements
+// node.Transport without sockets or crypto, with configurable latency, loss
+// and failed nodes, so that tens of thousands of unchanged nodes run in one
+// process.
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
+)
+
+// Config sets the behaviour of a simulated network; zero values mean no
+// latency, no loss and DefaultTimeout.
+type Config struct {
+	// Latency is the one-way delay of every datagram; Jitter adds a uniform
+	// random extra delay in [0, Jitter).
+	Latency time.Duration
+	Jitter  time.Duration
+	// Loss is the probability that one datagram (query or reply) is lost.
+	Loss float64
+	// Timeout is how long a Call waits before it reports a timeout when no
+	// answer is coming.
+	Timeout time.Duration
+	// Seed makes loss and jitter reproducible for a given call order.
+	Seed uint64
+	// SkipEncoding hands messages over as copies instead of bencoding them.
+	// Encoding is the default: it proves every message is encodable and
+	// measures its size, at some CPU cost.
+	SkipEncoding bool
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.Latency < 0 || c.Jitter < 0:
+		return fmt.Errorf("sim: latency %v and jitter %v must not be negative", c.Latency, c.Jitter)
+	case c.Loss < 0 || c.Loss > 1:
+		return fmt.Errorf("sim: loss %v must be a probability between 0 and 1", c.Loss)
+	case c.Timeout < 0:
+		return fmt.Errorf("sim: timeout %v must not be negative (0 means %v)", c.Timeout, DefaultTimeout)
+	}
+	return nil
+}
+
+// Stats counts what crossed the simulated network.
+type Stats struct {
+	Queries   uint64 // Calls made
+	Delivered uint64 // queries that reached a live handler
+	Replies   uint64 // replies that reached the caller
+	Lost      uint64 // datagrams dropped by Loss
+	Dead      uint64 // queries to a failed, closed or unknown address
+	Timeouts  uint64 // Calls that ended without an answer
+	Bytes     uint64 // encoded bytes of queries and replies (0 with SkipEncoding)
+}
+
+// Network is a set of simulated endpoints that reach each other in memory.
+type Network struct {
+	cfg Config
+
+	mu        sync.RWMutex
+	endpoints map[netip.AddrPort]*Endpoint
+	nextAddr  uint32
+	closed    bool
+
+	rngMu sync.Mutex
+	rng   *rand.Rand
+
+	stats struct {
+		queries, delivered, replies, lost, dead, timeouts, bytes atomic.Uint64
+	}
+}
+
+// ErrNetworkClosed is returned by NewEndpoint after Close.
+var ErrNetworkClosed = errors.New("sim: network is closed")
+
+// NewNetwork makes an empty network.
+func NewNetwork(cfg Config) (*Network, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	return &Network{
+		cfg:       cfg,
+		endpoints: make(map[netip.AddrPort]*Endpoint),
+		rng:       rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+	}, nil
+}
+
+// NewEndpoint attaches a node with the given ID at the next free address.
+// The ID is the node's authenticated identity: the simulation has no
+// certificates, so whatever ID the caller assigns is what peers see.
+func (n *Network) NewEndpoint(id krpc.ID) (*Endpoint, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil, ErrNetworkClosed
+	}
+	if n.nextAddr >= maxEndpoints {
+		return nil, fmt.Errorf("sim: address space full (%d endpoints)", maxEndpoints)
+	}
+	n.nextAddr++
+	a := n.nextAddr
+	addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, byte(a >> 16), byte(a >> 8), byte(a)}), Port)
+	e := newEndpoint(n, id, addr)
+	n.endpoints[addr] = e
+	return e, nil
+}
+
+// Endpoint returns the endpoint at addr, or nil.
+func (n *Network) Endpoint(addr netip.AddrPort) *Endpoint {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.endpoints[addr]
+}
+
+// Len is the number of attached endpoints (failed ones included).
+func (n *Network) Len() int {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return len(n.endpoints)
+}
+
+// Stats snapshots the network's counters.
+func (n *Network) Stats() Stats {
+	s := &n.stats
+	return Stats{
+		Queries: s.queries.Load(), Delivered: s.delivered.Load(), Replies: s.replies.Load(),
+		Lost: s.lost.Load(), Dead: s.dead.Load(), Timeouts: s.timeouts.Load(), Bytes: s.bytes.Load(),
+	}
+}
+
+// Close closes every endpoint; calls in flight return at once.
+func (n *Network) Close() error {
+	n.mu.Lock()
+	n.closed = true
+	eps := make([]*Endpoint, 0, len(n.endpoints))
+	for _, e := range n.endpoints {
+		eps = append(eps, e)
+	}
+	n.mu.Unlock()
+	for _, e := range eps {
+		e.Close()
+	}
+	return nil
+}
+
+func (n *Network) detach(e *Endpoint) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.endpoints[e.addr] == e {
+		delete(n.endpoints, e.addr)
+	}
+}
+
+// lose reports whether one datagram is dropped.
+func (n *Network) lose() bool {
+	if n.cfg.Loss == 0 {
+		return false
+	}
+	n.rngMu.Lock()
+	defer n.rngMu.Unlock()
+	return n.rng.Float64() < n.cfg.Loss
+}
+
+// delay is one datagram's transit time.
+func (n *Network) delay() time.Duration {
+	if n.cfg.Jitter == 0 {
+		return n.cfg.Latency
+	}
+	n.rngMu.Lock()
+	defer n.rngMu.Unlock()
+	return n.cfg.Latency + time.Duration(n.rng.Int64N(int64(n.cfg.Jitter)))
+}

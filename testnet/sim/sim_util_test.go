@@ -1,0 +1,65 @@
+package sim
+
+import (
+	"sync/atomic"
+	"testing"
+
+	"github.com/anacrolix/dht/v2/krpc"
+
+	"github.com/kadnode/kadnode/wire"
+)
+
+// newTestNetwork makes a network that is closed when the test ends.
+func newTestNetwork(t *testing.T, cfg Config) *Network {
+	t.Helper()
+	n, err := NewNetwork(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// newTestEndpoint attaches an endpoint whose ID is b repeated.
+func newTestEndpoint(t *testing.T, n *Network, b byte) *Endpoint {
+	t.Helper()
+	var id krpc.ID
+	for i := range id {
+		id[i] = b
+	}
+	e, err := n.NewEndpoint(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// recorder is a handler that answers pings with its own ID and remembers
+// who asked.
+type recorder struct {
+	id    krpc.ID
+	calls atomic.Int64
+	last  atomic.Pointer[wire.Peer]
+	lastQ atomic.Pointer[krpc.Msg]
+}
+
+func serveRecorder(e *Endpoint) *recorder {
+	r := &recorder{id: e.LocalID()}
+	e.Serve(func(from wire.Peer, q *krpc.Msg) *krpc.Msg {
+		r.calls.Add(1)
+		r.last.Store(&from)
+		r.lastQ.Store(q)
+		if q.Q == "fail" {
+			return &krpc.Msg{E: &krpc.Error{Code: krpc.ErrorCodeProtocolError, Msg: "bad query"}}
+		}
+		if q.Q == "silent" {
+			return nil
+		}
+		return &krpc.Msg{R: &krpc.Return{ID: r.id}}
+	})
+	return r
+}
+
+func pingFrom(e *Endpoint) *krpc.Msg {
+	return &krpc.Msg{Q: "ping", A: &krpc.MsgArgs{ID: e.LocalID()}}
+}
