@@ -1,4 +1,89 @@
 package wire
 
+import "time"
+
 // KeyFileName is the node key's file name inside the data dir.
 const KeyFileName = "node.key"
+
+// KRPC codec.
+const (
+	// MaxMessageSize bounds an encoded KRPC message, so that one message and
+	// the DTLS record around it fit in a 1,280-byte IPv6 minimum MTU datagram.
+	MaxMessageSize = 1100
+
+	// MaxTransactionIDLen bounds the "t" field; BEP 5 needs 2 bytes, and a
+	// long one is more likely garbage than a real transaction.
+	MaxTransactionIDLen = 8
+
+	// maxBencodeDepth bounds nesting in a decoded message; KRPC needs 3
+	// levels, the rest is room for extensions.
+	maxBencodeDepth = 16
+
+	// compactIPv4NodeLen and compactIPv6NodeLen are the sizes of one entry of
+	// "nodes" (BEP 5) and "nodes6" (BEP 32): 20-byte ID, address, port.
+	compactIPv4NodeLen = 20 + 4 + 2
+	compactIPv6NodeLen = 20 + 16 + 2
+
+	// MethodPing and MethodFindNode are the KRPC queries kadnode answers.
+	MethodPing     = "ping"
+	MethodFindNode = "find_node"
+)
+
+// Transport defaults; a zero field of Config takes these.
+const (
+	// DefaultNetwork is the network name used when Config.Network is empty.
+	DefaultNetwork = "kadnode"
+	// DefaultHandshakeTimeout bounds one DTLS handshake: pion holds ~36 KB
+	// and 4 goroutines per half-open handshake, so it must stay short.
+	DefaultHandshakeTimeout = 5 * time.Second
+	// DefaultIdleTimeout is how long an unused session lives before the
+	// reaper closes it (a vanished peer gives no other signal).
+	DefaultIdleTimeout = 2 * time.Minute
+	// DefaultRPCTimeout is how long a call waits for its response.
+	DefaultRPCTimeout = time.Second
+	// DefaultMaxSessions caps established sessions; beyond it the least
+	// recently used idle session is closed to make room.
+	DefaultMaxSessions = 1024
+	// DefaultMaxPendingHandshakes caps handshakes in progress.
+	DefaultMaxPendingHandshakes = 128
+	// DefaultHandshakesPerIPPerSecond rate-limits new inbound handshakes per
+	// source IP; the burst is twice the rate.
+	DefaultHandshakesPerIPPerSecond = 20
+	// DefaultPeerQueueLen is the number of datagrams queued per peer before
+	// the read loop drops (it never blocks).
+	DefaultPeerQueueLen = 64
+)
+
+// Wire limits of the transport.
+const (
+	// maxDatagramSize is the largest datagram handed to DTLS; anything
+	// bigger is dropped as oversize before any parsing.
+	maxDatagramSize = 1500
+	// socketReadBufferSize is the read loop's buffer: bigger than any
+	// accepted datagram, so truncation shows up as oversize.
+	socketReadBufferSize = 8 << 10
+	// sessionReadBufferSize is the buffer a session reads records into:
+	// pion's Conn.Read loses a record that does not fit.
+	sessionReadBufferSize = 8 << 10
+	// dtlsMTU is the MTU pion fragments handshake flights to.
+	dtlsMTU = 1200
+	// alpnPrefix prefixes the network name in the ALPN protocol offered in
+	// the handshake, so nodes of different networks refuse each other.
+	alpnPrefix = "kadnode/"
+	// txIDLen is the length of the transaction IDs this node generates.
+	txIDLen = 4
+)
+
+// DTLS record layout, as far as the demultiplexer reads it (RFC 6347 4.1
+// and 4.2.2).
+const (
+	recordHeaderLen         = 13   // type, version, epoch, sequence, length
+	handshakeHeaderLen      = 12   // type, length, message_seq, fragment offset and length
+	helloRandomLen          = 32   // ClientHello.random
+	dtlsVersionMajor        = 0xfe // every DTLS version starts with 0xfe
+	contentChangeCipherSpec = 20
+	contentAlert            = 21
+	contentHandshake        = 22
+	contentApplicationData  = 23
+	handshakeClientHello    = 1
+)

@@ -1,0 +1,162 @@
+package wire
+
+import (
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/anacrolix/torrent/bencode"
+)
+
+// EncodeMsg bencodes m (with anacrolix's encoder, the reference for the
+// format). It refuses a message that DecodeMsg would refuse, with a
+// *MalformedError, and one over MaxMessageSize, with a *MessageTooLargeError.
+func EncodeMsg(m *krpc.Msg) ([]byte, error) {
+	if m == nil {
+		return nil, &MalformedError{Reason: "nil message", Code: krpc.ErrorCodeGenericError}
+	}
+	// The encoder omits an all-zero array, so a zero target would arrive
+	// absent; presence is what the encoder will write.
+	p := presence{aID: m.A != nil, target: m.A != nil && !m.A.Target.IsZero(), rID: m.R != nil}
+	if reason := checkMsg(m, p); reason != "" {
+		return nil, &MalformedError{Reason: reason, Code: krpc.ErrorCodeGenericError, T: m.T, Query: m.Y == krpc.YQuery}
+	}
+	// Compact fields that do not fit their fixed sizes make the encoder
+	// panic; refuse them instead.
+	if reason := checkAddrs(m); reason != "" {
+		return nil, &MalformedError{Reason: reason, Code: krpc.ErrorCodeGenericError, T: m.T, Query: m.Y == krpc.YQuery}
+	}
+	b, err := bencode.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encoding KRPC message: %w", err)
+	}
+	if len(b) > MaxMessageSize {
+		return nil, &MessageTooLargeError{Size: len(b), Limit: MaxMessageSize}
+	}
+	return b, nil
+}
+
+// DecodeMsg parses one KRPC message strictly: canonical bencode (sorted,
+// unique keys, no trailing bytes), a "t" of 1 to MaxTransactionIDLen
+// bytes, "y" one of q, r, e, and the fields each type needs, with IDs of
+// exactly 20 bytes. Keys kadnode does not use are checked as bencode and
+// skipped. A query for an unknown method decodes; see KnownMethod.
+//
+// It returns a *MessageTooLargeError for input over MaxMessageSize and a
+// *MalformedError otherwise.
+func DecodeMsg(b []byte) (*krpc.Msg, error) {
+	if len(b) > MaxMessageSize {
+		return nil, &MessageTooLargeError{Size: len(b), Limit: MaxMessageSize}
+	}
+	m := new(krpc.Msg)
+	var p presence
+	r := bencodeReader{b: b}
+	err := r.dict(func(k []byte) error { return decodeTopField(&r, k, m, &p) })
+	if err == nil && r.pos != len(b) {
+		err = r.errorf("%d bytes after the message", len(b)-r.pos)
+	}
+	if err != nil {
+		var be *bencodeError
+		if !errors.As(err, &be) {
+			be = &bencodeError{pos: r.pos, reason: err.Error()}
+		}
+		return nil, &MalformedError{Reason: be.Error(), Code: krpc.ErrorCodeProtocolError, T: validT(m.T), Query: m.Y == krpc.YQuery}
+	}
+	if reason := checkMsg(m, p); reason != "" {
+		return nil, &MalformedError{Reason: reason, Code: krpc.ErrorCodeProtocolError, T: validT(m.T), Query: m.Y == krpc.YQuery}
+	}
+	return m, nil
+}
+
+// KnownMethod reports whether kadnode answers the query method q; a node
+// answers other methods with krpc.ErrorCodeMethodUnknown (204).
+func KnownMethod(q string) bool {
+	return q == MethodPing || q == MethodFindNode
+}
+
+// presence records which ID fields were present, since krpc.ID decodes an
+// absent field as the zero ID.
+type presence struct {
+	aID, target, rID bool
+}
+
+// checkMsg returns what makes m invalid, or "" if it is a valid message.
+// It serves both directions, so that kadnode never sends what it would
+// refuse to receive.
+func checkMsg(m *krpc.Msg, p presence) string {
+	if m.T == "" {
+		return `no transaction ID "t"`
+	}
+	if len(m.T) > MaxTransactionIDLen {
+		return fmt.Sprintf(`transaction ID "t" is %d bytes, want at most %d`, len(m.T), MaxTransactionIDLen)
+	}
+	switch m.Y {
+	case krpc.YQuery:
+		switch {
+		case m.Q == "":
+			return `query has no method "q"`
+		case m.A == nil:
+			return fmt.Sprintf(`%s query has no arguments "a"`, quoteMethod(m.Q))
+		case !p.aID:
+			return fmt.Sprintf(`%s query has no "id" in "a"`, quoteMethod(m.Q))
+		case m.Q == MethodFindNode && !p.target:
+			return `find_node query has no "target" in "a"`
+		}
+	case krpc.YResponse:
+		switch {
+		case m.R == nil:
+			return `response has no return values "r"`
+		case !p.rID:
+			return `response has no "id" in "r"`
+		}
+	case krpc.YError:
+		if m.E == nil {
+			return `error message has no "e"`
+		}
+	case "":
+		return `no message type "y"`
+	default:
+		return fmt.Sprintf(`message type "y" is %q, want "q", "r" or "e"`, m.Y)
+	}
+	return ""
+}
+
+// quoteMethod shows a method name in an error message, cut short so a
+// hostile peer cannot fill logs with it.
+func quoteMethod(q string) string {
+	const max = 32
+	if len(q) > max {
+		return fmt.Sprintf("%q…", q[:max])
+	}
+	return fmt.Sprintf("%q", q)
+}
+
+// validT returns t if a reply could carry it back, else "".
+func validT(t string) string {
+	if len(t) > MaxTransactionIDLen {
+		return ""
+	}
+	return t
+}
+
+// checkAddrs returns what makes an address field of m unencodable, or "".
+func checkAddrs(m *krpc.Msg) string {
+	if n := len(m.IP.IP); n != 0 && n != net.IPv4len && n != net.IPv6len {
+		return fmt.Sprintf(`"ip" address has %d bytes, want 4 or 16`, n)
+	}
+	if m.R == nil {
+		return ""
+	}
+	for _, n := range m.R.Nodes {
+		if n.Addr.IP.To4() == nil {
+			return fmt.Sprintf(`"nodes" holds %v, which is not an IPv4 address`, n.Addr.IP)
+		}
+	}
+	for _, n := range m.R.Nodes6 {
+		if len(n.Addr.IP) != net.IPv6len {
+			return fmt.Sprintf(`"nodes6" holds %v, which is not a 16-byte IPv6 address`, n.Addr.IP)
+		}
+	}
+	return ""
+}
