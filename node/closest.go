@@ -1,0 +1,70 @@
+package node
+
+import (
+	"slices"
+
+	"github.com/anacrolix/dht/v2/krpc"
+
+	"github.com/kadnode/kadnode/store"
+)
+
+// Closest returns the n members nearest to target by XOR distance, nearest
+// first. Replacements are not included.
+//
+// Each bucket's members lie in one interval of distance from target, and
+// the intervals do not overlap, so the buckets can be visited in order of
+// distance and the search stops as soon as n are found. With d = self^target
+// and b its top bit: bucket b is nearest (its members share bit b with
+// target); then the buckets below b, those where d has a 1 from the top down
+// and after them those where d has a 0 from the bottom up; then the buckets
+// above b in increasing order.
+func (t *Table) Closest(target krpc.ID, n int) []store.Contact {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n = min(n, t.members)
+	if n <= 0 {
+		return nil
+	}
+	out := make([]store.Contact, 0, n)
+	d := Distance(t.self, target)
+	top := BucketIndex(t.self, target)
+	if top >= 0 {
+		if out = t.appendNearest(out, n, top, target); len(out) == n {
+			return out
+		}
+	}
+	for i := top - 1; i >= 0; i-- {
+		if bitAt(d, i) == 1 {
+			if out = t.appendNearest(out, n, i, target); len(out) == n {
+				return out
+			}
+		}
+	}
+	for i := 0; i < top; i++ {
+		if bitAt(d, i) == 0 {
+			if out = t.appendNearest(out, n, i, target); len(out) == n {
+				return out
+			}
+		}
+	}
+	for i := top + 1; i < NumBuckets; i++ {
+		if out = t.appendNearest(out, n, i, target); len(out) == n {
+			return out
+		}
+	}
+	return out
+}
+
+// appendNearest appends bucket i's members to out, nearest to target first,
+// until out holds n.
+func (t *Table) appendNearest(out []store.Contact, n, i int, target krpc.ID) []store.Contact {
+	members := t.buckets[i].members
+	if len(members) == 0 {
+		return out
+	}
+	start := len(out)
+	out = append(out, members...)
+	added := out[start:]
+	slices.SortFunc(added, func(a, b store.Contact) int { return CompareDistance(target, a.ID, b.ID) })
+	return out[:min(len(out), n)]
+}

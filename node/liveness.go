@@ -1,0 +1,46 @@
+package node
+
+import "github.com/kadnode/kadnode/store"
+
+// checkLiveness starts a ping of b's least-recently-seen member when the
+// bucket is full and a replacement is waiting, unless one is in flight:
+// a flood of newcomers causes one ping at a time, not one each.
+func (t *Table) checkLiveness(b *bucket) {
+	if t.ping == nil || t.closed || b.pinging || len(b.members) < t.cfg.K || len(b.replacements) == 0 {
+		return
+	}
+	b.pinging = true
+	c := b.members[0]
+	t.pings.Add(1)
+	go func() {
+		defer t.pings.Done()
+		err := t.ping(t.ctx, c)
+		t.mu.Lock()
+		t.pingDone(b, c, err)
+		t.mu.Unlock()
+		if t.afterPing != nil {
+			t.afterPing()
+		}
+	}()
+}
+
+// pingDone applies the outcome of a liveness ping of c: an answer keeps it
+// (the paper's bias toward long-lived nodes), silence evicts it in favour
+// of the newest replacement.
+func (t *Table) pingDone(b *bucket, c store.Contact, err error) {
+	b.pinging = false
+	if t.ctx.Err() != nil {
+		return // closing: the outcome says nothing about the contact
+	}
+	j := find(b.members, c.ID)
+	if j < 0 || b.members[j].Addr != c.Addr {
+		return // removed or moved while the ping was out
+	}
+	if err == nil {
+		t.refresh(b, &b.members, j, c.Addr, t.now(), true)
+		return
+	}
+	t.log.Debug("evicting unresponsive contact", "id", c.ID, "addr", c.Addr, "err", err)
+	t.evictions++
+	t.removeMember(b, j)
+}
