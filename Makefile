@@ -31,3 +31,10 @@ lint:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./wire ./store ./node
+
+# kadnode and anacrolix/dht side by side in one process on 127.0.0.1; prints
+# a markdown table and writes it to testnet/benchcompare/RESULTS.md.
+BENCH_COMPARE_N ?= 100,500,1000
+.PHONY: bench-compare
+bench-compare:
+	$(GO) run ./testnet/benchcompare -n $(BENCH_COMPARE_N) -out testnet/benchcompare/RESULTS.md

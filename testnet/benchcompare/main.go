@@ -1,0 +1,135 @@
+// Command benchcompare builds an N-node kadnode network (real DTLS and
+// Pebble on 127.0.0.1) and an N-node anacrolix/dht network in one process,
+// joins both the same way, measures both the same way, interleaved, and
+// prints a markdown table of each figure for both and the ratio.
+//
+//	go run ./testnet/benchcompare -n 100,500,1000
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// options are the command line settings of a run.
+type options struct {
+	sizes        []int
+	ks           []int
+	lookups      int
+	joinParallel int
+	window       int
+	answerTime   time.Duration
+	answerRuns   int
+	seed         uint64
+	profileDir   string
+	progress     io.Writer
+}
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "benchcompare:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("benchcompare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sizes := fs.String("n", "100,500,1000", "network sizes, comma-separated")
+	ks := fs.String("k", "8,20", "kadnode k of each row, comma-separated (8 is anacrolix's k; 20 is kadnode's default)")
+	o := options{progress: stderr}
+	fs.IntVar(&o.lookups, "lookups", 200, "lookups L per pass (cold, warm, find_node), from random nodes to random targets")
+	fs.IntVar(&o.joinParallel, "join-parallel", 8, "nodes joining at once, each through a random node that joined before")
+	fs.IntVar(&o.window, "answer-window", 64, "find_node queries in flight against one node (one per client)")
+	fs.DurationVar(&o.answerTime, "answer-time", 2*time.Second, "duration of one find_node load run")
+	fs.IntVar(&o.answerRuns, "answer-runs", 3, "load runs per system, interleaved; the median is reported")
+	fs.Uint64Var(&o.seed, "seed", 1, "seed for join order, lookup pairs and targets")
+	fs.StringVar(&o.profileDir, "profile-dir", "", "write a CPU profile of every phase into this directory")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	out := fs.String("out", "", "also write the markdown to this file")
+	timeout := fs.Duration("timeout", 30*time.Minute, "bound on the whole run")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var err error
+	if o.sizes, err = parseInts(*sizes, 2); err != nil {
+		return fmt.Errorf("-n: %w", err)
+	}
+	if o.ks, err = parseInts(*ks, 1); err != nil {
+		return fmt.Errorf("-k: %w", err)
+	}
+	if o.lookups < 1 || o.joinParallel < 1 || o.window < 1 || o.answerRuns < 1 || o.answerTime <= 0 {
+		return errors.New("-lookups, -join-parallel, -answer-window, -answer-runs and -answer-time must be positive")
+	}
+	if o.profileDir != "" {
+		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
+			return err
+		}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	defer stop()
+
+	var md bytes.Buffer
+	writeHeader(&md, "go run ./testnet/benchcompare "+strings.Join(args, " "))
+	writeNotes(&md, o)
+	for _, n := range o.sizes {
+		rows, err := runSize(ctx, n, o)
+		for _, r := range rows {
+			writeRow(&md, r)
+			if r.k == 8 {
+				writeTargets(&md, r)
+			}
+		}
+		if err != nil {
+			stdout.Write(md.Bytes())
+			return fmt.Errorf("network of %d nodes: %w", n, err)
+		}
+	}
+	if _, err := stdout.Write(md.Bytes()); err != nil {
+		return err
+	}
+	if *out != "" {
+		return os.WriteFile(*out, md.Bytes(), 0o644)
+	}
+	return nil
+}
+
+// parseInts reads a comma-separated list of integers of at least least.
+func parseInts(s string, least int) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || v < least {
+			return nil, fmt.Errorf("%q is not a list of integers ≥ %d", s, least)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (o options) logf(format string, a ...any) {
+	fmt.Fprintf(o.progress, "%s "+format+"\n", append([]any{time.Now().UTC().Format("15:04:05")}, a...)...)
+}

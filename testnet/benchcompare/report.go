@@ -1,0 +1,197 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+// rowResult is everything measured for one N and one kadnode configuration,
+// with the anacrolix figures taken in the same, interleaved run.
+type rowResult struct {
+	n, k int
+
+	aJoin, aSettle, kJoin cost
+	aMem, kMem            perNode
+	kSessions             int // kadnode live DTLS sessions after the lookups, whole network
+
+	// [0] anacrolix get_peers traversal, [1] kadnode.
+	cold, warm [2]lookupSummary
+	aFindNode  lookupSummary
+
+	aFind, kFind findableResult
+
+	aLoad, kLoad []loadResult
+	window       int
+}
+
+// header describes the run: date, versions, machine and command.
+func writeHeader(w io.Writer, command string) {
+	fmt.Fprintf(w, "## kadnode vs anacrolix/dht, side by side\n\n")
+	fmt.Fprintf(w, "- date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "- versions: %s\n", versions())
+	fmt.Fprintf(w, "- machine: %s/%s, %d CPUs (GOMAXPROCS %d), %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
+	fmt.Fprintf(w, "- command: `%s`\n\n", command)
+}
+
+func versions() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	var parts []string
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			parts = append(parts, "kadnode "+s.Value[:min(12, len(s.Value))])
+		}
+	}
+	for _, d := range bi.Deps {
+		switch d.Path {
+		case "github.com/anacrolix/dht/v2", "github.com/pion/dtls/v2", "github.com/cockroachdb/pebble":
+			parts = append(parts, d.Path+" "+d.Version)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// writeRow prints one table: each figure for anacrolix and kadnode, and
+// the ratio kadnode ÷ anacrolix.
+func writeRow(w io.Writer, r rowResult) {
+	fmt.Fprintf(w, "### N = %d, kadnode k = %d, α = %d (anacrolix: k = %d, α = %d)\n\n", r.n, r.k, kadnodeAlpha, anacrolixK, anacrolixAlpha)
+	fmt.Fprintf(w, "| figure | anacrolix | kadnode | kadnode ÷ anacrolix |\n|---|---:|---:|---:|\n")
+	line := func(name string, a, k float64, unit string) {
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", name, fmtNum(a, unit), fmtNum(k, unit), fmtRatio(k, a))
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	line("join, whole network (s)", (r.aJoin.wall + r.aSettle.wall).Seconds(), r.kJoin.wall.Seconds(), "s")
+	fmt.Fprintf(w, "| new node findable by all others (s) | %s | %s | %s |\n",
+		fmtFindable(r.aFind), fmtFindable(r.kFind), fmtRatio(r.kFind.allDone.Seconds(), r.aFind.allDone.Seconds()))
+	line("… others that found it (%)", pct(r.aFind.found, r.aFind.others), pct(r.kFind.found, r.kFind.others), "%")
+	for _, ph := range []struct {
+		name string
+		s    [2]lookupSummary
+	}{{"cold", r.cold}, {"warm", r.warm}} {
+		a, k := ph.s[0], ph.s[1]
+		line("exact-k lookups, "+ph.name+" (%)", 100*a.exactShare, 100*k.exactShare, "%")
+		line("true k returned, "+ph.name+" (%)", 100*a.trueShare, 100*k.trueShare, "%")
+		line("lookup p50, "+ph.name+" (ms)", ms(a.p50), ms(k.p50), "ms")
+		line("lookup p90, "+ph.name+" (ms)", ms(a.p90), ms(k.p90), "ms")
+		line("lookup p99, "+ph.name+" (ms)", ms(a.p99), ms(k.p99), "ms")
+		line("messages per lookup, "+ph.name, a.messages, k.messages, "")
+		line("timeouts per lookup, "+ph.name, a.timeouts, k.timeouts, "")
+		line("cores used by lookups, "+ph.name, a.cost.cores(), k.cost.cores(), "")
+	}
+	f, k := r.aFindNode, r.warm[1]
+	line("anacrolix find_node traversal: exact-k (%) vs kadnode warm", 100*f.exactShare, 100*k.exactShare, "%")
+	line("anacrolix find_node traversal: true k (%) vs kadnode warm", 100*f.trueShare, 100*k.trueShare, "%")
+	line("anacrolix find_node traversal: p50 (ms) vs kadnode warm", ms(f.p50), ms(k.p50), "ms")
+	line("memory per node, heap after GC (KiB)", r.aMem.heap/1024, r.kMem.heap/1024, "KiB")
+	line("memory per node, RSS / N (KiB)", r.aMem.rss/1024, r.kMem.rss/1024, "KiB")
+	line("goroutines per node", r.aMem.goroutines, r.kMem.goroutines, "")
+	aAns, aCores := loadMedians(r.aLoad)
+	kAns, kCores := loadMedians(r.kLoad)
+	line(fmt.Sprintf("answers/s from one node (find_node, %d in flight)", r.window), aAns, kAns, "")
+	line("cores used under that load", aCores, kCores, "")
+	fmt.Fprintf(w, "\nanacrolix join %.2f s = bootstrap %.2f s + one ping round %.2f s; "+
+		"findable: anacrolix %d round(s), kadnode %d round(s); kadnode live DTLS sessions after the lookups: %d (%.1f per node); "+
+		"lookup errors: anacrolix %d/%d, kadnode %d/%d.\n\n",
+		(r.aJoin.wall + r.aSettle.wall).Seconds(), r.aJoin.wall.Seconds(), r.aSettle.wall.Seconds(),
+		r.aFind.rounds, r.kFind.rounds, r.kSessions, float64(r.kSessions)/float64(r.n),
+		r.cold[0].errors+r.warm[0].errors, r.cold[0].count+r.warm[0].count,
+		r.cold[1].errors+r.warm[1].errors, r.cold[1].count+r.warm[1].count)
+}
+
+func loadMedians(rs []loadResult) (perSecond, cores float64) {
+	var ps, cs []float64
+	for _, r := range rs {
+		ps = append(ps, r.perSecond())
+		cs = append(cs, r.cost.cores())
+	}
+	return median(ps), median(cs)
+}
+
+func pct(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return 100 * float64(a) / float64(b)
+}
+
+func fmtNum(v float64, unit string) string {
+	switch {
+	case unit == "%":
+		return fmt.Sprintf("%.1f", v)
+	case v == 0:
+		return "0"
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+// fmtFindable prints the time until all found the new node, or "not all"
+// when some never did within the rounds.
+func fmtFindable(f findableResult) string {
+	if f.found < f.others {
+		return "not all"
+	}
+	return fmtNum(f.allDone.Seconds(), "s")
+}
+
+// writeTargets checks the figures at kadnode k = 8 against the targets.
+func writeTargets(w io.Writer, r rowResult) {
+	fmt.Fprintf(w, "#### Targets at N = %d, kadnode k = %d\n\n| target | measured | met |\n|---|---:|---|\n", r.n, r.k)
+	check := func(name string, v float64, ok bool, format string) {
+		verdict := "yes"
+		if !ok {
+			verdict = "**no**"
+		}
+		fmt.Fprintf(w, "| %s | "+format+" | %s |\n", name, v, verdict)
+	}
+	exact := 100 * min(r.cold[1].exactShare, r.warm[1].exactShare)
+	check("exact-k lookups ≥ 99 % (worse of cold, warm)", exact, exact >= 99, "%.1f %%")
+	ratio := func(k, a float64) float64 {
+		if a == 0 {
+			return 0
+		}
+		return k / a
+	}
+	warm := ratio(float64(r.warm[1].p50), float64(r.warm[0].p50))
+	check("warm lookup p50 ≤ 1.0× anacrolix get_peers p50", warm, warm <= 1.0, "%.2f×")
+	cold := ratio(float64(r.cold[1].p50), float64(r.cold[0].p50))
+	check("cold lookup p50 ≤ 3.0× anacrolix get_peers p50", cold, cold <= 3.0, "%.2f×")
+	aAns, _ := loadMedians(r.aLoad)
+	kAns, _ := loadMedians(r.kLoad)
+	ans := ratio(kAns, aAns)
+	check("answers/s from one node ≥ 1.0×", ans, ans >= 1.0, "%.2f×")
+	mem := ratio(r.kMem.heap, r.aMem.heap)
+	check("memory per node (heap after GC) ≤ 2.0×", mem, mem <= 2.0, "%.2f×")
+	fmt.Fprintln(w)
+}
+
+func fmtRatio(k, a float64) string {
+	if a == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f×", k/a)
+}
+
+// writeNotes says how the figures were taken, next to the tables.
+func writeNotes(w io.Writer, o options) {
+	fmt.Fprintf(w, `How the figures were taken (all nodes on 127.0.0.1, in one process):
+
+- Both networks join the same way: node 0 alone, then waves of %d nodes, each node through one random node of an earlier wave (the same plan for both). kadnode: Start + WaitJoined. anacrolix: Bootstrap, then one round of pings from every server to every entry of its table (the first step of its own table maintenance; it advertises only nodes that answered one of its queries). Each anacrolix server has its own unlimited send limiter (the package default is one 25 msg/s limiter shared by every server in the process, which drops replies) and only our nodes as starting nodes (the default resolves public routers by DNS).
+- Lookups: L = %d (from a random node, for a random target) per pass. Cold pass: each pair once on each system; warm pass: the same pairs again (kadnode's DTLS sessions are up). The passes interleave lookup by lookup, in rotating order. anacrolix lookups are its own traversal (k = %d, α = %d) with get_peers queries, started from the whole table as its Bootstrap and Announce do; "exact-k" = the k closest that answered are exactly the true k closest of all node IDs (the querier left out); "true k returned" = share of the true k among them. Messages = queries sent + responses received.
+- anacrolix v2.23.0's find_node handler takes the target from info_hash, which a find_node query does not carry, so its find_node answers are the responder's nodes closest to the zero ID whatever the target; its get_peers handler routes correctly. Both are measured; get_peers is the fair comparison.
+- New node findable: one more node joins through a random node; then every other node looks it up, %d at a time, in up to %d rounds (anacrolix pings the entries it has not pinged yet before each round, as its maintenance would); the time runs from the start of the join until the last node has found it.
+- Memory per node: heap after GC and RSS after returning freed memory to the OS, before and after building the network, divided by N (kadnode: after join, including Pebble).
+- Answers/s: %d clients with one find_node each in flight against one node for %v, %d runs alternating systems, median. kadnode clients are wire transports with established DTLS sessions; anacrolix clients send plain KRPC over UDP sockets. All queries carry ro=1. Cores = process CPU time / wall time during the phase (clients and server run in the same process, on the same cores).
+
+`, o.joinParallel, o.lookups, anacrolixK, anacrolixAlpha, findableWindow, findableRounds, o.window, o.answerTime, o.answerRuns)
+}

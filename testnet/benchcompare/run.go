@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strings"
+)
+
+// runSize measures one network size: an anacrolix network that lives for
+// the whole size, and one kadnode network per k, each measured interleaved
+// with the anacrolix one.
+func runSize(ctx context.Context, n int, o options) ([]rowResult, error) {
+	rng := rand.New(rand.NewPCG(o.seed, uint64(n)))
+	plan := newJoinPlan(n, o.joinParallel, rng)
+	o.logf("N=%d: joining anacrolix", n)
+	before := takeMem()
+	an := newAnacrolixNet()
+	defer an.close()
+	var err error
+	var base rowResult
+	base.aJoin = measure(o.profileDir, profileName(n, "anacrolix", "join"), func() { err = joinAll(ctx, an, plan) })
+	if err != nil {
+		return nil, err
+	}
+	base.aSettle = measure(o.profileDir, profileName(n, "anacrolix", "settle"), func() { err = an.settle(ctx) })
+	if err != nil {
+		return nil, err
+	}
+	base.aMem = memPerNode(before, takeMem(), n)
+	o.logf("N=%d: anacrolix joined in %v + ping round %v", n, base.aJoin.wall, base.aSettle.wall)
+
+	var rows []rowResult
+	for _, k := range o.ks {
+		r := base
+		r.n, r.k, r.window = n, k, o.window
+		err := runRow(ctx, &r, an, plan, rng, o)
+		rows = append(rows, r)
+		if err != nil {
+			return rows, err
+		}
+	}
+	return rows, nil
+}
+
+// runRow builds a kadnode network at k, measures it against an, and closes it.
+func runRow(ctx context.Context, r *rowResult, an *anacrolixNet, plan joinPlan, rng *rand.Rand, o options) error {
+	sys := fmt.Sprintf("kadnode-k%d", r.k)
+	o.logf("N=%d: joining %s", r.n, sys)
+	before := takeMem()
+	kn, err := newKadnodeNet(r.k)
+	if err != nil {
+		return err
+	}
+	defer kn.close()
+	r.kJoin = measure(o.profileDir, profileName(r.n, sys, "join"), func() { err = joinAll(ctx, kn, plan) })
+	if err != nil {
+		return err
+	}
+	r.kMem = memPerNode(before, takeMem(), r.n)
+	o.logf("N=%d: %s joined in %v", r.n, sys, r.kJoin.wall)
+
+	pairs := make([]lookupPair, o.lookups)
+	for i := range pairs {
+		pairs[i] = lookupPair{from: rng.IntN(r.n), target: randomID(rng)}
+	}
+	aIDs, kIDs := an.ids(), kn.ids()
+	gp := lookupPass{label: "anacrolix get_peers", lookup: an.getPeersLookup, ids: aIDs, k: anacrolixK}
+	kp := lookupPass{label: sys, lookup: kn.lookup, ids: kIDs, k: r.k}
+	fn := lookupPass{label: "anacrolix find_node", lookup: an.findNodeLookup, ids: aIDs, k: anacrolixK}
+	var sums []lookupSummary
+	measure(o.profileDir, profileName(r.n, sys, "lookups-cold"), func() { sums = runPasses(ctx, pairs, []lookupPass{gp, kp}) })
+	r.cold = [2]lookupSummary{sums[0], sums[1]}
+	measure(o.profileDir, profileName(r.n, sys, "lookups-warm"), func() { sums = runPasses(ctx, pairs, []lookupPass{gp, kp, fn}) })
+	r.warm = [2]lookupSummary{sums[0], sums[1]}
+	r.aFindNode = sums[2]
+	r.kSessions = kn.liveSessions()
+	o.logf("N=%d: %s lookups done (exact cold %.0f%%/%.0f%%, warm %.0f%%/%.0f%%)", r.n, sys,
+		100*r.cold[0].exactShare, 100*r.cold[1].exactShare, 100*r.warm[0].exactShare, 100*r.warm[1].exactShare)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	seed := rng.IntN(r.n)
+	if r.aFind, err = measureFindable(ctx, an, an.getPeersLookup, seed); err != nil {
+		return err
+	}
+	if r.kFind, err = measureFindable(ctx, kn, kn.lookup, seed); err != nil {
+		return err
+	}
+	o.logf("N=%d: %s findable done", r.n, sys)
+
+	return measureLoad(ctx, r, an, kn, rng.IntN(r.n), o)
+}
+
+// measureLoad runs the find_node load against node target of each network,
+// alternating systems run by run.
+func measureLoad(ctx context.Context, r *rowResult, an *anacrolixNet, kn *kadnodeNet, target int, o options) error {
+	udpAddr, ok := an.server(target).Addr().(*net.UDPAddr)
+	if !ok {
+		return errors.New("anacrolix server has no UDP address")
+	}
+	aClients, err := newUDPClients(o.window, udpAddr)
+	if err != nil {
+		return err
+	}
+	defer closeClients(aClients)
+	m := kn.member(target)
+	kClients, err := newKadnodeClients(ctx, o.window, m.tr.LocalAddr(), m.id)
+	if err != nil {
+		return err
+	}
+	defer closeClients(kClients)
+	sys := fmt.Sprintf("kadnode-k%d", r.k)
+	for run := range o.answerRuns {
+		a := func() {
+			var res loadResult
+			measure(o.profileDir, profileName(r.n, "anacrolix", fmt.Sprintf("answers-%s-%d", sys, run)), func() {
+				res = runLoad(ctx, aClients, o.answerTime, rng64(o.seed, run))
+			})
+			r.aLoad = append(r.aLoad, res)
+		}
+		k := func() {
+			var res loadResult
+			measure(o.profileDir, profileName(r.n, sys, fmt.Sprintf("answers-%d", run)), func() {
+				res = runLoad(ctx, kClients, o.answerTime, rng64(o.seed, run))
+			})
+			r.kLoad = append(r.kLoad, res)
+		}
+		if run%2 == 0 {
+			a()
+			k()
+		} else {
+			k()
+			a()
+		}
+	}
+	aAns, _ := loadMedians(r.aLoad)
+	kAns, _ := loadMedians(r.kLoad)
+	o.logf("N=%d: %s load done: anacrolix %.0f/s, kadnode %.0f/s", r.n, sys, aAns, kAns)
+	return ctx.Err()
+}
+
+func rng64(seed uint64, run int) uint64 { return seed*0x9e3779b97f4a7c15 + uint64(run) }
+
+func profileName(n int, sys, phase string) string {
+	return strings.NewReplacer(" ", "-", "=", "").Replace(fmt.Sprintf("n%d-%s-%s", n, sys, phase))
+}
