@@ -38,3 +38,28 @@ BENCH_COMPARE_N ?= 100,500,1000
 .PHONY: bench-compare
 bench-compare:
 	$(GO) run ./testnet/benchcompare -n $(BENCH_COMPARE_N) -out testnet/benchcompare/RESULTS.md
+
+# docker-compose testnet: a seed and N nodes from a FROM-scratch image around
+# the static binary. testnet-check runs the failure scenario and always
+# tears the testnet down; CI uses a small N.
+N               ?= 20
+TESTNET_TIMEOUT ?= 5m
+
+.PHONY: testnet-up testnet-down testnet-check sim
+
+testnet-up: static
+	$(GO) run ./testnet/docker up -n $(N)
+
+testnet-down:
+	$(GO) run ./testnet/docker down
+
+testnet-check: static
+	$(GO) run ./testnet/docker check -n $(N) -timeout $(TESTNET_TIMEOUT)
+
+# Simulated network of SIM_NODES unchanged nodes in one process (in-memory
+# transport); SIM_FLAGS passes more options, e.g. SIM_FLAGS='-churn 0.1,0.3'.
+SIM_NODES ?= 1000,10000
+SIM_FLAGS ?=
+
+sim:
+	$(GO) run ./testnet/sim/cmd/kadsim -n $(SIM_NODES) $(SIM_FLAGS)

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v2"
+)
+
+// composeFile is the part of a compose file the testnet relies on.
+type composeFile struct {
+	Services map[string]struct {
+		Image         string            `yaml:"image"`
+		ContainerName string            `yaml:"container_name"`
+		Command       []string          `yaml:"command"`
+		Volumes       []string          `yaml:"volumes"`
+		Environment   map[string]string `yaml:"environment"`
+		Healthcheck   struct {
+			Test []string `yaml:"test"`
+		} `yaml:"healthcheck"`
+	} `yaml:"services"`
+	Volumes  map[string]struct{ Name string } `yaml:"volumes"`
+	Networks map[string]struct{ Name string } `yaml:"networks"`
+}
+
+func parseCompose(t *testing.T, s composeSpec) composeFile {
+	t.Helper()
+	var b bytes.Buffer
+	if err := writeCompose(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	var f composeFile
+	if err := yaml.Unmarshal(b.Bytes(), &f); err != nil {
+		t.Fatalf("generated compose file is not YAML: %v\n%s", err, b.String())
+	}
+	return f
+}
+
+func TestComposeHasSeedNodesAndLateJoinerEachWithOwnVolume(t *testing.T) {
+	const n = 5
+	f := parseCompose(t, composeSpec{Nodes: n})
+	if len(f.Services) != n+2 {
+		t.Fatalf("%d services, want seed + %d nodes + late joiner", len(f.Services), n)
+	}
+	volumes := make(map[string]string)
+	for name, svc := range f.Services {
+		if svc.Image != image || svc.ContainerName != containerName(name) {
+			t.Errorf("%s: image %q container %q, want %q and %q", name, svc.Image, svc.ContainerName, image, containerName(name))
+		}
+		if len(svc.Volumes) != 1 || !strings.HasSuffix(svc.Volumes[0], ":"+dataDir) {
+			t.Fatalf("%s: volumes %v, want one volume on %s", name, svc.Volumes, dataDir)
+		}
+		vol := strings.TrimSuffix(svc.Volumes[0], ":"+dataDir)
+		if other, dup := volumes[vol]; dup {
+			t.Errorf("%s and %s share volume %s", name, other, vol)
+		}
+		volumes[vol] = name
+		if f.Volumes[vol].Name != volumeName(name) {
+			t.Errorf("%s: volume %s is named %q, want %q", name, vol, f.Volumes[vol].Name, volumeName(name))
+		}
+		if svc.Environment["KADNODE_DATA_DIR"] != dataDir || svc.Environment["KADNODE_API"] != apiAddr {
+			t.Errorf("%s: environment %v lacks the data dir or the loopback API", name, svc.Environment)
+		}
+		if len(svc.Healthcheck.Test) < 2 || svc.Healthcheck.Test[0] != "CMD" || svc.Healthcheck.Test[1] != binary {
+			t.Errorf("%s: healthcheck %v must exec the kadnode binary (no shell in the image)", name, svc.Healthcheck.Test)
+		}
+	}
+	wantSeed := map[string]string{seedService: "", lateService: "node1:4114"}
+	for i := 1; i <= n; i++ {
+		wantSeed[nodeService(i)] = "seed:4114"
+	}
+	for name, want := range wantSeed {
+		if got := seedArg(f.Services[name].Command); got != want {
+			t.Errorf("%s: seed %q, want %q (command %v)", name, got, want, f.Services[name].Command)
+		}
+	}
+	if f.Networks["kadnode"].Name != networkName {
+		t.Errorf("networks %v, want one named %s", f.Networks, networkName)
+	}
+}
+
+func TestComposeNoSeedDropsOnlyThatNodesSeed(t *testing.T) {
+	f := parseCompose(t, composeSpec{Nodes: 4, NoSeed: map[string]bool{restartTarget: true}})
+	for name, svc := range f.Services {
+		got := seedArg(svc.Command)
+		switch {
+		case name == restartTarget && got != "":
+			t.Errorf("%s still has seed %q", name, got)
+		case name != restartTarget && name != seedService && got == "":
+			t.Errorf("%s lost its seed", name)
+		}
+	}
+}
+
+// seedArg is the value after --seed in a command, or "".
+func seedArg(cmd []string) string {
+	for i, a := range cmd {
+		if a == "--seed" && i+1 < len(cmd) {
+			return cmd[i+1]
+		}
+	}
+	return ""
+}
+
+// The committed compose file is the generator's output for 8 nodes, so
+// that it can be read (and used by hand) without running the generator.
+func TestCommittedComposeFileIsCurrent(t *testing.T) {
+	var b bytes.Buffer
+	if err := writeCompose(&b, composeSpec{Nodes: 8}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(composeFileName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, b.Bytes()) {
+		t.Errorf("%s is stale: regenerate it with `go run ./testnet/docker compose -n 8 > testnet/docker/%s`", composeFileName, composeFileName)
+	}
+}
+
+func TestBadUsageExitsTwo(t *testing.T) {
+	for _, args := range [][]string{
+		nil,
+		{"bogus"},
+		{"check", "-n", "2"},
+		{"check", "-n", fmt.Sprint(maxNodes + 1)},
+		{"check", "-n", "8", "-sample", "0"},
+		{"compose", "-bogus"},
+	} {
+		var stderr bytes.Buffer
+		if code := realMain(args, io.Discard, &stderr); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+		if stderr.Len() == 0 {
+			t.Errorf("%v: no message says what is wrong", args)
+		}
+	}
+}

@@ -1,0 +1,51 @@
+package main
+
+import "time"
+
+// Names of what the testnet creates; everything carries the project prefix
+// so that `down` removes exactly what `up` made.
+const (
+	project     = "kadnode-testnet"        // compose project name
+	image       = "kadnode-testnet:latest" // built FROM scratch around the static binary
+	networkName = "kadnode-testnet"        // the private bridge network
+	seedService = "seed"
+	lateService = "late" // started only by the check, after the seed is stopped
+	// restartTarget is recreated without seeds; disconnectTarget is cut off
+	// the network and reconnected.
+	restartTarget    = "node2"
+	disconnectTarget = "node3"
+)
+
+// What runs inside each container.
+const (
+	nodePort  = 4114             // UDP port of every node
+	apiAddr   = "127.0.0.1:4115" // control API, loopback inside the container
+	dataDir   = "/data"          // the node's data dir, a volume per node
+	binary    = "/kadnode"       // path of the binary in the image
+	netName   = "testnet"        // kadnode network name (handshake separation)
+	apiExecTO = 60 * time.Second // bound of one docker command
+)
+
+// Timing of the testnet's nodes: short, so that the check's failure and
+// recovery steps finish in seconds rather than the production hour.
+const (
+	revalidateInterval = "1s"
+	refreshInterval    = "20s"
+	rpcTimeout         = "1s"
+)
+
+// Bounds of the check.
+const (
+	defaultNodes      = 20
+	defaultCheckTime  = 5 * time.Minute
+	defaultSample     = 3 // lookups per node in the lookup step
+	pollInterval      = 2 * time.Second
+	stepTimeout       = 90 * time.Second
+	healthyTimeout    = 60 * time.Second
+	maxNodes          = 200 // one machine; every node is a container
+	logTailOnFailure  = "40"
+	composeFileName   = "docker-compose.yml"
+	noSeedFileName    = "docker-compose.noseed.yml"
+	defaultWorkDir    = "bin/testnet"
+	defaultBinaryPath = "bin/kadnode-static"
+)

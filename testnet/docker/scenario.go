@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// checker runs the testnet scenario and remembers what it learned.
+type checker struct {
+	d    *dockerCLI
+	spec composeSpec
+	o    options
+	out  io.Writer
+
+	ids map[string]string // service → node ID (hex)
+}
+
+type step struct {
+	title string
+	run   func(ctx context.Context) error
+	// blame lists the services whose logs explain a failure.
+	blame []string
+}
+
+// check runs every step, stopping at the first failure, always tears the
+// testnet down (unless -keep) and reports whether all steps passed.
+func check(ctx context.Context, d *dockerCLI, spec composeSpec, o options, out io.Writer) bool {
+	c := &checker{d: d, spec: spec, o: o, out: out, ids: make(map[string]string)}
+	start := time.Now()
+	fmt.Fprintf(out, "testnet-check: seed + %d nodes, %d lookups per node, bounded by %v\n", spec.Nodes, o.sample, o.timeout)
+	if err := down(ctx, d, io.Discard); err != nil {
+		fmt.Fprintf(out, "    clearing an old testnet: %v\n", err)
+	}
+	defer func() {
+		if o.keep {
+			fmt.Fprintln(out, "    -keep: testnet left running; `make testnet-down` removes it")
+			return
+		}
+		// The check's own context may have run out: teardown gets its own.
+		tctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := down(tctx, d, out); err != nil {
+			fmt.Fprintf(out, "    teardown: %v\n", err)
+		}
+	}()
+
+	steps := c.steps()
+	passed, failed := 0, 0
+	for i, s := range steps {
+		fmt.Fprintf(out, "=== STEP %d/%d: %s\n", i+1, len(steps), s.title)
+		t0 := time.Now()
+		err := s.run(ctx)
+		if err == nil {
+			passed++
+			fmt.Fprintf(out, "--- PASS: %s (%.1fs)\n", s.title, time.Since(t0).Seconds())
+			continue
+		}
+		failed++
+		fmt.Fprintf(out, "--- FAIL: %s (%.1fs)\n    %v\n", s.title, time.Since(t0).Seconds(), indent(err.Error()))
+		for _, svc := range s.blame {
+			fmt.Fprintf(out, "    last log lines of %s:\n%s", svc, indentAll(d.logs(context.Background(), svc)))
+		}
+		break
+	}
+	skipped := len(steps) - passed - failed
+	fmt.Fprintf(out, "testnet-check: %d passed, %d failed, %d skipped (%.0fs)\n", passed, failed, skipped, time.Since(start).Seconds())
+	return failed == 0 && skipped == 0
+}
+
+func (c *checker) steps() []step {
+	n := len(c.spec.initial())
+	return []step{
+		{fmt.Sprintf("build the image and start a seed and %d nodes", c.spec.Nodes), c.stepUp, []string{seedService, nodeService(1)}},
+		{fmt.Sprintf("all %d nodes join", n), c.stepJoin, []string{seedService, nodeService(1)}},
+		{"every node finds a sample of others at their addresses", c.stepLookups, nil},
+		{"stop the seed: a new node joins through " + nodeService(1), c.stepLateJoin, []string{lateService, nodeService(1)}},
+		{"restart " + restartTarget + " from its volume without seeds: table kept, it rejoins", c.stepRestartNoSeed, []string{restartTarget}},
+		{"disconnect " + disconnectTarget + ": the others evict it after the failure limit", c.stepDisconnect, []string{nodeService(1)}},
+		{"reconnect " + disconnectTarget + ": back in tables after its next lookup", c.stepReconnect, []string{disconnectTarget}},
+		{"restart every node: every table survives, lookups still find everyone", c.stepRestartAll, nil},
+	}
+}
+
+func (c *checker) logf(format string, args ...any) {
+	fmt.Fprintf(c.out, "    "+format+"\n", args...)
+}
+
+func (c *checker) stepUp(ctx context.Context) error {
+	return up(ctx, c.d, c.spec, c.o.binary, c.out)
+}
+
+// stepJoin waits until every node says it has joined, has a non-empty
+// table, and sits in at least one other node's table.
+func (c *checker) stepJoin(ctx context.Context) error {
+	svcs := c.spec.initial()
+	for _, s := range svcs {
+		self, err := c.d.self(ctx, s)
+		if err != nil {
+			return err
+		}
+		c.ids[s] = self.ID
+	}
+	var sizes []int
+	err := poll(ctx, stepTimeout, func() (bool, string) {
+		tables, err := c.tables(ctx, svcs)
+		if err != nil {
+			return false, err.Error()
+		}
+		sizes = sizes[:0]
+		var missing []string
+		for _, s := range svcs {
+			sizes = append(sizes, len(bucketIDs(tables[s])))
+			self, err := c.d.self(ctx, s)
+			switch {
+			case err != nil:
+				missing = append(missing, fmt.Sprintf("%s (%v)", s, err))
+			case !self.Joined:
+				missing = append(missing, s+" (not joined)")
+			case len(bucketIDs(tables[s])) == 0:
+				missing = append(missing, s+" (empty table)")
+			case len(holders(tables, c.ids[s], s)) == 0:
+				missing = append(missing, s+" (in nobody's table)")
+			}
+		}
+		return len(missing) == 0, fmt.Sprintf("not joined: %s", strings.Join(missing, ", "))
+	})
+	if err != nil {
+		return err
+	}
+	slices.Sort(sizes)
+	c.logf("%d nodes joined; table sizes min %d, median %d, max %d", len(svcs), sizes[0], sizes[len(sizes)/2], sizes[len(sizes)-1])
+	return nil
+}
+
+// stepLookups has node i look up nodes i+1..i+sample (in ring order, so
+// every node is also a target) and checks each is found at its container's
+// address.
+func (c *checker) stepLookups(ctx context.Context) error {
+	svcs := c.spec.initial()
+	var failures []string
+	total, rounds, queries := 0, 0, 0
+	for i, from := range svcs {
+		for j := 1; j <= c.o.sample; j++ {
+			to := svcs[(i+j)%len(svcs)]
+			l, err := c.lookupFinds(ctx, from, to)
+			total++
+			if err != nil {
+				failures = append(failures, err.Error())
+				continue
+			}
+			rounds += l.Stats.Rounds
+			queries += l.Stats.Queries
+		}
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("%d of %d lookups failed:\n%s", len(failures), total, strings.Join(failures, "\n"))
+	}
+	c.logf("%d lookups, all found at the right address; mean %.1f rounds, %.1f queries",
+		total, float64(rounds)/float64(total), float64(queries)/float64(total))
+	return nil
+}
+
+// lookupFinds has from look up to's ID and checks the answer against to's
+// current container address.
+func (c *checker) lookupFinds(ctx context.Context, from, to string) (lookupJSON, error) {
+	want, err := c.addr(ctx, to)
+	if err != nil {
+		return lookupJSON{}, err
+	}
+	l, err := c.d.lookup(ctx, from, c.ids[to])
+	switch {
+	case err != nil:
+		return l, fmt.Errorf("%s → %s: %v", from, to, err)
+	case !l.Found:
+		return l, fmt.Errorf("%s → %s: not found (%d queries, %d timeouts)", from, to, l.Stats.Queries, l.Stats.Timeouts)
+	case l.Addr != want.String():
+		return l, fmt.Errorf("%s → %s: found at %s, but it is at %s", from, to, l.Addr, want)
+	}
+	return l, nil
+}
+
+func (c *checker) addr(ctx context.Context, service string) (netip.AddrPort, error) {
+	ip, err := c.d.ip(ctx, service)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	return netip.AddrPortFrom(ip, nodePort), nil
+}
+
+// live lists the running node services (seed and late included when up).
+func (c *checker) live(ctx context.Context) []string {
+	var out []string
+	for _, s := range c.spec.services() {
+		if c.d.running(ctx, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// tables reads the routing table of each service, in parallel.
+func (c *checker) tables(ctx context.Context, svcs []string) (map[string][]nodeJSON, error) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	out := make(map[string][]nodeJSON, len(svcs))
+	var firstErr error
+	for _, s := range svcs {
+		wg.Go(func() {
+			t, err := c.d.table(ctx, s)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			out[s] = t
+		})
+	}
+	wg.Wait()
+	return out, firstErr
+}
+
+// holders lists the services other than self whose buckets hold id.
+func holders(tables map[string][]nodeJSON, id, self string) []string {
+	var out []string
+	for _, s := range slices.Sorted(maps.Keys(tables)) {
+		if _, ok := bucketIDs(tables[s])[id]; ok && s != self {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }
+
+func indentAll(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "      " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n      ") + "\n"
+}
