@@ -23,7 +23,7 @@ type bencodeError struct {
 }
 
 func (e *bencodeError) Error() string {
-	return fmt.Sprintf("invalid bencode at byte %d: %s", e.pos, e.reason)
+	return fmt.Sprintf("%s (at byte %d)", e.reason, e.pos)
 }
 
 func (r *bencodeReader) errorf(format string, args ...any) error {
@@ -31,13 +31,14 @@ func (r *bencodeReader) errorf(format string, args ...any) error {
 }
 
 // kind names the type of the next value, for error messages and dispatch:
-// 'd' dict, 'l' list, 'i' integer, 's' string, 0 at the end of the input.
+// 'd' dict, 'l' list, 'i' integer, 's' string, 'e' the end of a dict or
+// list, 0 the end of the input, '?' anything else.
 func (r *bencodeReader) kind() byte {
 	if r.pos >= len(r.b) {
 		return 0
 	}
 	switch c := r.b[r.pos]; {
-	case c == 'd' || c == 'l' || c == 'i':
+	case c == 'd' || c == 'l' || c == 'i' || c == 'e':
 		return c
 	case c >= '0' && c <= '9':
 		return 's'
@@ -56,8 +57,10 @@ func kindName(k byte) string {
 		return "an integer"
 	case 's':
 		return "a string"
+	case 'e':
+		return "the end of a dict or list"
 	case 0:
-		return "missing"
+		return "the end of the input"
 	}
 	return "not a bencode value"
 }

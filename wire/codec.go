@@ -1,16 +1,14 @@
 package wire
 
 import (
-	"errors"
 	"fmt"
-	"net"
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/anacrolix/torrent/bencode"
 )
 
-// EncodeMsg bencodes m (with anacrolix's encoder, the reference for the
-// format). It refuses a message that DecodeMsg would refuse, with a
+// EncodeMsg bencodes m, byte for byte as anacrolix's encoder would (which
+// it uses for fields kadnode does not; see appendMsg). It refuses a message that DecodeMsg would refuse, with a
 // *MalformedError, and one over MaxMessageSize, with a *MessageTooLargeError.
 func EncodeMsg(m *krpc.Msg) ([]byte, error) {
 	if m == nil {
@@ -27,9 +25,14 @@ func EncodeMsg(m *krpc.Msg) ([]byte, error) {
 	if reason := checkAddrs(m); reason != "" {
 		return nil, &MalformedError{Reason: reason, Code: krpc.ErrorCodeGenericError, T: m.T, Query: m.Y == krpc.YQuery}
 	}
-	b, err := bencode.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("encoding KRPC message: %w", err)
+	var b []byte
+	if plainMsg(m) {
+		b = appendMsg(make([]byte, 0, plainMsgSizeHint(m)), m)
+	} else {
+		var err error
+		if b, err = bencode.Marshal(m); err != nil {
+			return nil, fmt.Errorf("encoding KRPC message: %w", err)
+		}
 	}
 	if len(b) > MaxMessageSize {
 		return nil, &MessageTooLargeError{Size: len(b), Limit: MaxMessageSize}
@@ -49,22 +52,23 @@ func DecodeMsg(b []byte) (*krpc.Msg, error) {
 	if len(b) > MaxMessageSize {
 		return nil, &MessageTooLargeError{Size: len(b), Limit: MaxMessageSize}
 	}
-	m := new(krpc.Msg)
-	var p presence
-	r := bencodeReader{b: b}
-	err := r.dict(func(k []byte) error { return decodeTopField(&r, k, m, &p) })
-	if err == nil && r.pos != len(b) {
-		err = r.errorf("%d bytes after the message", len(b)-r.pos)
+	d := &msgDecoder{r: bencodeReader{b: b}}
+	err := d.r.dict(func(k []byte) error { return d.field(maxBencodeDepth-1, k, (*msgDecoder).topField) })
+	if err == nil && d.r.pos != len(b) {
+		err = d.r.errorf("%d bytes after the message", len(b)-d.r.pos)
 	}
-	if err != nil {
-		var be *bencodeError
-		if !errors.As(err, &be) {
-			be = &bencodeError{pos: r.pos, reason: err.Error()}
-		}
-		return nil, &MalformedError{Reason: be.Error(), Code: krpc.ErrorCodeProtocolError, T: validT(m.T), Query: m.Y == krpc.YQuery}
+	m := &d.m
+	malformed := func(reason string) error {
+		return &MalformedError{Reason: reason, Code: krpc.ErrorCodeProtocolError, T: validT(m.T), Query: m.Y == krpc.YQuery}
 	}
-	if reason := checkMsg(m, p); reason != "" {
-		return nil, &MalformedError{Reason: reason, Code: krpc.ErrorCodeProtocolError, T: validT(m.T), Query: m.Y == krpc.YQuery}
+	switch {
+	case err != nil:
+		return nil, malformed("invalid bencode: " + err.Error())
+	case d.problem != nil:
+		return nil, malformed(d.problem.Error())
+	}
+	if reason := checkMsg(m, d.p); reason != "" {
+		return nil, malformed(reason)
 	}
 	return m, nil
 }
@@ -138,25 +142,4 @@ func validT(t string) string {
 		return ""
 	}
 	return t
-}
-
-// checkAddrs returns what makes an address field of m unencodable, or "".
-func checkAddrs(m *krpc.Msg) string {
-	if n := len(m.IP.IP); n != 0 && n != net.IPv4len && n != net.IPv6len {
-		return fmt.Sprintf(`"ip" address has %d bytes, want 4 or 16`, n)
-	}
-	if m.R == nil {
-		return ""
-	}
-	for _, n := range m.R.Nodes {
-		if n.Addr.IP.To4() == nil {
-			return fmt.Sprintf(`"nodes" holds %v, which is not an IPv4 address`, n.Addr.IP)
-		}
-	}
-	for _, n := range m.R.Nodes6 {
-		if len(n.Addr.IP) != net.IPv6len {
-			return fmt.Sprintf(`"nodes6" holds %v, which is not a 16-byte IPv6 address`, n.Addr.IP)
-		}
-	}
-	return ""
 }

@@ -8,8 +8,39 @@ import (
 	"github.com/anacrolix/dht/v2/krpc"
 )
 
-// decodeTopField decodes the value of top-level key k into m.
-func decodeTopField(r *bencodeReader, k []byte, m *krpc.Msg, p *presence) error {
+// msgDecoder fills a krpc.Msg from a bencodeReader.
+type msgDecoder struct {
+	r bencodeReader
+	m krpc.Msg
+	p presence
+	// problem is the first field of the right bencode syntax but the wrong
+	// type or size. Decoding goes on past it so that "t" and "y" are still
+	// read and the sender can be answered.
+	problem error
+}
+
+// field decodes the value of key k with decode. A failure on a value that
+// is well-formed bencode is recorded as d.problem and the value skipped; a
+// syntax error ends decoding.
+func (d *msgDecoder) field(depth int, k []byte, decode func(*msgDecoder, []byte) error) error {
+	start := d.r.pos
+	err := decode(d, k)
+	if err == nil {
+		return nil
+	}
+	d.r.pos = start
+	if serr := d.r.skip(depth); serr != nil {
+		return serr
+	}
+	if d.problem == nil {
+		d.problem = err
+	}
+	return nil
+}
+
+// topField decodes the value of top-level key k.
+func (d *msgDecoder) topField(k []byte) error {
+	r, m := &d.r, &d.m
 	var err error
 	switch string(k) {
 	case "t":
@@ -17,15 +48,15 @@ func decodeTopField(r *bencodeReader, k []byte, m *krpc.Msg, p *presence) error 
 	case "y":
 		m.Y, err = r.string("y")
 	case "q":
-		m.Q, err = r.string("q")
+		m.Q, err = r.method()
 	case "v":
 		m.ClientId, err = r.string("v")
 	case "a":
 		m.A = new(krpc.MsgArgs)
-		err = r.dict(func(k []byte) error { return decodeArg(r, k, m.A, p) })
+		err = d.dict("a", (*msgDecoder).argField)
 	case "r":
 		m.R = new(krpc.Return)
-		err = r.dict(func(k []byte) error { return decodeReturn(r, k, m.R, p) })
+		err = d.dict("r", (*msgDecoder).returnField)
 	case "e":
 		m.E, err = r.krpcError()
 	case "ip":
@@ -38,14 +69,23 @@ func decodeTopField(r *bencodeReader, k []byte, m *krpc.Msg, p *presence) error 
 	return err
 }
 
-// decodeArg decodes the value of key k of the query arguments "a".
-func decodeArg(r *bencodeReader, k []byte, a *krpc.MsgArgs, p *presence) error {
+// dict decodes the dict value of a top-level key with decode per key.
+func (d *msgDecoder) dict(name string, decode func(*msgDecoder, []byte) error) error {
+	if d.r.kind() != 'd' {
+		return fieldError(name, d.r.open('d'))
+	}
+	return d.r.dict(func(k []byte) error { return d.field(maxBencodeDepth-2, k, decode) })
+}
+
+// argField decodes the value of key k of the query arguments "a".
+func (d *msgDecoder) argField(k []byte) error {
+	r, a := &d.r, d.m.A
 	switch string(k) {
 	case "id":
-		p.aID = true
+		d.p.aID = true
 		return r.id("id", &a.ID)
 	case "target":
-		p.target = true
+		d.p.target = true
 		return r.id("target", &a.Target)
 	case "want":
 		// BEP 32: a list of "n4" / "n6"; other strings are ignored by the
@@ -69,11 +109,12 @@ func decodeArg(r *bencodeReader, k []byte, a *krpc.MsgArgs, p *presence) error {
 	return r.skip(maxBencodeDepth - 2)
 }
 
-// decodeReturn decodes the value of key k of the response values "r".
-func decodeReturn(r *bencodeReader, k []byte, ret *krpc.Return, p *presence) error {
+// returnField decodes the value of key k of the response values "r".
+func (d *msgDecoder) returnField(k []byte) error {
+	r, ret := &d.r, d.m.R
 	switch string(k) {
 	case "id":
-		p.rID = true
+		d.p.rID = true
 		return r.id("id", &ret.ID)
 	case "nodes":
 		b, err := r.compact("nodes", compactIPv4NodeLen)
@@ -99,6 +140,20 @@ func (r *bencodeReader) string(name string) (string, error) {
 	b, err := r.bytes()
 	if err != nil {
 		return "", fieldError(name, err)
+	}
+	return string(b), nil
+}
+
+// method reads "q", without allocating for the methods kadnode knows.
+func (r *bencodeReader) method() (string, error) {
+	b, err := r.bytes()
+	switch {
+	case err != nil:
+		return "", fieldError("q", err)
+	case string(b) == MethodPing:
+		return MethodPing, nil
+	case string(b) == MethodFindNode:
+		return MethodFindNode, nil
 	}
 	return string(b), nil
 }
@@ -172,10 +227,14 @@ func compactNodes(b []byte, elemLen int) []krpc.NodeInfo {
 		return nil
 	}
 	nodes := make([]krpc.NodeInfo, len(b)/elemLen)
+	ipLen := elemLen - len(krpc.ID{}) - 2
+	ips := make(net.IP, len(nodes)*ipLen) // one allocation for all addresses
 	for i := range nodes {
 		e := b[i*elemLen : (i+1)*elemLen]
 		copy(nodes[i].ID[:], e)
-		nodes[i].Addr = compactAddr(e[20:])
+		ip := ips[i*ipLen : (i+1)*ipLen : (i+1)*ipLen]
+		copy(ip, e[len(krpc.ID{}):])
+		nodes[i].Addr = krpc.NodeAddr{IP: ip, Port: int(binary.BigEndian.Uint16(e[elemLen-2:]))}
 	}
 	return nodes
 }
