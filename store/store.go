@@ -2,10 +2,16 @@ package store
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
 )
 
 // Options configure a store; zero values take the defaults in constants.go.
@@ -19,44 +25,219 @@ type Options struct {
 	TouchInterval time.Duration // at most one last-seen-only write per contact per interval
 	Now           func() time.Time
 	Logger        *slog.Logger
+
+	fs         vfs.FS      // tests inject faults here; nil means the OS
+	migrations []migration // tests add fake old schemas; nil means this build's
+}
+
+func (o *Options) setDefaults() {
+	if o.MemTableSize == 0 {
+		o.MemTableSize = DefaultMemTableSize
+	}
+	if o.CacheSize == 0 {
+		o.CacheSize = DefaultCacheSize
+	}
+	if o.TouchInterval <= 0 {
+		o.TouchInterval = DefaultTouchInterval
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.migrations == nil {
+		o.migrations = migrations
+	}
+	switch {
+	case o.fs != nil:
+	case o.InMemory:
+		o.fs = vfs.NewMem()
+	default:
+		o.fs = vfs.Default
+	}
 }
 
 // Stats counts store activity for metrics.
 type Stats struct {
 	Writes    uint64 // committed batches
 	Coalesced uint64 // last-seen updates absorbed without a write
-	Errors    uint64
+	Errors    uint64 // failed batches and Pebble background errors
+	Puts      uint64 // contact records written by Put/Update
+	Deletes   uint64 // contact records deleted
+	Touches   uint64 // contact records written for coalesced last-seen updates
 }
 
-// Store is the Pebble-backed routing-table store.
-type Store struct{}
+// Store is the Pebble-backed routing-table store. Its methods are safe for
+// concurrent use; concurrent writers share one synced batch (see writer.go).
+type Store struct {
+	dir  string
+	opts Options
+	log  *slog.Logger
+	db   *pebble.DB
+	lock *dirLock // nil in memory
+	sc   schemaCheck
 
-var errNotImplemented = errors.New("not implemented")
+	mu      sync.Mutex
+	open    *group              // structural changes waiting for the writer
+	pending map[krpc.ID]Contact // coalesced last-seen updates not yet written
+	closed  bool
+	failed  error // first write failure; later writes return it
 
-// Open opens (or creates) the store in dir, taking its lock.
-func Open(dir string, opts Options) (*Store, error) { return nil, errNotImplemented }
+	kick     chan struct{} // a group is waiting
+	quit     chan struct{} // Close asks the writer to finish
+	finished chan struct{} // the writer has finished
+
+	pebbleFatal atomic.Pointer[error] // set by Pebble's Fatalf (see guard.go)
+	stats       struct{ writes, coalesced, errors, puts, deletes, touches atomic.Uint64 }
+}
+
+// Open opens (or creates) the store in dir, taking its lock. It refuses a
+// store of another key size or network, a locked or corrupt one, and one
+// with a newer schema, each with an error saying what to do.
+func Open(dir string, opts Options) (*Store, error) {
+	if len(opts.Network) > maxNetworkLen {
+		return nil, fmt.Errorf("network name is %d bytes, at most %d allowed", len(opts.Network), maxNetworkLen)
+	}
+	opts.setDefaults()
+	s := &Store{
+		dir:      dir,
+		opts:     opts,
+		log:      opts.Logger.With("component", "store"),
+		pending:  make(map[krpc.ID]Contact),
+		kick:     make(chan struct{}, 1),
+		quit:     make(chan struct{}),
+		finished: make(chan struct{}),
+	}
+	if err := s.openDB(); err != nil {
+		return nil, err
+	}
+	sc, err := openSchema(s.db, dir, opts, opts.migrations, s.log)
+	if err == nil {
+		err = s.fatalError()
+	}
+	if err != nil {
+		return nil, errors.Join(err, s.closeDB())
+	}
+	s.sc = sc
+	go s.run()
+	return s, nil
+}
+
+// openDB locks dir and opens Pebble in it.
+func (s *Store) openDB() error {
+	mustExist := false
+	if !s.opts.InMemory {
+		lock, err := lockDir(s.dir, s.opts.fs)
+		if err != nil {
+			return err
+		}
+		s.lock = lock
+		if mustExist, err = hasFiles(s.opts.fs, s.dir); err != nil {
+			_ = lock.unlock()
+			return fmt.Errorf("cannot read data dir %s: %w", s.dir, err)
+		}
+	}
+	lg := pebbleLogger{log: s.log, fatal: s.setPebbleFatal}
+	po, cache := pebbleOptions(s.opts, s.opts.fs, mustExist, lg, s.backgroundError)
+	if s.lock != nil {
+		po.Lock = s.lock.flock
+	}
+	db, err := openPebble(s.dir, po)
+	cache.Unref()
+	if err == nil {
+		err = s.fatalError()
+	}
+	if err != nil {
+		if db != nil {
+			_ = closePebble(db)
+		}
+		if s.lock != nil {
+			_ = s.lock.unlock()
+		}
+		return s.openError(err)
+	}
+	s.db = db
+	return nil
+}
+
+// openError explains a failed pebble.Open. An I/O error on the directory is
+// reported as such; anything else means files Pebble could not make sense
+// of, which is not repaired by starting afresh in their place.
+func (s *Store) openError(err error) error {
+	var pathErr *fs.PathError
+	if errors.As(err, &pathErr) && !errors.Is(err, pebble.ErrCorruption) {
+		return fmt.Errorf("cannot open store in %s: %w", s.dir, err)
+	}
+	if errors.Is(err, pebble.ErrDBDoesNotExist) {
+		err = errors.New("the directory holds files but no Pebble MANIFEST/CURRENT")
+	}
+	return corruptError(s.dir, err)
+}
+
+// hasFiles reports whether dir holds anything besides the lock file, in
+// which case it must be an existing store: Pebble would otherwise start an
+// empty one over whatever is left of it.
+func hasFiles(vfsys vfs.FS, dir string) (bool, error) {
+	names, err := vfsys.List(dir)
+	if err != nil {
+		return false, err
+	}
+	for _, n := range names {
+		if n != "LOCK" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
 
 // Meta returns the meta record as it is after Open (and any migration).
-func (s *Store) Meta() Meta { return Meta{} }
+func (s *Store) Meta() Meta { return s.sc.meta }
 
 // SelfChanged reports whether Open found another own ID in the store (the
 // key was replaced) and returns the old one; the table re-buckets on Load.
-func (s *Store) SelfChanged() (old krpc.ID, changed bool) { return krpc.ID{}, false }
-
-// Load returns every stored contact.
-func (s *Store) Load() ([]Contact, error) { return nil, errNotImplemented }
-
-// Put writes a structural change (insert, address change, promotion, failure count).
-func (s *Store) Put(c Contact) error { return errNotImplemented }
-
-// Delete removes a contact.
-func (s *Store) Delete(id krpc.ID) error { return errNotImplemented }
-
-// Touch records a last-seen-only update, coalesced per TouchInterval.
-func (s *Store) Touch(c Contact) error { return errNotImplemented }
+func (s *Store) SelfChanged() (old krpc.ID, changed bool) { return s.sc.oldSelf, s.sc.selfChanged }
 
 // Stats snapshots the counters.
-func (s *Store) Stats() Stats { return Stats{} }
+func (s *Store) Stats() Stats {
+	return Stats{
+		Writes:    s.stats.writes.Load(),
+		Coalesced: s.stats.coalesced.Load(),
+		Errors:    s.stats.errors.Load(),
+		Puts:      s.stats.puts.Load(),
+		Deletes:   s.stats.deletes.Load(),
+		Touches:   s.stats.touches.Load(),
+	}
+}
 
-// Close writes pending updates, syncs and releases the lock.
-func (s *Store) Close() error { return nil }
+// Close writes pending updates, syncs and releases the lock. It returns the
+// store's write failure, if it had one, so that the loss of the last
+// updates is reported.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.closed = true
+	s.mu.Unlock()
+	close(s.quit)
+	<-s.finished
+
+	s.mu.Lock()
+	err := s.failed
+	s.mu.Unlock()
+	return errors.Join(err, s.closeDB())
+}
+
+// closeDB closes Pebble and releases the lock.
+func (s *Store) closeDB() error {
+	err := closePebble(s.db)
+	if err != nil {
+		err = fmt.Errorf("closing the store in %s: %w", s.dir, err)
+	}
+	if s.lock != nil {
+		err = errors.Join(err, s.lock.unlock())
+	}
+	return err
+}

@@ -1,0 +1,239 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
+)
+
+// A contact record (version 1) is:
+//
+//	byte     record version
+//	byte     place
+//	uvarint  consecutive failures
+//	byte     address length, then netip.AddrPort binary form
+//	varint   first seen, last seen, last response (unix nanoseconds, 0 = never)
+//
+// The ID is the key, so it is not repeated. Decoding is strict: a record that
+// does not parse exactly is reported, never guessed at.
+
+var errShortRecord = errors.New("record is truncated")
+
+// contactKey is the key of the contact with the given ID.
+func contactKey(id krpc.ID) []byte {
+	k := make([]byte, 1+idLen)
+	k[0] = prefixContact
+	copy(k[1:], id[:])
+	return k
+}
+
+// contactID parses a contact key.
+func contactID(key []byte) (krpc.ID, error) {
+	var id krpc.ID
+	if len(key) != 1+idLen || key[0] != prefixContact {
+		return id, fmt.Errorf("contact key %x is not %d bytes of ID after the prefix", key, idLen)
+	}
+	copy(id[:], key[1:])
+	return id, nil
+}
+
+// checkContact rejects a contact that could not be decoded again.
+func checkContact(c Contact) error {
+	if c.Place != InBucket && c.Place != InReplacement {
+		return fmt.Errorf("contact %x has invalid place %d", c.ID[:], c.Place)
+	}
+	if c.Failures < 0 || c.Failures > maxFailures {
+		return fmt.Errorf("contact %x has invalid failure count %d", c.ID[:], c.Failures)
+	}
+	if !c.Addr.IsValid() {
+		return fmt.Errorf("contact %x has no address", c.ID[:])
+	}
+	return nil
+}
+
+// appendContact appends the record of c (without its ID) to b.
+func appendContact(b []byte, c Contact) ([]byte, error) {
+	if err := checkContact(c); err != nil {
+		return b, err
+	}
+	b = append(b, contactRecordVersion, byte(c.Place))
+	b = binary.AppendUvarint(b, uint64(c.Failures))
+	addr, _ := c.Addr.MarshalBinary() // cannot fail
+	if len(addr) > maxAddrLen {
+		return b, fmt.Errorf("contact %x has an address of %d bytes", c.ID[:], len(addr))
+	}
+	b = append(b, byte(len(addr)))
+	b = append(b, addr...)
+	b = binary.AppendVarint(b, unixNanos(c.FirstSeen))
+	b = binary.AppendVarint(b, unixNanos(c.LastSeen))
+	b = binary.AppendVarint(b, unixNanos(c.LastResponse))
+	return b, nil
+}
+
+// decodeContact parses a record written by appendContact.
+func decodeContact(id krpc.ID, rec []byte) (Contact, error) {
+	c := Contact{ID: id}
+	r := reader{b: rec}
+	if v := r.u8(); r.err == nil && v != contactRecordVersion {
+		return c, fmt.Errorf("unknown contact record version %d", v)
+	}
+	c.Place = Place(r.u8())
+	c.Failures = int(r.uvarint(maxFailures))
+	addr := r.bytes(int(r.u8()))
+	if r.err == nil {
+		if err := c.Addr.UnmarshalBinary(addr); err != nil {
+			return c, fmt.Errorf("bad address: %w", err)
+		}
+	}
+	c.FirstSeen = fromUnixNanos(r.varint())
+	c.LastSeen = fromUnixNanos(r.varint())
+	c.LastResponse = fromUnixNanos(r.varint())
+	if err := r.end(); err != nil {
+		return c, err
+	}
+	return c, checkContact(c)
+}
+
+// unixNanos maps the zero time to 0 (UnixNano of the zero time overflows).
+func unixNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// reader parses a record; the first error sticks and later reads return
+// zero values, so a decoder checks once at the end.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) fail(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+	r.b = nil
+}
+
+func (r *reader) u8() byte {
+	if len(r.b) < 1 {
+		r.fail(errShortRecord)
+		return 0
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
+	return v
+}
+
+func (r *reader) bytes(n int) []byte {
+	if len(r.b) < n {
+		r.fail(errShortRecord)
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) uvarint(max uint64) uint64 {
+	v, n := binary.Uvarint(r.b)
+	if !r.skipVarint(n) {
+		return 0
+	}
+	if v > max {
+		r.fail(fmt.Errorf("value %d exceeds its limit %d", v, max))
+		return 0
+	}
+	return v
+}
+
+func (r *reader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if !r.skipVarint(n) {
+		return 0
+	}
+	return v
+}
+
+// skipVarint consumes a varint of n bytes as binary.(U)varint reported it.
+func (r *reader) skipVarint(n int) bool {
+	switch {
+	case n == 0:
+		r.fail(errShortRecord)
+	case n < 0:
+		r.fail(errors.New("varint overflows 64 bits"))
+	default:
+		r.b = r.b[n:]
+		return true
+	}
+	return false
+}
+
+// end reports the first error, or trailing bytes.
+func (r *reader) end() error {
+	if r.err != nil {
+		return r.err
+	}
+	if len(r.b) != 0 {
+		return fmt.Errorf("%d unexpected bytes after the record", len(r.b))
+	}
+	return nil
+}
+
+// A meta record (version 1) is:
+//
+//	byte     record version
+//	uvarint  key bits
+//	20 bytes own node ID
+//	byte     network name length, then the name
+//
+// The schema version is not part of it: it has its own key (versionKey).
+
+func encodeMeta(m Meta) ([]byte, error) {
+	if len(m.Network) > maxNetworkLen {
+		return nil, fmt.Errorf("network name is %d bytes, at most %d allowed", len(m.Network), maxNetworkLen)
+	}
+	b := []byte{metaRecordVersion}
+	b = binary.AppendUvarint(b, uint64(m.KeyBits))
+	b = append(b, m.SelfID[:]...)
+	b = append(b, byte(len(m.Network)))
+	return append(b, m.Network...), nil
+}
+
+func decodeMeta(rec []byte) (Meta, error) {
+	var m Meta
+	r := reader{b: rec}
+	if v := r.u8(); r.err == nil && v != metaRecordVersion {
+		return m, fmt.Errorf("unknown meta record version %d", v)
+	}
+	m.KeyBits = int(r.uvarint(1 << 16))
+	copy(m.SelfID[:], r.bytes(idLen))
+	m.Network = string(r.bytes(int(r.u8())))
+	return m, r.end()
+}
+
+// versionKey holds the schema version as 4 big-endian bytes.
+var versionKey = []byte{prefixVersion}
+
+// metaKey holds the meta record.
+var metaKey = []byte{prefixMeta}
+
+func encodeVersion(v int) []byte { return binary.BigEndian.AppendUint32(nil, uint32(v)) }
+
+func decodeVersion(rec []byte) (int, error) {
+	if len(rec) != 4 {
+		return 0, fmt.Errorf("schema version record is %d bytes, want 4", len(rec))
+	}
+	return int(binary.BigEndian.Uint32(rec)), nil
+}

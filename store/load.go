@@ -1,0 +1,68 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/cockroachdb/pebble"
+)
+
+// Load returns every stored contact in ID order, with pending last-seen
+// updates applied. A record that does not decode fails the whole Load with
+// ErrCorrupt: the table must not start from part of its memory unnoticed.
+func (s *Store) Load() ([]Contact, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, ErrClosed
+	}
+	pending := make(map[krpc.ID]Contact, len(s.pending))
+	for id, c := range s.pending {
+		pending[id] = c
+	}
+	s.mu.Unlock()
+
+	cs, err := s.loadContacts()
+	if err != nil {
+		return nil, corruptError(s.dir, err)
+	}
+	for i := range cs {
+		if c, ok := pending[cs[i].ID]; ok {
+			cs[i] = c
+			delete(pending, c.ID)
+		}
+	}
+	for _, c := range pending { // touched but never put: still the table's state
+		cs = append(cs, c)
+	}
+	return cs, nil
+}
+
+func (s *Store) loadContacts() (cs []Contact, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("pebble panicked while reading: %v", r)
+		}
+	}()
+	it, err := s.db.NewIter(&pebble.IterOptions{
+		LowerBound: []byte{prefixContact},
+		UpperBound: []byte{prefixContact + 1},
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, it.Close()) }()
+	for ok := it.First(); ok; ok = it.Next() {
+		id, err := contactID(it.Key())
+		if err != nil {
+			return nil, err
+		}
+		c, err := decodeContact(id, it.Value())
+		if err != nil {
+			return nil, fmt.Errorf("contact record %x: %w", id[:], err)
+		}
+		cs = append(cs, c)
+	}
+	return cs, it.Error()
+}

@@ -1,0 +1,47 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
+)
+
+// pebbleLogger routes Pebble's log to slog. Pebble's own default logger
+// prints to stderr and exits the process on Fatalf; here Fatalf is reported
+// to the store, which turns it into an error and stops writing (see guard).
+type pebbleLogger struct {
+	log   *slog.Logger
+	fatal func(error)
+}
+
+func (l pebbleLogger) Infof(format string, args ...any) {
+	l.log.Debug("pebble: " + fmt.Sprintf(format, args...))
+}
+
+func (l pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	l.log.Error("pebble: " + msg)
+	l.fatal(errors.New(msg))
+}
+
+// pebbleOptions sizes Pebble for a small daemon. The caller unrefs the
+// returned cache after pebble.Open (the DB holds its own reference).
+func pebbleOptions(o Options, vfsys vfs.FS, mustExist bool, lg pebbleLogger, onBackgroundError func(error)) (*pebble.Options, *pebble.Cache) {
+	cache := pebble.NewCache(o.CacheSize)
+	po := &pebble.Options{
+		FS:                 vfsys,
+		Cache:              cache,
+		MemTableSize:       o.MemTableSize,
+		MaxOpenFiles:       maxOpenFiles,
+		FormatMajorVersion: pebble.FormatNewest,
+		ErrorIfNotExists:   mustExist,
+		Logger:             lg,
+		EventListener: &pebble.EventListener{
+			BackgroundError: onBackgroundError,
+		},
+	}
+	return po, cache
+}

@@ -1,0 +1,128 @@
+package store
+
+import (
+	"crypto/sha1"
+	"encoding/binary"
+	"net/netip"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
+	"go.uber.org/goleak"
+)
+
+// childEnv selects a child-process role when the test binary re-executes
+// itself (lock and crash tests).
+const childEnv = "KADNODE_STORE_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if role := os.Getenv(childEnv); role != "" {
+		os.Exit(runChild(role))
+	}
+	goleak.VerifyTestMain(m)
+}
+
+const testNetwork = "testnet"
+
+// testID returns a deterministic node ID.
+func testID(i int) krpc.ID {
+	return krpc.ID(sha1.Sum(binary.BigEndian.AppendUint64(nil, uint64(i))))
+}
+
+var testEpoch = time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+
+// testContact returns a deterministic contact with every field set.
+func testContact(i int) Contact {
+	place := InBucket
+	if i%3 == 0 {
+		place = InReplacement
+	}
+	addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), uint16(1024+i%60000))
+	if i%2 == 0 {
+		a16 := [16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)}
+		addr = netip.AddrPortFrom(netip.AddrFrom16(a16), uint16(2000+i%60000))
+	}
+	c := Contact{
+		ID:        testID(i),
+		Addr:      addr,
+		FirstSeen: testEpoch.Add(time.Duration(i) * time.Second),
+		LastSeen:  testEpoch.Add(time.Duration(i) * time.Minute),
+		Failures:  i % 3,
+		Place:     place,
+	}
+	if i%4 != 0 {
+		c.LastResponse = testEpoch.Add(time.Duration(i) * time.Hour)
+	}
+	return c
+}
+
+func testOptions() Options {
+	return Options{Network: testNetwork, SelfID: testID(-1)}
+}
+
+// openT opens a store and closes it at the end of the test.
+func openT(t testing.TB, dir string, o Options) *Store {
+	t.Helper()
+	s, err := Open(dir, o)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", dir, err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// sameContact compares contacts field by field (times by instant).
+func sameContact(a, b Contact) bool {
+	return a.ID == b.ID && a.Addr == b.Addr && a.FirstSeen.Equal(b.FirstSeen) &&
+		a.LastSeen.Equal(b.LastSeen) && a.LastResponse.Equal(b.LastResponse) &&
+		a.Failures == b.Failures && a.Place == b.Place
+}
+
+// checkContacts fails unless got holds exactly the contacts of want.
+func checkContacts(t testing.TB, got []Contact, want map[krpc.ID]Contact) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("loaded %d contacts, want %d", len(got), len(want))
+	}
+	for _, c := range got {
+		w, ok := want[c.ID]
+		if !ok {
+			t.Fatalf("loaded unexpected contact %x", c.ID[:])
+		}
+		if !sameContact(c, w) {
+			t.Fatalf("contact %x: loaded %+v, want %+v", c.ID[:], c, w)
+		}
+	}
+}
+
+// loadT loads and fails the test on error.
+func loadT(t testing.TB, s *Store) []Contact {
+	t.Helper()
+	cs, err := s.Load()
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	return cs
+}
+
+func osReadDirNames(dir string) ([]string, error) {
+	es, err := os.ReadDir(dir)
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names, err
+}
+
+// waitFor polls cond until it holds, failing the test after a deadline.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
