@@ -32,7 +32,7 @@ func openSchema(db *pebble.DB, dir string, o Options, steps []migration, log *sl
 			return sc, corruptError(dir, err)
 		}
 		if !empty {
-			return sc, corruptError(dir, errors.New("it holds records but no schema version, so it was not written by kadnode"))
+			return sc, corruptError(dir, errors.New("it holds records but no schema version (it was damaged, or not written by kadnode)"))
 		}
 		sc.meta = Meta{SchemaVersion: schemaVersion, KeyBits: keyBits, SelfID: o.SelfID, Network: o.Network}
 		return sc, initSchema(db, sc.meta)

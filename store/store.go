@@ -161,12 +161,11 @@ func (s *Store) openDB() error {
 	return nil
 }
 
-// openError explains a failed pebble.Open. An I/O error on the directory is
-// reported as such; anything else means files Pebble could not make sense
-// of, which is not repaired by starting afresh in their place.
+// openError explains a failed pebble.Open. Lack of permission is reported
+// as such; anything else means files Pebble could not make sense of (or that
+// are missing), which starting afresh in their place would not repair.
 func (s *Store) openError(err error) error {
-	var pathErr *fs.PathError
-	if errors.As(err, &pathErr) && !errors.Is(err, pebble.ErrCorruption) {
+	if errors.Is(err, fs.ErrPermission) {
 		return fmt.Errorf("cannot open store in %s: %w", s.dir, err)
 	}
 	if errors.Is(err, pebble.ErrDBDoesNotExist) {

@@ -3,12 +3,14 @@ package store
 import (
 	"crypto/sha1"
 	"encoding/binary"
+	"log/slog"
 	"net/netip"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/cockroachdb/pebble"
 	"go.uber.org/goleak"
 )
 
@@ -125,4 +127,32 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// writeRaw writes keys straight into a Pebble store in dir, as another
+// version of the program (or something else) would have.
+func writeRaw(t testing.TB, dir string, kv map[string][]byte) {
+	t.Helper()
+	db, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{log: slog.New(slog.DiscardHandler), fatal: func(error) {}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range kv {
+		if err := db.Set([]byte(k), v, pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rawHeader returns the version and meta records of a store.
+func rawHeader(t testing.TB, version int, m Meta) map[string][]byte {
+	t.Helper()
+	rec, err := encodeMeta(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string][]byte{string(versionKey): encodeVersion(version), string(metaKey): rec}
 }
