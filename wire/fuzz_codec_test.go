@@ -1,0 +1,65 @@
+package wire
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/anacrolix/torrent/bencode"
+)
+
+// FuzzDecode checks that DecodeMsg never panics, refuses with a typed error
+// a reply can be built from, and that whatever it accepts re-encodes (byte
+// for byte as anacrolix's encoder would) and decodes to the same message.
+func FuzzDecode(f *testing.F) {
+	for _, m := range validMessages() {
+		f.Add(mustEncode(f, m))
+	}
+	for _, c := range malformedCases() {
+		f.Add([]byte(c.in))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		m, err := DecodeMsg(in)
+		if err != nil {
+			checkDecodeError(t, in, err)
+			return
+		}
+		out, err := EncodeMsg(m)
+		if err != nil {
+			t.Fatalf("accepted %q as %+v, but EncodeMsg refuses it: %v", in, m, err)
+		}
+		if len(out) > len(in) {
+			t.Fatalf("re-encoding grew %d bytes to %d: %q -> %q", len(in), len(out), in, out)
+		}
+		ref, err := bencode.Marshal(m)
+		if err != nil || !bytes.Equal(out, ref) {
+			t.Fatalf("encoders disagree on %+v:\nours %q\nref  %q (err %v)", m, out, ref, err)
+		}
+		again, err := DecodeMsg(out)
+		if err != nil {
+			t.Fatalf("re-encoded %q does not decode: %v (input %q)", out, err, in)
+		}
+		if !reflect.DeepEqual(again, m) {
+			t.Fatalf("round trip changed the message:\nfirst  %+v\nsecond %+v", m, again)
+		}
+	})
+}
+
+func checkDecodeError(t *testing.T, in []byte, err error) {
+	var tl *MessageTooLargeError
+	if errors.As(err, &tl) {
+		if len(in) <= MaxMessageSize {
+			t.Fatalf("%d bytes refused as too large: %v", len(in), err)
+		}
+		return
+	}
+	var me *MalformedError
+	if !errors.As(err, &me) || !errors.Is(err, ErrMalformed) {
+		t.Fatalf("error %v (%T) for %q is not typed", err, err, in)
+	}
+	if me.Reason == "" || me.Code != krpc.ErrorCodeProtocolError || len(me.T) > MaxTransactionIDLen {
+		t.Fatalf("bad error for %q: %+v", in, me)
+	}
+}
