@@ -29,3 +29,46 @@ const (
 	// operation: one line per operation kind per interval.
 	StoreErrorLogInterval = time.Minute
 )
+
+// Lookups, join and maintenance.
+const (
+	// DefaultAlpha is how many queries of a lookup are in flight at once
+	// (the paper's α).
+	DefaultAlpha = 3
+	// DefaultRPCTimeout is how long a query may take before it counts as a
+	// failure against the peer.
+	DefaultRPCTimeout = time.Second
+	// MinQueryTimeout is the floor of a lookup's adaptive per-query timeout
+	// (srtt + 4·rttvar); past it a query stops holding one of the α slots
+	// but may still answer until the RPC timeout.
+	MinQueryTimeout = 50 * time.Millisecond
+	// MaxNodesPerReply bounds the contacts taken from one find_node reply
+	// (k in "nodes" and k in "nodes6"), so one peer cannot flood a lookup.
+	MaxNodesPerReply = 2 * DefaultK
+	// DefaultRefreshInterval is how long a bucket may go without a lookup
+	// before it is refreshed (the paper's hour).
+	DefaultRefreshInterval = time.Hour
+	// RefreshJitter spreads each bucket's refresh over ±25% of the interval.
+	RefreshJitter = 0.25
+	// RefreshCheckInterval is how often the node looks for due buckets.
+	RefreshCheckInterval = time.Minute
+	// DefaultRevalidateInterval is the pause between two pings of the
+	// least-recently-seen contact.
+	DefaultRevalidateInterval = 5 * time.Second
+	// RevalidateJitter spreads the revalidation pings over ±50%.
+	RevalidateJitter = 0.5
+	// JoinBackoffMin and JoinBackoffMax bound the wait between two join
+	// attempts when nobody answered; it doubles each time.
+	JoinBackoffMin = time.Second
+	JoinBackoffMax = time.Minute
+	// JoinBackoffJitter spreads the join retries over ±20%.
+	JoinBackoffJitter = 0.2
+	// MaxBootstrapContacts bounds how many stored contacts a join pings
+	// when its table is empty.
+	MaxBootstrapContacts = 3 * DefaultK
+	// ExternalAgreement is how many distinct responders must report the
+	// same address in "ip" before we take it as our external address.
+	ExternalAgreement = 3
+	// ExternalVoteWindow is how many recent responders' reports count.
+	ExternalVoteWindow = 32
+)

@@ -3,7 +3,10 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
@@ -44,10 +47,37 @@ type Config struct {
 	OnLookup func(LookupResult)
 }
 
+func (c Config) withDefaults() Config {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defDuration := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&c.K, DefaultK)
+	def(&c.Alpha, DefaultAlpha)
+	def(&c.ReplacementSize, DefaultReplacementSize)
+	def(&c.MaxFailures, DefaultMaxFailures)
+	defDuration(&c.RPCTimeout, DefaultRPCTimeout)
+	defDuration(&c.RefreshInterval, DefaultRefreshInterval)
+	defDuration(&c.RevalidateInterval, DefaultRevalidateInterval)
+	if c.Clock == nil {
+		c.Clock = SystemClock{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
 // Stats is a snapshot of the node's counters for metrics.
 type Stats struct {
 	// RPCsIn and RPCsOut count by method ("ping", "find_node", …) and then
-	// outcome ("ok", "error", "timeout", "invalid").
+	// outcome ("ok", "error", "timeout", "invalid", "ignored").
 	RPCsIn  map[string]map[string]uint64
 	RPCsOut map[string]map[string]uint64
 	// BucketSizes and ReplacementSizes by bucket index.
@@ -56,44 +86,306 @@ type Stats struct {
 	Evictions        uint64
 }
 
+// ErrNoContacts is returned by Lookup when the table is empty, so there is
+// nobody to ask: the node has not joined, or every contact was evicted.
+var ErrNoContacts = errors.New("routing table is empty: no contact to ask; give a seed or wait for the node to join")
+
+// ErrClosed is returned by calls on a closed node.
+var ErrClosed = errors.New("node is closed")
+
 // Node is one Kademlia node.
-type Node struct{}
+type Node struct {
+	cfg    Config
+	tr     Transport
+	st     Store
+	table  *Table
+	self   krpc.ID
+	listen netip.AddrPort
+	log    *slog.Logger
 
-var errNotImplemented = errors.New("not implemented")
+	rtt      rttEstimator
+	external externalAddr
+	rpcsIn   rpcCounters
+	rpcsOut  rpcCounters
+	refresh  refreshTimes
 
-// New makes a node on transport tr, restoring its table from st.
-func New(cfg Config, tr Transport, st Store) (*Node, error) { return nil, errNotImplemented }
+	// joined is closed when our own bootstrap is done; until then inbound
+	// callers are answered but not inserted.
+	joined     chan struct{}
+	joinedOnce sync.Once
+	// loaded are the contacts restored from the store at start: the
+	// rejoin goes through them, and they are revalidated after it.
+	loaded []store.Contact
 
-// Start begins serving, joining and table maintenance.
-func (n *Node) Start() {}
-
-// WaitJoined blocks until the node's own bootstrap is done or ctx ends.
-func (n *Node) WaitJoined(ctx context.Context) error { return errNotImplemented }
-
-// Lookup runs an iterative lookup for target.
-func (n *Node) Lookup(ctx context.Context, target krpc.ID) (LookupResult, error) {
-	return LookupResult{}, errNotImplemented
+	ctx       context.Context // ends on Close
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup // the join and maintenance loops
+	startOnce sync.Once
+	started   time.Time
 }
 
-// Ping pings c and returns who answered and the round-trip time.
+// New makes a node on transport tr, restoring its table from st. A nil st
+// keeps the table in memory only.
+func New(cfg Config, tr Transport, st Store) (*Node, error) {
+	if tr == nil {
+		return nil, errors.New("node.New: nil transport")
+	}
+	cfg = cfg.withDefaults()
+	n := &Node{
+		cfg:    cfg,
+		tr:     tr,
+		st:     st,
+		self:   tr.LocalID(),
+		listen: tr.LocalAddr(),
+		log:    cfg.Logger,
+		joined: make(chan struct{}),
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.refresh.init(cfg.Clock.Now(), cfg.RefreshInterval)
+	n.table = NewTable(n.self, TableConfig{
+		K:               cfg.K,
+		ReplacementSize: cfg.ReplacementSize,
+		MaxFailures:     cfg.MaxFailures,
+	}, st, cfg.Clock, n.livenessPing, cfg.Logger)
+	if st != nil {
+		cs, err := st.Load()
+		if err != nil {
+			n.cancel()
+			n.table.Close()
+			return nil, fmt.Errorf("loading the routing table from the store: %w", err)
+		}
+		n.table.Load(cs)
+		n.loaded = n.table.Contacts()
+	}
+	if len(cfg.Seeds) == 0 && len(n.loaded) == 0 {
+		// Nobody to join through: this is the first node of a network.
+		n.markJoined()
+	}
+	return n, nil
+}
+
+// Start begins serving, joining and table maintenance.
+func (n *Node) Start() {
+	n.startOnce.Do(func() {
+		n.started = time.Now()
+		n.tr.Serve(n.handle)
+		n.wg.Add(3)
+		go n.joinLoop()
+		go n.refreshLoop()
+		go n.revalidateLoop()
+	})
+}
+
+// WaitJoined blocks until the node's own bootstrap is done or ctx ends.
+func (n *Node) WaitJoined(ctx context.Context) error {
+	select {
+	case <-n.joined:
+		return nil
+	case <-n.ctx.Done():
+		return ErrClosed
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the node to join: %w", ctx.Err())
+	}
+}
+
+// isJoined reports whether our own bootstrap is done.
+func (n *Node) isJoined() bool {
+	select {
+	case <-n.joined:
+		return true
+	default:
+		return false
+	}
+}
+
+func (n *Node) markJoined() {
+	n.joinedOnce.Do(func() { close(n.joined) })
+}
+
+// Ping pings c and returns who answered and the round-trip time. A
+// contact already in the table is refreshed; others are not inserted (see
+// Add).
 func (n *Node) Ping(ctx context.Context, c wire.Contact) (wire.Peer, time.Duration, error) {
-	return wire.Peer{}, 0, errNotImplemented
+	ctx, cancel := n.withClose(ctx)
+	defer cancel()
+	peer, rtt, err := n.ping(ctx, c)
+	if err == nil {
+		if _, known := n.table.Get(peer.ID); known {
+			n.table.Responded(peer)
+		}
+	}
+	return peer, rtt, err
 }
 
 // Add pings c and inserts it into the table if it answers.
 func (n *Node) Add(ctx context.Context, c wire.Contact) (wire.Peer, error) {
-	return wire.Peer{}, errNotImplemented
+	ctx, cancel := n.withClose(ctx)
+	defer cancel()
+	peer, _, err := n.ping(ctx, c)
+	if err != nil {
+		return peer, err
+	}
+	n.table.Responded(peer)
+	if _, ok := n.table.Get(peer.ID); !ok {
+		return peer, fmt.Errorf("%s answered but the table did not take it (an unusable address or over a subnet limit)", wire.ContactString(peer.ID, peer.Addr))
+	}
+	return peer, nil
+}
+
+// ping resolves and pings c.
+func (n *Node) ping(ctx context.Context, c wire.Contact) (wire.Peer, time.Duration, error) {
+	addr, err := c.Resolve(ctx)
+	if err != nil {
+		return wire.Peer{}, 0, err
+	}
+	var expect *krpc.ID
+	if c.HasID {
+		expect = &c.ID
+	}
+	return n.pingAddr(ctx, addr, expect)
+}
+
+// pingAddr pings addr, expecting the ID *expect when it is non-nil. It
+// counts the outcome and learns from a reply, but leaves the table to the
+// caller: an operator's ping must not insert, a revalidation must.
+func (n *Node) pingAddr(ctx context.Context, addr netip.AddrPort, expect *krpc.ID) (wire.Peer, time.Duration, error) {
+	if addr == n.listen {
+		return wire.Peer{}, 0, fmt.Errorf("%s is this node's own address", addr)
+	}
+	peer, reply, rtt, err := n.call(ctx, addr, expect, wire.PingQuery(n.self, n.cfg.ReadOnly))
+	if err == nil {
+		err = n.checkReply(peer, expect, reply)
+	}
+	if err != nil {
+		n.rpcsOut.add(wire.MethodPing, outcomeOf(err))
+		return peer, rtt, fmt.Errorf("ping %s: %w", addr, err)
+	}
+	n.rpcsOut.add(wire.MethodPing, outcomeOK)
+	n.learn(peer, reply, rtt)
+	return peer, rtt, nil
+}
+
+// livenessPing is the table's check of a full bucket's oldest member.
+func (n *Node) livenessPing(ctx context.Context, c store.Contact) error {
+	ctx, cancel := n.withClose(ctx)
+	defer cancel()
+	_, _, err := n.pingAddr(ctx, c.Addr, &c.ID)
+	return err
+}
+
+// call sends q with the RPC timeout and measures the round trip.
+func (n *Node) call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q *krpc.Msg) (wire.Peer, *krpc.Msg, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.RPCTimeout)
+	defer cancel()
+	start := time.Now()
+	peer, reply, err := n.tr.Call(ctx, addr, expect, q)
+	return peer, reply, time.Since(start), err
+}
+
+// checkReply verifies that a reply is a response from the node we meant:
+// wire checks this too, but the node must not depend on every transport
+// doing so.
+func (n *Node) checkReply(peer wire.Peer, expect *krpc.ID, reply *krpc.Msg) error {
+	switch {
+	case reply == nil || reply.R == nil:
+		return errors.New("reply has no return values")
+	case reply.R.ID != peer.ID:
+		return fmt.Errorf("reply id %x differs from the certificate's %x", reply.R.ID, peer.ID)
+	case expect != nil && peer.ID != *expect:
+		return fmt.Errorf("answered by %x, expected %x", peer.ID, *expect)
+	case peer.ID == n.self:
+		return errors.New("answered by this node's own ID")
+	}
+	return nil
+}
+
+// learn feeds a valid reply into the RTT estimate and the external
+// address.
+func (n *Node) learn(peer wire.Peer, reply *krpc.Msg, rtt time.Duration) {
+	n.rtt.observe(rtt)
+	n.external.vote(peer.ID, reply.IP)
+}
+
+// failed tells the table that a query to id failed, unless the peer did
+// answer (with a KRPC error: it is alive) or we gave up on it ourselves.
+func (n *Node) failed(ctx context.Context, id krpc.ID, err error) {
+	var kerr *krpc.Error
+	if ctx.Err() != nil || errors.As(err, &kerr) {
+		return
+	}
+	n.table.Failed(id)
+}
+
+// outcomeOf classifies a failed call for the counters.
+func outcomeOf(err error) string {
+	if isTimeout(err) {
+		return outcomeTimeout
+	}
+	return outcomeError
+}
+
+// withClose derives a context that also ends when the node closes.
+func (n *Node) withClose(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(n.ctx, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+	}
 }
 
 // Nodes lists the routing table.
-func (n *Node) Nodes() []ContactInfo { return nil }
+func (n *Node) Nodes() []ContactInfo {
+	cs := n.table.Contacts()
+	out := make([]ContactInfo, 0, len(cs))
+	for _, c := range cs {
+		state := "bucket"
+		if c.Place == store.InReplacement {
+			state = "replacement"
+		}
+		out = append(out, ContactInfo{
+			ID: c.ID, Addr: c.Addr, Bucket: BucketIndex(n.self, c.ID),
+			LastSeen: c.LastSeen, State: state,
+		})
+	}
+	return out
+}
 
 // Self describes this node.
-func (n *Node) Self() SelfInfo { return SelfInfo{} }
+func (n *Node) Self() SelfInfo {
+	ext := n.external.get()
+	contact := n.listen
+	if ext.IsValid() {
+		contact = ext
+	}
+	return SelfInfo{
+		ID:       n.self,
+		Contact:  wire.ContactString(n.self, contact),
+		Listen:   n.listen,
+		External: ext,
+		Started:  n.started,
+		Joined:   n.isJoined(),
+	}
+}
 
 // Stats snapshots the node's counters.
-func (n *Node) Stats() Stats { return Stats{} }
+func (n *Node) Stats() Stats {
+	members, replacements := n.table.BucketSizes()
+	return Stats{
+		RPCsIn:           n.rpcsIn.snapshot(),
+		RPCsOut:          n.rpcsOut.snapshot(),
+		BucketSizes:      members,
+		ReplacementSizes: replacements,
+		Evictions:        n.table.Evictions(),
+	}
+}
 
 // Close stops the node's goroutines; it does not close the transport or
-// the store, which the caller owns.
-func (n *Node) Close() error { return nil }
+// the store, which the caller owns. Inbound queries that arrive after
+// Close are not answered.
+func (n *Node) Close() error {
+	n.cancel()
+	n.wg.Wait()
+	n.table.Close()
+	return nil
+}

@@ -1,0 +1,62 @@
+package node
+
+import (
+	"net/netip"
+	"sync"
+
+	"github.com/anacrolix/dht/v2/krpc"
+)
+
+// externalAddr learns how the network sees us from the ip field of
+// responses (BEP 42). One responder could lie or sit behind a different NAT
+// path, so an address is only adopted once ExternalAgreement distinct
+// responders among the last ExternalVoteWindow report it.
+type externalAddr struct {
+	mu     sync.Mutex
+	votes  map[krpc.ID]netip.AddrPort // latest report per responder
+	order  []krpc.ID                  // responders, oldest first, for the window
+	agreed netip.AddrPort
+}
+
+// vote records what responder from reported as our address.
+func (e *externalAddr) vote(from krpc.ID, ip krpc.NodeAddr) {
+	addr, ok := netip.AddrFromSlice(ip.IP)
+	if !ok || ip.Port <= 0 || ip.Port > 0xffff || addr.IsUnspecified() {
+		return
+	}
+	ap := netip.AddrPortFrom(addr.Unmap(), uint16(ip.Port))
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.votes == nil {
+		e.votes = make(map[krpc.ID]netip.AddrPort)
+	}
+	if old, known := e.votes[from]; known && old == ap {
+		return
+	}
+	if _, known := e.votes[from]; !known {
+		e.order = append(e.order, from)
+		if len(e.order) > ExternalVoteWindow {
+			delete(e.votes, e.order[0])
+			e.order = e.order[1:]
+		}
+	}
+	e.votes[from] = ap
+	counts := make(map[netip.AddrPort]int, len(e.votes))
+	best, bestCount := netip.AddrPort{}, 0
+	for _, v := range e.votes {
+		counts[v]++
+		if counts[v] > bestCount {
+			best, bestCount = v, counts[v]
+		}
+	}
+	if bestCount >= ExternalAgreement {
+		e.agreed = best
+	}
+}
+
+// get returns the agreed external address, or the zero value.
+func (e *externalAddr) get() netip.AddrPort {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.agreed
+}

@@ -1,0 +1,79 @@
+package node
+
+import (
+	"fmt"
+
+	"github.com/anacrolix/dht/v2/krpc"
+
+	"github.com/kadnode/kadnode/wire"
+)
+
+// handle answers one inbound query. from is authenticated: its ID comes
+// from the certificate and its address from the UDP source, which the
+// DTLS cookie exchange proved reachable. So, unless the caller is
+// read-only, it goes into the table as it is, and no claimed address is
+// ever trusted.
+func (n *Node) handle(from wire.Peer, q *krpc.Msg) *krpc.Msg {
+	if n.ctx.Err() != nil {
+		return nil // closed: answering would put a dead node in others' tables
+	}
+	method := q.Q
+	if !wire.KnownMethod(method) {
+		method = methodUnknown
+	}
+	if n.cfg.ReadOnly {
+		// BEP 43: a read-only node does not answer queries; nobody should
+		// have it in their table anyway.
+		n.rpcsIn.add(method, outcomeIgnored)
+		return nil
+	}
+	if reply := n.validate(from, q); reply != nil {
+		n.rpcsIn.add(method, outcomeInvalid)
+		n.log.Debug("rejected query", "from", from.ID, "addr", from.Addr, "method", method, "err", reply.E.Msg)
+		return reply
+	}
+	if !q.ReadOnly && n.isJoined() {
+		n.table.Seen(from)
+	}
+	n.rpcsIn.add(method, outcomeOK)
+	if method == wire.MethodFindNode {
+		return wire.FindNodeReply(n.self, from.Addr, n.closestExcept(q.A.Target, from.ID))
+	}
+	return wire.PingReply(n.self, from.Addr)
+}
+
+// validate returns the KRPC error reply for a query we must refuse, or nil.
+func (n *Node) validate(from wire.Peer, q *krpc.Msg) *krpc.Msg {
+	switch {
+	case q == nil || q.A == nil:
+		return wire.ErrorReply(krpc.ErrorCodeProtocolError, `query has no arguments "a"`)
+	case !wire.KnownMethod(q.Q):
+		return wire.ErrorReply(krpc.ErrorCodeMethodUnknown, fmt.Sprintf("method %.32q unknown; this node answers ping and find_node", q.Q))
+	case q.A.ID != from.ID:
+		return wire.ErrorReply(krpc.ErrorCodeProtocolError, `"id" differs from the ID of the certificate the caller presented`)
+	case from.ID == n.self:
+		return wire.ErrorReply(krpc.ErrorCodeProtocolError, "caller has this node's own ID")
+	case q.Q == wire.MethodFindNode && q.A.Target.IsZero():
+		// The codec refuses a missing target; zero is how one that
+		// slipped through would look.
+		return wire.ErrorReply(krpc.ErrorCodeProtocolError, `find_node query has no "target"`)
+	}
+	return nil
+}
+
+// closestExcept returns the K contacts closest to target, leaving out the
+// caller: it knows itself.
+func (n *Node) closestExcept(target, caller krpc.ID) []krpc.NodeInfo {
+	cs := n.table.Closest(target, n.cfg.K+1)
+	out := make([]krpc.NodeInfo, 0, n.cfg.K)
+	for _, c := range cs {
+		if c.ID == caller || len(out) == n.cfg.K {
+			continue
+		}
+		var ni krpc.NodeInfo
+		ni.ID = c.ID
+		ni.Addr.FromAddrPort(c.Addr)
+		out = append(out, ni)
+	}
+	return out
+}

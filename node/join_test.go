@@ -1,0 +1,134 @@
+package node
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
+
+	"github.com/kadnode/kadnode/wire"
+)
+
+func TestNodeWithoutSeedsIsJoinedAtStart(t *testing.T) {
+	n := startNode(t, newFakeNet(), Config{})
+	if !n.Self().Joined {
+		t.Fatal("a node with no seeds and an empty table is not joined at start")
+	}
+}
+
+func TestJoinThroughSeedWithoutID(t *testing.T) {
+	fn := newFakeNet()
+	s := startNode(t, fn, Config{})
+	seed := wire.Contact{Host: "127.0.0.1", Port: s.tr.addr.Port()} // host:port only
+	a := startNode(t, fn, Config{Seeds: []wire.Contact{seed}})
+	waitJoined(t, a)
+	if _, ok := a.table.Get(s.tr.id); !ok {
+		t.Fatal("joiner did not insert the seed that answered")
+	}
+}
+
+func TestJoinRetriesUntilSeedAnswers(t *testing.T) {
+	fn := newFakeNet()
+	id, addr := krpc.RandomNodeID(), netip.MustParseAddrPort("127.0.0.1:999")
+	seed := wire.Contact{ID: id, HasID: true, Host: "127.0.0.1", Port: addr.Port()}
+	var logs logBuffer
+	a := startNode(t, fn, Config{Seeds: []wire.Contact{seed}, Logger: logs.logger(), RPCTimeout: 20 * time.Millisecond})
+	eventually(t, "a logged join failure", func() bool { return logs.lines("join failed; retrying") > 0 })
+	if a.Self().Joined {
+		t.Fatal("joined while the seed is absent")
+	}
+	// The seed comes up late, at the address the joiner was given.
+	s := startNodeOn(t, fn.attach(id, addr), newFakeStore(), Config{})
+	waitJoined(t, a)
+	eventually(t, "the seed to insert the joiner", func() bool {
+		_, ok := s.table.Get(a.tr.id)
+		return ok
+	})
+}
+
+func TestCloseStopsJoinRetries(t *testing.T) {
+	fn := newFakeNet()
+	seed := wire.Contact{ID: krpc.RandomNodeID(), HasID: true, Host: "127.0.0.1", Port: 998}
+	n, err := New(Config{Seeds: []wire.Contact{seed}, RPCTimeout: time.Hour}, fn.endpoint(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.Start()
+	done := make(chan struct{})
+	go func() {
+		n.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close did not stop a join waiting on a silent seed")
+	}
+	if err := n.WaitJoined(lookupCtx(t)); err != ErrClosed {
+		t.Fatalf("WaitJoined after Close: %v, want ErrClosed", err)
+	}
+}
+
+func TestJoinedNodeIsFoundByOthers(t *testing.T) {
+	fn := newFakeNet()
+	nodes := fakeNetwork(t, fn, 20, Config{})
+	late := startNode(t, fn, Config{Seeds: []wire.Contact{nodes[3].contact()}})
+	waitJoined(t, late)
+	for _, n := range nodes {
+		res, err := n.Lookup(lookupCtx(t), late.tr.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Found || res.Addr != late.tr.addr {
+			t.Fatalf("%x did not find the new node: %+v", n.tr.id, res)
+		}
+	}
+}
+
+func TestRestartRejoinsThroughStoredContactsAndRevalidates(t *testing.T) {
+	fn := newFakeNet()
+	nodes := fakeNetwork(t, fn, 12, Config{})
+	a := nodes[5]
+	eventually(t, "a's table to fill", func() bool { return a.table.Len() >= 5 })
+	// One stored contact has left the network for good.
+	gone := a.table.Contacts()[0]
+	fn.at(gone.Addr).down.Store(true)
+	a.Close()
+
+	tr := fn.attach(a.tr.id, a.tr.addr)
+	b := startNodeOn(t, tr, a.st, Config{MaxFailures: 1}) // no seeds
+	if b.Self().Joined {
+		t.Fatal("a restarted node counts as joined before it rejoined")
+	}
+	waitJoined(t, b)
+	eventually(t, "the departed contact to be dropped", func() bool {
+		_, ok := b.table.Get(gone.ID)
+		return !ok
+	})
+	for _, n := range nodes {
+		if n == a || n.tr.addr == gone.Addr {
+			continue
+		}
+		res, err := n.Lookup(lookupCtx(t), b.tr.id)
+		if err != nil || !res.Found {
+			t.Fatalf("restarted node not found by %x: %+v, %v", n.tr.id, res, err)
+		}
+	}
+}
+
+func TestRestartWithOnlyDeadContactsServesAsFirstNode(t *testing.T) {
+	fn := newFakeNet()
+	st := newFakeStore()
+	n0 := startNodeOn(t, fn.endpoint(), st, Config{})
+	dead := fn.endpoint()
+	n0.table.Responded(peer(dead.id, dead.addr)) // never served: calls to it time out
+	n0.Close()
+
+	var logs logBuffer
+	n := startNodeOn(t, fn.attach(n0.tr.id, n0.tr.addr), st, Config{Logger: logs.logger(), RPCTimeout: 20 * time.Millisecond})
+	waitJoined(t, n)
+	if logs.lines("serving as the first node") == 0 {
+		t.Fatal("no log line saying why the node serves alone")
+	}
+}

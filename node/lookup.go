@@ -1,0 +1,290 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
+
+	"github.com/kadnode/kadnode/wire"
+)
+
+// candidateState is where a lookup candidate is in its query's life.
+type candidateState uint8
+
+const (
+	candFresh    candidateState = iota // learned, not queried yet
+	candWaiting                        // queried, counts against α
+	candSlow                           // queried, past the adaptive timeout: no longer counts against α
+	candAnswered                       // gave a valid reply
+	candFailed                         // timed out, errored or gave an unusable reply
+)
+
+// candidate is one node a lookup knows of. Nodes learned from replies are
+// only candidates: they reach the table once they answer us themselves.
+type candidate struct {
+	id    krpc.ID
+	addr  netip.AddrPort
+	state candidateState
+	round int // hops from the table: 1 for our own contacts
+	rtt   time.Duration
+}
+
+// queryResult is one finished find_node of a lookup.
+type queryResult struct {
+	c     *candidate
+	peer  wire.Peer
+	reply *krpc.Msg
+	err   error
+	rtt   time.Duration
+}
+
+// lookup is the state of one iterative lookup (the paper's node lookup,
+// with strict termination: it ends only when the k closest nodes seen have
+// all answered or failed).
+type lookup struct {
+	n      *Node
+	ctx    context.Context // the queries' context: ends when the lookup does
+	target krpc.ID
+	cands  []*candidate // sorted by distance to target
+	seen   map[krpc.ID]*candidate
+	stats  LookupStats
+}
+
+// Lookup runs an iterative lookup for target.
+func (n *Node) Lookup(ctx context.Context, target krpc.ID) (LookupResult, error) {
+	ctx, cancel := n.withClose(ctx)
+	defer cancel()
+	res, err := n.lookup(ctx, target)
+	if n.cfg.OnLookup != nil {
+		n.cfg.OnLookup(res)
+	}
+	return res, err
+}
+
+// lookup runs the iterative lookup. On a cancelled or expired ctx it
+// returns what it found so far together with the context's error.
+func (n *Node) lookup(ctx context.Context, target krpc.ID) (LookupResult, error) {
+	start := time.Now()
+	n.markLookup(target)
+	qctx, cancelQueries := context.WithCancel(ctx)
+	defer cancelQueries()
+	l := &lookup{n: n, ctx: qctx, target: target, seen: make(map[krpc.ID]*candidate)}
+	for _, c := range n.table.Closest(target, n.cfg.K) {
+		l.add(c.ID, c.Addr, 1)
+	}
+	if len(l.cands) == 0 {
+		return l.result(start), ErrNoContacts
+	}
+	results := make(chan queryResult)
+	slow := make(chan *candidate)
+	inFlight, pending := 0, 0 // inFlight counts against α; pending is every running query
+	for {
+		for inFlight < n.cfg.Alpha {
+			c := l.next()
+			if c == nil {
+				break
+			}
+			c.state = candWaiting
+			inFlight++
+			pending++
+			l.stats.Queries++
+			n.startFindNode(qctx, c, target, results, slow)
+		}
+		if l.done() || ctx.Err() != nil {
+			break
+		}
+		select {
+		case r := <-results:
+			pending--
+			if r.c.state == candWaiting {
+				inFlight--
+			}
+			l.handle(r)
+		case c := <-slow:
+			if c.state == candWaiting {
+				c.state = candSlow
+				inFlight--
+			}
+		case <-ctx.Done():
+		}
+	}
+	// Queries to nodes that fell out of the k closest, or all of them when
+	// ctx ended: cancel and wait, so that no goroutine outlives the lookup.
+	cancelQueries()
+	for pending > 0 {
+		select {
+		case r := <-results:
+			pending--
+			if r.err == nil {
+				l.handle(r) // a reply that raced the cancel still counts
+			}
+		case <-slow:
+		}
+	}
+	return l.result(start), ctx.Err()
+}
+
+// startFindNode queries c in its own goroutine. It reports the outcome on
+// results, and on slow when the adaptive timeout passes first.
+func (n *Node) startFindNode(ctx context.Context, c *candidate, target krpc.ID, results chan<- queryResult, slow chan<- *candidate) {
+	soft := n.rtt.timeout(MinQueryTimeout, n.cfg.RPCTimeout)
+	id, addr := c.id, c.addr
+	go func() {
+		timer := time.AfterFunc(soft, func() {
+			select {
+			case slow <- c:
+			case <-ctx.Done():
+			}
+		})
+		peer, reply, rtt, err := n.call(ctx, addr, &id, wire.FindNodeQuery(n.self, target, n.cfg.ReadOnly))
+		timer.Stop()
+		results <- queryResult{c: c, peer: peer, reply: reply, err: err, rtt: rtt}
+	}()
+}
+
+// handle folds one query outcome into the lookup and the table.
+func (l *lookup) handle(r queryResult) {
+	n := l.n
+	c := r.c
+	if r.err != nil {
+		c.state = candFailed
+		if l.ctx.Err() != nil {
+			return // we gave up on it: says nothing about the peer
+		}
+		outcome := outcomeOf(r.err)
+		n.rpcsOut.add(wire.MethodFindNode, outcome)
+		if outcome == outcomeTimeout {
+			l.stats.Timeouts++
+		}
+		n.failed(l.ctx, c.id, r.err)
+		return
+	}
+	if err := n.checkReply(r.peer, &c.id, r.reply); err != nil {
+		c.state = candFailed
+		n.log.Debug("unusable find_node reply", "peer", c.id, "addr", c.addr, "err", err)
+		n.rpcsOut.add(wire.MethodFindNode, outcomeError)
+		return
+	}
+	n.rpcsOut.add(wire.MethodFindNode, outcomeOK)
+	n.learn(r.peer, r.reply, r.rtt)
+	n.table.Responded(r.peer)
+	c.state = candAnswered
+	c.rtt = r.rtt
+	l.stats.Responses++
+	l.stats.Rounds = max(l.stats.Rounds, c.round)
+	learned := 0
+	r.reply.R.ForAllNodes(func(ni krpc.NodeInfo) {
+		if learned >= MaxNodesPerReply {
+			return
+		}
+		learned++
+		addr, ok := nodeAddr(ni.Addr)
+		if !ok {
+			return
+		}
+		l.add(ni.ID, addr, c.round+1)
+	})
+}
+
+// add makes id a candidate unless it is known already or is us.
+func (l *lookup) add(id krpc.ID, addr netip.AddrPort, round int) {
+	if id == l.n.self || addr == l.n.listen {
+		return
+	}
+	if _, ok := l.seen[id]; ok {
+		return
+	}
+	c := &candidate{id: id, addr: addr, round: round}
+	l.seen[id] = c
+	i, _ := slices.BinarySearchFunc(l.cands, c, func(a, b *candidate) int {
+		return CompareDistance(l.target, a.id, b.id)
+	})
+	l.cands = slices.Insert(l.cands, i, c)
+}
+
+// closest calls f on the k closest candidates that have not failed, in
+// order, until f returns false.
+func (l *lookup) closest(f func(*candidate) bool) {
+	k := 0
+	for _, c := range l.cands {
+		if c.state == candFailed {
+			continue
+		}
+		if !f(c) {
+			return
+		}
+		if k++; k == l.n.cfg.K {
+			return
+		}
+	}
+}
+
+// next returns the closest candidate among the k closest that was not
+// queried yet, or nil.
+func (l *lookup) next() *candidate {
+	var next *candidate
+	l.closest(func(c *candidate) bool {
+		if c.state == candFresh {
+			next = c
+			return false
+		}
+		return true
+	})
+	return next
+}
+
+// done reports whether the k closest candidates have all answered.
+func (l *lookup) done() bool {
+	done := true
+	l.closest(func(c *candidate) bool {
+		done = c.state == candAnswered
+		return done
+	})
+	return done
+}
+
+func (l *lookup) result(start time.Time) LookupResult {
+	res := LookupResult{Target: l.target}
+	for _, c := range l.cands {
+		if c.state != candAnswered {
+			continue
+		}
+		if c.id == l.target {
+			res.Found, res.Addr = true, c.addr
+		}
+		if len(res.Closest) < l.n.cfg.K {
+			res.Closest = append(res.Closest, LookupContact{ID: c.id, Addr: c.addr, RTT: c.rtt})
+		}
+	}
+	l.stats.Duration = time.Since(start)
+	res.Stats = l.stats
+	return res
+}
+
+// nodeAddr converts an address from a nodes list, rejecting ones no node
+// can listen on.
+func nodeAddr(na krpc.NodeAddr) (netip.AddrPort, bool) {
+	addr, ok := netip.AddrFromSlice(na.IP)
+	if !ok || na.Port <= 0 || na.Port > 0xffff {
+		return netip.AddrPort{}, false
+	}
+	addr = addr.Unmap()
+	if addr.IsUnspecified() || addr.IsMulticast() {
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(addr, uint16(na.Port)), true
+}
+
+// isTimeout reports whether err means the peer did not answer in time.
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

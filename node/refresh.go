@@ -1,0 +1,113 @@
+package node
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
+)
+
+// refreshTimes tracks when each bucket is next due for a refresh: a
+// lookup of a random ID in its range when no lookup went there for
+// RefreshInterval (±RefreshJitter, so that a network started at once does
+// not refresh at once).
+type refreshTimes struct {
+	mu       sync.Mutex
+	interval time.Duration
+	due      [NumBuckets]time.Time
+}
+
+func (r *refreshTimes) init(now time.Time, interval time.Duration) {
+	r.interval = interval
+	for i := range r.due {
+		r.due[i] = now.Add(jitter(interval, RefreshJitter))
+	}
+}
+
+// mark records a lookup into bucket b at now.
+func (r *refreshTimes) mark(b int, now time.Time) {
+	if b < 0 || b >= NumBuckets {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.due[b] = now.Add(jitter(r.interval, RefreshJitter))
+}
+
+// dueBuckets returns the buckets from first up that are due at now.
+func (r *refreshTimes) dueBuckets(now time.Time, first int) []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []int
+	for b := max(first, 0); b < NumBuckets; b++ {
+		if !now.Before(r.due[b]) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// markLookup notes that a lookup for target covers its bucket.
+func (n *Node) markLookup(target krpc.ID) {
+	n.refresh.mark(BucketIndex(n.self, target), n.cfg.Clock.Now())
+}
+
+// refreshLoop refreshes due buckets, checking every RefreshCheckInterval.
+func (n *Node) refreshLoop() {
+	defer n.wg.Done()
+	tick := time.NewTicker(max(min(RefreshCheckInterval, n.cfg.RefreshInterval/4), time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			if n.isJoined() {
+				n.refreshDue(n.ctx)
+			}
+		case <-n.ctx.Done():
+			return
+		}
+	}
+}
+
+// refreshDue looks up a random ID in every due bucket, from the closest
+// non-empty one outwards (the ones below it are empty and covered by
+// lookups of our own ID). It returns how many buckets it refreshed.
+func (n *Node) refreshDue(ctx context.Context) int {
+	first := n.table.ClosestNonEmptyBucket()
+	if first < 0 {
+		return 0
+	}
+	due := n.refresh.dueBuckets(n.cfg.Clock.Now(), first)
+	for _, b := range due {
+		if ctx.Err() != nil {
+			return 0
+		}
+		// lookup marks the bucket refreshed, whatever its outcome: an
+		// empty range stays empty until the next interval.
+		_, _ = n.lookup(ctx, RandomIDInBucket(n.self, b, nil))
+	}
+	return len(due)
+}
+
+// revalidateLoop pings the least-recently-seen contact every
+// RevalidateInterval (±RevalidateJitter): a dead one is evicted after
+// MaxFailures rounds without a word from it.
+func (n *Node) revalidateLoop() {
+	defer n.wg.Done()
+	for n.sleep(jitter(n.cfg.RevalidateInterval, RevalidateJitter)) {
+		if n.isJoined() {
+			n.revalidateOldest(n.ctx)
+		}
+	}
+}
+
+// revalidateOldest pings the least-recently-seen contact, if any.
+func (n *Node) revalidateOldest(ctx context.Context) bool {
+	c, ok := n.table.LeastRecentlySeen()
+	if !ok {
+		return false
+	}
+	n.revalidate(ctx, c.ID, c.Addr)
+	return true
+}

@@ -1,0 +1,137 @@
+package node
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
+)
+
+func TestRefreshLooksUpOnlyDueBuckets(t *testing.T) {
+	fn := newFakeNet()
+	clock := newManualClock()
+	nodes := fakeNetwork(t, fn, 10, Config{Clock: clock})
+	n := nodes[4]
+	first := n.table.ClosestNonEmptyBucket()
+	if first < 0 {
+		t.Fatal("empty table after join")
+	}
+	if got := n.refreshDue(lookupCtx(t)); got != 0 {
+		t.Fatalf("refreshed %d buckets right after start, want 0", got)
+	}
+	// Past the longest jittered interval every bucket from the closest
+	// non-empty one outwards is due, and each gets one lookup.
+	clock.Advance(DefaultRefreshInterval * 5 / 4)
+	before := n.rpcsOut.get("find_node", outcomeOK)
+	if got, want := n.refreshDue(lookupCtx(t)), NumBuckets-first; got != want {
+		t.Fatalf("refreshed %d buckets, want %d (%d..%d)", got, want, first, NumBuckets-1)
+	}
+	if n.rpcsOut.get("find_node", outcomeOK) == before {
+		t.Fatal("refresh sent no find_node")
+	}
+	if got := n.refreshDue(lookupCtx(t)); got != 0 {
+		t.Fatalf("refreshed %d buckets again at once, want 0", got)
+	}
+}
+
+func TestLookupPostponesItsBucketsRefresh(t *testing.T) {
+	var r refreshTimes
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	r.init(start, time.Hour)
+	r.mark(150, start.Add(time.Hour))
+	due := r.dueBuckets(start.Add(5*time.Hour/4), 140)
+	for _, b := range due {
+		if b == 150 {
+			t.Fatal("bucket 150 is due right after a lookup into it")
+		}
+	}
+	if len(due) != NumBuckets-140-1 {
+		t.Fatalf("%d buckets due, want %d", len(due), NumBuckets-140-1)
+	}
+}
+
+func TestRevalidationEvictsDeadAndKeepsLive(t *testing.T) {
+	fn := newFakeNet()
+	nodes := fakeNetwork(t, fn, 6, Config{MaxFailures: 2, RevalidateInterval: 10 * time.Millisecond})
+	n := nodes[0]
+	dead := nodes[5]
+	eventually(t, "the last node to be in the first's table", func() bool {
+		_, ok := n.table.Get(dead.tr.id)
+		return ok
+	})
+	dead.tr.down.Store(true)
+	eventually(t, "revalidation to evict the dead node", func() bool {
+		_, ok := n.table.Get(dead.tr.id)
+		return !ok
+	})
+	for _, live := range nodes[1:5] {
+		if c, ok := n.table.Get(live.tr.id); ok && c.Failures != 0 {
+			t.Fatalf("live contact %x has %d failures", live.tr.id, c.Failures)
+		}
+	}
+	if n.Stats().Evictions == 0 {
+		t.Fatal("eviction not counted")
+	}
+}
+
+func TestExternalAddressNeedsAgreement(t *testing.T) {
+	var e externalAddr
+	a := netip.MustParseAddrPort("203.0.113.5:4114")
+	b := netip.MustParseAddrPort("203.0.113.9:4114")
+	var na, nb krpc.NodeAddr
+	na.FromAddrPort(a)
+	nb.FromAddrPort(b)
+	r1, r2, r3 := krpc.RandomNodeID(), krpc.RandomNodeID(), krpc.RandomNodeID()
+	e.vote(r1, na)
+	e.vote(r1, na) // the same responder twice counts once
+	e.vote(r2, nb)
+	e.vote(r2, na)
+	if got := e.get(); got.IsValid() {
+		t.Fatalf("adopted %v from 2 responders", got)
+	}
+	e.vote(r3, na)
+	if got := e.get(); got != a {
+		t.Fatalf("got %v, want %v once 3 responders agree", got, a)
+	}
+	e.vote(krpc.RandomNodeID(), krpc.NodeAddr{}) // no ip field: ignored
+	if got := e.get(); got != a {
+		t.Fatalf("an empty report changed the address to %v", got)
+	}
+}
+
+func TestSelfUsesLearnedExternalAddress(t *testing.T) {
+	fn := newFakeNet()
+	nodes := fakeNetwork(t, fn, 5, Config{})
+	n := nodes[4]
+	if _, err := n.Lookup(lookupCtx(t), krpc.RandomNodeID()); err != nil {
+		t.Fatal(err)
+	}
+	self := n.Self()
+	if self.External != n.tr.addr {
+		t.Fatalf("external %v, want %v reported by the responders", self.External, n.tr.addr)
+	}
+	if want := n.tr.id.String() + "@" + n.tr.addr.String(); self.Contact != want {
+		t.Fatalf("contact %q, want %q", self.Contact, want)
+	}
+}
+
+func TestRTTTimeoutFollowsSamples(t *testing.T) {
+	var e rttEstimator
+	lo, hi := 50*time.Millisecond, time.Second
+	if got := e.timeout(lo, hi); got != hi {
+		t.Fatalf("no samples: %v, want the ceiling %v", got, hi)
+	}
+	for range 20 {
+		e.observe(time.Millisecond)
+	}
+	if got := e.timeout(lo, hi); got != lo {
+		t.Fatalf("fast network: %v, want the floor %v", got, lo)
+	}
+	for range 20 {
+		e.observe(400 * time.Millisecond)
+	}
+	if got := e.timeout(lo, hi); got <= 400*time.Millisecond {
+		t.Fatalf("slow network: %v, want above the 400ms round trip", got)
+	}
+}
