@@ -157,7 +157,8 @@ func (t *Table) seen(p wire.Peer, responded bool) SeenResult {
 	if list, j := b.lookup(p.ID); list != nil {
 		return t.refresh(b, list, j, p.Addr, now, responded)
 	}
-	if !t.subnetAllows(b, p.Addr.Addr()) {
+	full := len(b.members) >= t.cfg.K
+	if full && t.cfg.ReplacementSize == 0 || !t.subnetAllows(b, p.Addr.Addr()) {
 		return Rejected
 	}
 	c := store.Contact{ID: p.ID, Addr: p.Addr, FirstSeen: now, LastSeen: now, Place: store.InBucket}
@@ -165,16 +166,21 @@ func (t *Table) seen(p wire.Peer, responded bool) SeenResult {
 		c.LastResponse = now
 	}
 	t.addSubnet(p.Addr.Addr())
-	if len(b.members) < t.cfg.K {
+	if !full {
 		t.addMember(b, c)
 		return Inserted
 	}
 	c.Place = store.InReplacement
 	b.replacements = insertOrdered(b.replacements, c, newestOrder)
-	t.put(c)
-	if len(b.replacements) > t.cfg.ReplacementSize {
-		t.removeReplacement(b, len(b.replacements)-1)
+	if last := len(b.replacements) - 1; last == t.cfg.ReplacementSize {
+		// The newcomer is the newest even when its LastSeen ties with the
+		// oldest's and the ID order puts it last.
+		if b.replacements[last].ID == c.ID {
+			last--
+		}
+		t.removeReplacement(b, last)
 	}
+	t.put(c)
 	t.checkLiveness(b)
 	return Replacement
 }

@@ -129,7 +129,7 @@ func fullBucket(t *testing.T, fs *fakeStore, clock *manualClock, ping LivenessPi
 }
 
 func TestFullBucketKeepsLiveLeastRecentlySeen(t *testing.T) {
-	fs, clock, sp := newFakeStore(), newManualClock(), newScriptedPing()
+	fs, clock, sp := newFakeStore(), newManualClock(), newScriptedPing(testSelf)
 	tab, ids := fullBucket(t, fs, clock, sp.ping)
 	defer tab.Close()
 	applied := pingHook(tab)
@@ -163,7 +163,7 @@ func TestFullBucketKeepsLiveLeastRecentlySeen(t *testing.T) {
 }
 
 func TestFullBucketEvictsDeadLeastRecentlySeen(t *testing.T) {
-	fs, clock, sp := newFakeStore(), newManualClock(), newScriptedPing()
+	fs, clock, sp := newFakeStore(), newManualClock(), newScriptedPing(testSelf)
 	tab, ids := fullBucket(t, fs, clock, sp.ping)
 	defer tab.Close()
 	applied := pingHook(tab)
@@ -193,7 +193,7 @@ func TestFullBucketEvictsDeadLeastRecentlySeen(t *testing.T) {
 }
 
 func TestNewcomerFloodPingsOneAtATime(t *testing.T) {
-	fs, clock, sp := newFakeStore(), newManualClock(), newScriptedPing()
+	fs, clock, sp := newFakeStore(), newManualClock(), newScriptedPing(testSelf)
 	tab, ids := fullBucket(t, fs, clock, sp.ping)
 	applied := pingHook(tab)
 
@@ -208,7 +208,7 @@ func TestNewcomerFloodPingsOneAtATime(t *testing.T) {
 		clock.Advance(time.Millisecond)
 	}
 	call := sp.next(t)
-	if total, _ := sp.stats(); total != 1 {
+	if total, _, _ := sp.stats(); total != 1 {
 		t.Fatalf("1,000 newcomers caused %d pings, want 1", total)
 	}
 	_, repl := tab.BucketSizes()
@@ -228,7 +228,7 @@ func TestNewcomerFloodPingsOneAtATime(t *testing.T) {
 	if second.c.ID != ids[1] {
 		t.Fatalf("second ping went to %x, want the new least recently seen %x", second.c.ID, ids[1])
 	}
-	if _, maxInFlight := sp.stats(); maxInFlight != 1 {
+	if _, maxInFlight, _ := sp.stats(); maxInFlight != 1 {
 		t.Fatalf("%d pings ran at once, want 1", maxInFlight)
 	}
 	checkTable(t, tab, fs)
@@ -241,7 +241,7 @@ func TestNewcomerFloodPingsOneAtATime(t *testing.T) {
 	if tab.Seen(peer(idInBucket(testSelf, 159, r), privateAddr(5001))) != Replacement {
 		t.Fatal("a closed table stopped serving from memory")
 	}
-	if total, _ := sp.stats(); total != 2 {
+	if total, _, _ := sp.stats(); total != 2 {
 		t.Fatalf("a closed table started a ping (%d in all)", total)
 	}
 }
@@ -273,6 +273,9 @@ func TestFailedEvictsAtMaxFailures(t *testing.T) {
 	}
 	if c, _ := tab.Get(waiting); c.Place != store.InBucket {
 		t.Fatal("the replacement was not promoted")
+	}
+	if tab.Evictions() != 1 {
+		t.Fatalf("evictions = %d, want 1", tab.Evictions())
 	}
 	// A replacement that fails as often is dropped from the cache.
 	extra := idInBucket(testSelf, 159, newRand(8))
@@ -500,4 +503,26 @@ func TestCloseWaitsForPings(t *testing.T) {
 	}
 	tab.Close() // goleak in TestMain fails the package if the ping outlives it
 	tab.Close()
+}
+
+func TestNewcomerIsNewestEvenOnATimestampTie(t *testing.T) {
+	fs, clock := newFakeStore(), newManualClock() // the clock never moves
+	tab := NewTable(testSelf, TableConfig{K: 1, ReplacementSize: 1}, fs, clock, nil, nil)
+	defer tab.Close()
+	low, high := testSelf, testSelf
+	low[0], high[0] = 0x80^testSelf[0]&0x80, 0xff^testSelf[0]&0x80 // bucket 159, low < high
+	member := idInBucket(testSelf, 159, newRand(16))
+	tab.Seen(peer(member, privateAddr(1)))
+	tab.Seen(peer(low, privateAddr(2)))
+	if got := tab.Seen(peer(high, privateAddr(3))); got != Replacement {
+		t.Fatalf("newcomer: %v", got)
+	}
+	if _, ok := tab.Get(high); !ok {
+		t.Fatal("the newcomer was dropped from the cache in favour of an entry as old as it")
+	}
+	if _, ok := tab.Get(low); ok {
+		t.Fatal("the cache holds more than ReplacementSize")
+	}
+	checkTable(t, tab, fs)
+	checkReload(t, tab, fs)
 }

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
@@ -17,6 +16,13 @@ import (
 	"github.com/kadnode/kadnode/store"
 	"github.com/kadnode/kadnode/wire"
 )
+
+// failer is what the checks need from *testing.T and *rapid.T alike.
+type failer interface {
+	Helper()
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
 
 // manualClock is a Clock that moves only when told to.
 type manualClock struct {
@@ -99,30 +105,43 @@ type pingCall struct {
 
 // scriptedPing is a LivenessPing that hands every call to the test and
 // blocks until the test answers or the table closes. It tracks how many
-// calls run at once.
+// calls run at once, in all and per bucket of self's table.
 type scriptedPing struct {
+	self  krpc.ID
 	calls chan pingCall
 
-	mu              sync.Mutex
-	total, inFlight int
-	maxInFlight     int
+	mu                 sync.Mutex
+	total, inFlight    int
+	maxInFlight        int
+	perBucket          map[int]int
+	maxInFlightABucket int
 }
 
-func newScriptedPing() *scriptedPing { return &scriptedPing{calls: make(chan pingCall, 2*NumBuckets)} }
+func newScriptedPing(self krpc.ID) *scriptedPing {
+	return &scriptedPing{self: self, calls: make(chan pingCall, 2*NumBuckets), perBucket: make(map[int]int)}
+}
 
 func (p *scriptedPing) ping(ctx context.Context, c store.Contact) error {
+	i := BucketIndex(p.self, c.ID)
 	p.mu.Lock()
 	p.total++
 	p.inFlight++
+	p.perBucket[i]++
 	p.maxInFlight = max(p.maxInFlight, p.inFlight)
+	p.maxInFlightABucket = max(p.maxInFlightABucket, p.perBucket[i])
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
 		p.inFlight--
+		p.perBucket[i]--
 		p.mu.Unlock()
 	}()
 	call := pingCall{c: c, reply: make(chan error, 1)}
-	p.calls <- call
+	select {
+	case p.calls <- call:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	select {
 	case err := <-call.reply:
 		return err
@@ -131,14 +150,16 @@ func (p *scriptedPing) ping(ctx context.Context, c store.Contact) error {
 	}
 }
 
-func (p *scriptedPing) stats() (total, maxInFlight int) {
+// stats reports the calls so far and the most that ran at once, in all
+// and for one bucket.
+func (p *scriptedPing) stats() (total, maxInFlight, maxInFlightABucket int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.total, p.maxInFlight
+	return p.total, p.maxInFlight, p.maxInFlightABucket
 }
 
 // next waits for the next ping call, failing the test after a deadline.
-func (p *scriptedPing) next(tb testing.TB) pingCall {
+func (p *scriptedPing) next(tb failer) pingCall {
 	tb.Helper()
 	select {
 	case c := <-p.calls:
@@ -151,7 +172,7 @@ func (p *scriptedPing) next(tb testing.TB) pingCall {
 
 // answer replies to call and waits until the table has applied the
 // outcome (applied is fed by the table's afterPing hook).
-func answer(tb testing.TB, call pingCall, err error, applied <-chan struct{}) {
+func answer(tb failer, call pingCall, err error, applied <-chan struct{}) {
 	tb.Helper()
 	call.reply <- err
 	select {
@@ -226,7 +247,7 @@ func membersOf(cs []store.Contact) []store.Contact {
 
 // checkTable verifies every structural invariant of tab and, when fs is
 // not nil, that the store holds exactly the table's entries.
-func checkTable(tb testing.TB, tab *Table, fs *fakeStore) {
+func checkTable(tb failer, tab *Table, fs *fakeStore) {
 	tb.Helper()
 	tab.mu.Lock()
 	defer tab.mu.Unlock()
@@ -319,7 +340,7 @@ func checkTable(tb testing.TB, tab *Table, fs *fakeStore) {
 // checkReload loads cs into fresh tables and checks they equal tab: from
 // tab's own listing (which must write nothing) and, if fs is not nil, from
 // the store's contents in its arbitrary order.
-func checkReload(tb testing.TB, tab *Table, fs *fakeStore) {
+func checkReload(tb failer, tab *Table, fs *fakeStore) {
 	tb.Helper()
 	want := tab.Contacts()
 	sources := [][]store.Contact{want}
