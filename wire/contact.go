@@ -80,11 +80,12 @@ func ParseContact(s string) (Contact, error) {
 
 // splitHostPortProblem explains why s is not host:port in the user's terms.
 func splitHostPortProblem(s string) string {
-	switch {
-	case strings.Count(s, ":") > 1 && !strings.HasPrefix(s, "["):
-		return "an IPv6 address needs brackets, as in [2001:db8::1]:4114"
-	case !strings.Contains(s, ":"):
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 || strings.HasSuffix(s, "]") {
 		return "it has no port"
+	}
+	if addr, err := netip.ParseAddr(s[:i]); err == nil && addr.Is6() {
+		return "an IPv6 address needs brackets, as in [2001:db8::1]:4114"
 	}
 	return fmt.Sprintf("%q is not host:port", s)
 }
