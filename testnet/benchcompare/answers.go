@@ -91,7 +91,7 @@ func newKadnodeClients(ctx context.Context, n int, to netip.AddrPort, expect krp
 			closeClients(out)
 			return nil, err
 		}
-		tr, err := wire.Listen(wire.Config{Identity: ident, Network: benchNetwork, Listen: "127.0.0.1:0", Logger: quietLogger})
+		tr, err := wire.Listen(loopbackWireConfig(ident))
 		if err != nil {
 			closeClients(out)
 			return nil, err

@@ -88,7 +88,7 @@ func startKadnode(dir string, cfg node.Config) (*kadnodeMember, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr, err := wire.Listen(wire.Config{Identity: ident, Network: benchNetwork, Listen: "127.0.0.1:0", Logger: quietLogger})
+	tr, err := wire.Listen(loopbackWireConfig(ident))
 	if err != nil {
 		return nil, fmt.Errorf("opening transport: %w", err)
 	}
@@ -105,6 +105,18 @@ func startKadnode(dir string, cfg node.Config) (*kadnodeMember, error) {
 	}
 	n.Start()
 	return &kadnodeMember{id: ident.ID, tr: tr, st: st, node: n}, nil
+}
+
+// loopbackWireConfig is the transport configuration of every kadnode node
+// and load client here.
+func loopbackWireConfig(ident *wire.Identity) wire.Config {
+	return wire.Config{
+		Identity:                 ident,
+		Network:                  benchNetwork,
+		Listen:                   "127.0.0.1:0",
+		HandshakesPerIPPerSecond: loopbackHandshakesPerIP,
+		Logger:                   quietLogger,
+	}
 }
 
 // settle: kadnode inserts every authenticated caller, so a joined network
@@ -155,14 +167,23 @@ func (kn *kadnodeNet) lookup(ctx context.Context, from int, target krpc.ID) look
 	return out
 }
 
-// liveSessions sums the live DTLS sessions of every node.
-func (kn *kadnodeNet) liveSessions() int {
+// transportTotals sums the transport counters of every node.
+func (kn *kadnodeNet) transportTotals() wire.Stats {
 	kn.mu.Lock()
 	defer kn.mu.Unlock()
-	total := 0
+	total := wire.Stats{Handshakes: map[string]uint64{}, Dropped: map[string]uint64{}}
 	for _, m := range kn.members {
-		if m != nil {
-			total += m.tr.Stats().LiveSessions
+		if m == nil {
+			continue
+		}
+		st := m.tr.Stats()
+		total.LiveSessions += st.LiveSessions
+		total.PendingHandshakes += st.PendingHandshakes
+		for k, v := range st.Handshakes {
+			total.Handshakes[k] += v
+		}
+		for k, v := range st.Dropped {
+			total.Dropped[k] += v
 		}
 	}
 	return total

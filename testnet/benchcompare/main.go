@@ -108,6 +108,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("network of %d nodes: %w", n, err)
 		}
 	}
+	fmt.Fprintf(&md, "Load average at the end: %s.\n", loadAverage())
 	if _, err := stdout.Write(md.Bytes()); err != nil {
 		return err
 	}

@@ -125,6 +125,23 @@ func startProfile(dir, name string) (stop func()) {
 	}
 }
 
+// writeHeapProfile writes the live heap to dir/name.pprof when dir is set.
+func writeHeapProfile(dir, name string) {
+	if dir == "" {
+		return
+	}
+	f, err := os.Create(filepath.Join(dir, name+".pprof"))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "benchcompare: cannot write profile %s: %v\n", name, err)
+		return
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		fmt.Fprintf(os.Stderr, "benchcompare: cannot write profile %s: %v\n", name, err)
+	}
+}
+
 // percentile returns the p-th percentile (0 < p ≤ 100) of ds, nearest rank.
 func percentile(ds []time.Duration, p float64) time.Duration {
 	if len(ds) == 0 {

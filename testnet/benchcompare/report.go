@@ -3,10 +3,15 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
+	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/kadnode/kadnode/wire"
 )
 
 // rowResult is everything measured for one N and one kadnode configuration,
@@ -16,7 +21,7 @@ type rowResult struct {
 
 	aJoin, aSettle, kJoin cost
 	aMem, kMem            perNode
-	kSessions             int // kadnode live DTLS sessions after the lookups, whole network
+	kTransport            wire.Stats // kadnode transport counters after the lookups, whole network
 
 	// [0] anacrolix get_peers traversal, [1] kadnode.
 	cold, warm [2]lookupSummary
@@ -34,7 +39,19 @@ func writeHeader(w io.Writer, command string) {
 	fmt.Fprintf(w, "- date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(w, "- versions: %s\n", versions())
 	fmt.Fprintf(w, "- machine: %s/%s, %d CPUs (GOMAXPROCS %d), %s\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
+	fmt.Fprintf(w, "- load average at start: %s\n", loadAverage())
 	fmt.Fprintf(w, "- command: `%s`\n\n", command)
+}
+
+// loadAverage reads the 1, 5 and 15 minute load averages: the machine may
+// be shared, and its load weighs on every absolute figure.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 func versions() string {
@@ -97,11 +114,36 @@ func writeRow(w io.Writer, r rowResult) {
 	line("cores used under that load", aCores, kCores, "")
 	fmt.Fprintf(w, "\nanacrolix join %.2f s = bootstrap %.2f s + one ping round %.2f s; "+
 		"findable: anacrolix %d round(s), kadnode %d round(s); kadnode live DTLS sessions after the lookups: %d (%.1f per node); "+
-		"lookup errors: anacrolix %d/%d, kadnode %d/%d.\n\n",
+		"lookup errors: anacrolix %d/%d, kadnode %d/%d; load queries lost: anacrolix %d, kadnode %d; "+
+		"kadnode handshakes %s, datagrams dropped %s.\n\n",
 		(r.aJoin.wall + r.aSettle.wall).Seconds(), r.aJoin.wall.Seconds(), r.aSettle.wall.Seconds(),
-		r.aFind.rounds, r.kFind.rounds, r.kSessions, float64(r.kSessions)/float64(r.n),
+		r.aFind.rounds, r.kFind.rounds, r.kTransport.LiveSessions, float64(r.kTransport.LiveSessions)/float64(r.n),
 		r.cold[0].errors+r.warm[0].errors, r.cold[0].count+r.warm[0].count,
-		r.cold[1].errors+r.warm[1].errors, r.cold[1].count+r.warm[1].count)
+		r.cold[1].errors+r.warm[1].errors, r.cold[1].count+r.warm[1].count,
+		totalLost(r.aLoad), totalLost(r.kLoad),
+		fmtCounts(r.kTransport.Handshakes), fmtCounts(r.kTransport.Dropped))
+}
+
+func totalLost(rs []loadResult) int {
+	n := 0
+	for _, r := range rs {
+		n += r.lost
+	}
+	return n
+}
+
+// fmtCounts prints the non-zero counters as "name n, …" in name order.
+func fmtCounts(m map[string]uint64) string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if m[k] != 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func loadMedians(rs []loadResult) (perSecond, cores float64) {
@@ -186,7 +228,7 @@ func fmtRatio(k, a float64) string {
 func writeNotes(w io.Writer, o options) {
 	fmt.Fprintf(w, `How the figures were taken (all nodes on 127.0.0.1, in one process):
 
-- Both networks join the same way: node 0 alone, then waves of %d nodes, each node through one random node of an earlier wave (the same plan for both). kadnode: Start + WaitJoined. anacrolix: Bootstrap, then one round of pings from every server to every entry of its table (the first step of its own table maintenance; it advertises only nodes that answered one of its queries). Each anacrolix server has its own unlimited send limiter (the package default is one 25 msg/s limiter shared by every server in the process, which drops replies) and only our nodes as starting nodes (the default resolves public routers by DNS).
+- Both networks join the same way: node 0 alone, then waves of %d nodes, each node through one random node of an earlier wave (the same plan for both). kadnode: Start + WaitJoined. anacrolix: Bootstrap, then one round of pings from every server to every entry of its table (the first step of its own table maintenance; it advertises only nodes that answered one of its queries). Each anacrolix server has its own unlimited send limiter (the package default is one 25 msg/s limiter shared by every server in the process, which drops replies) and only our nodes as starting nodes (the default resolves public routers by DNS). Likewise kadnode's per-source-IP handshake rate limit is lifted, since every node shares 127.0.0.1.
 - Lookups: L = %d (from a random node, for a random target) per pass. Cold pass: each pair once on each system; warm pass: the same pairs again (kadnode's DTLS sessions are up). The passes interleave lookup by lookup, in rotating order. anacrolix lookups are its own traversal (k = %d, α = %d) with get_peers queries, started from the whole table as its Bootstrap and Announce do; "exact-k" = the k closest that answered are exactly the true k closest of all node IDs (the querier left out); "true k returned" = share of the true k among them. Messages = queries sent + responses received.
 - anacrolix v2.23.0's find_node handler takes the target from info_hash, which a find_node query does not carry, so its find_node answers are the responder's nodes closest to the zero ID whatever the target; its get_peers handler routes correctly. Both are measured; get_peers is the fair comparison.
 - New node findable: one more node joins through a random node; then every other node looks it up, %d at a time, in up to %d rounds (anacrolix pings the entries it has not pinged yet before each round, as its maintenance would); the time runs from the start of the join until the last node has found it.

@@ -9,34 +9,16 @@ import (
 	"strings"
 )
 
-// runSize measures one network size: an anacrolix network that lives for
-// the whole size, and one kadnode network per k, each measured interleaved
-// with the anacrolix one.
+// runSize measures one network size: for each k, a fresh anacrolix network
+// and a fresh kadnode network, joined by the same plan and measured
+// interleaved.
 func runSize(ctx context.Context, n int, o options) ([]rowResult, error) {
 	rng := rand.New(rand.NewPCG(o.seed, uint64(n)))
 	plan := newJoinPlan(n, o.joinParallel, rng)
-	o.logf("N=%d: joining anacrolix", n)
-	before := takeMem()
-	an := newAnacrolixNet()
-	defer an.close()
-	var err error
-	var base rowResult
-	base.aJoin = measure(o.profileDir, profileName(n, "anacrolix", "join"), func() { err = joinAll(ctx, an, plan) })
-	if err != nil {
-		return nil, err
-	}
-	base.aSettle = measure(o.profileDir, profileName(n, "anacrolix", "settle"), func() { err = an.settle(ctx) })
-	if err != nil {
-		return nil, err
-	}
-	base.aMem = memPerNode(before, takeMem(), n)
-	o.logf("N=%d: anacrolix joined in %v + ping round %v", n, base.aJoin.wall, base.aSettle.wall)
-
 	var rows []rowResult
 	for _, k := range o.ks {
-		r := base
-		r.n, r.k, r.window = n, k, o.window
-		err := runRow(ctx, &r, an, plan, rng, o)
+		r := rowResult{n: n, k: k, window: o.window}
+		err := runRow(ctx, &r, plan, rng, o)
 		rows = append(rows, r)
 		if err != nil {
 			return rows, err
@@ -45,11 +27,27 @@ func runSize(ctx context.Context, n int, o options) ([]rowResult, error) {
 	return rows, nil
 }
 
-// runRow builds a kadnode network at k, measures it against an, and closes it.
-func runRow(ctx context.Context, r *rowResult, an *anacrolixNet, plan joinPlan, rng *rand.Rand, o options) error {
+// runRow builds both networks, measures them, and closes them.
+func runRow(ctx context.Context, r *rowResult, plan joinPlan, rng *rand.Rand, o options) error {
 	sys := fmt.Sprintf("kadnode-k%d", r.k)
-	o.logf("N=%d: joining %s", r.n, sys)
+	o.logf("N=%d: joining anacrolix", r.n)
 	before := takeMem()
+	an := newAnacrolixNet()
+	defer an.close()
+	var err error
+	r.aJoin = measure(o.profileDir, profileName(r.n, sys, "anacrolix-join"), func() { err = joinAll(ctx, an, plan) })
+	if err != nil {
+		return err
+	}
+	r.aSettle = measure(o.profileDir, profileName(r.n, sys, "anacrolix-settle"), func() { err = an.settle(ctx) })
+	if err != nil {
+		return err
+	}
+	r.aMem = memPerNode(before, takeMem(), r.n)
+	o.logf("N=%d: anacrolix joined in %v + ping round %v", r.n, r.aJoin.wall, r.aSettle.wall)
+
+	o.logf("N=%d: joining %s", r.n, sys)
+	before = takeMem()
 	kn, err := newKadnodeNet(r.k)
 	if err != nil {
 		return err
@@ -60,6 +58,7 @@ func runRow(ctx context.Context, r *rowResult, an *anacrolixNet, plan joinPlan, 
 		return err
 	}
 	r.kMem = memPerNode(before, takeMem(), r.n)
+	writeHeapProfile(o.profileDir, profileName(r.n, sys, "heap-after-join"))
 	o.logf("N=%d: %s joined in %v", r.n, sys, r.kJoin.wall)
 
 	pairs := make([]lookupPair, o.lookups)
@@ -76,7 +75,7 @@ func runRow(ctx context.Context, r *rowResult, an *anacrolixNet, plan joinPlan, 
 	measure(o.profileDir, profileName(r.n, sys, "lookups-warm"), func() { sums = runPasses(ctx, pairs, []lookupPass{gp, kp, fn}) })
 	r.warm = [2]lookupSummary{sums[0], sums[1]}
 	r.aFindNode = sums[2]
-	r.kSessions = kn.liveSessions()
+	r.kTransport = kn.transportTotals()
 	o.logf("N=%d: %s lookups done (exact cold %.0f%%/%.0f%%, warm %.0f%%/%.0f%%)", r.n, sys,
 		100*r.cold[0].exactShare, 100*r.cold[1].exactShare, 100*r.warm[0].exactShare, 100*r.warm[1].exactShare)
 	if err := ctx.Err(); err != nil {
