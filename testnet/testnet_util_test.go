@@ -1,0 +1,83 @@
+package testnet
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
+
+	"github.com/kadnode/kadnode/node"
+	"github.com/kadnode/kadnode/wire"
+)
+
+// testTimeout bounds every wait of a test on the network.
+const testTimeout = 2 * time.Minute
+
+// newNet makes a network in a temp dir that is closed when the test ends.
+func newNet(tb testing.TB, opts Options) *Network {
+	tb.Helper()
+	opts.Dir = tb.TempDir()
+	n, err := New(opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := n.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return n
+}
+
+func testCtx(tb testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	tb.Cleanup(cancel)
+	return ctx
+}
+
+// add starts a node joined through seeds and waits for its join.
+func add(tb testing.TB, n *Network, seeds ...wire.Contact) *Node {
+	tb.Helper()
+	m, err := n.Add(testCtx(tb), seeds...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return m
+}
+
+// grow adds count nodes, each joined through a random earlier one.
+func grow(tb testing.TB, n *Network, count int) {
+	tb.Helper()
+	if err := n.Grow(testCtx(tb), count); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// waitFor waits for cond, failing the test with what after testTimeout.
+func waitFor(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	if err := WaitFor(testCtx(tb), cond); err != nil {
+		tb.Fatalf("%s: %v", what, err)
+	}
+}
+
+// entry returns m's routing-table entry for id, if any.
+func entry(m *Node, id krpc.ID) (node.ContactInfo, bool) {
+	for _, c := range m.Node().Nodes() {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return node.ContactInfo{}, false
+}
+
+// lookup runs a lookup from m and fails the test on error.
+func lookup(tb testing.TB, m *Node, target krpc.ID) node.LookupResult {
+	tb.Helper()
+	res, err := m.Node().Lookup(testCtx(tb), target)
+	if err != nil {
+		tb.Fatalf("lookup of %x from node %d: %v", target, m.Index, err)
+	}
+	return res
+}
