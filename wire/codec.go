@@ -108,11 +108,8 @@ func checkMsg(m *krpc.Msg, p presence) string {
 			return `find_node query has no "target" in "a"`
 		}
 	case krpc.YResponse:
-		switch {
-		case m.R == nil:
+		if m.R == nil {
 			return `response has no return values "r"`
-		case !p.rID:
-			return `response has no "id" in "r"`
 		}
 	case krpc.YError:
 		if m.E == nil {
@@ -122,6 +119,16 @@ func checkMsg(m *krpc.Msg, p presence) string {
 		return `no message type "y"`
 	default:
 		return fmt.Sprintf(`message type "y" is %q, want "q", "r" or "e"`, m.Y)
+	}
+	// "a" and "r" need their "id" whatever the type: the encoder always
+	// writes one, so a message without it would not re-encode as it came.
+	switch {
+	case m.A != nil && !p.aID:
+		return `"a" has no "id"`
+	case m.R != nil && !p.rID && m.Y == krpc.YResponse:
+		return `response has no "id" in "r"`
+	case m.R != nil && !p.rID:
+		return `"r" has no "id"`
 	}
 	return ""
 }

@@ -86,7 +86,16 @@ func (d *msgDecoder) argField(k []byte) error {
 		return r.id("id", &a.ID)
 	case "target":
 		d.p.target = true
-		return r.id("target", &a.Target)
+		start := r.pos
+		if err := r.id("target", &a.Target); err != nil {
+			return err
+		}
+		if a.Target.IsZero() {
+			// The encoder omits a zero ID, so such a target could never
+			// be sent back or forwarded; kadnode does not use it.
+			return &bencodeError{pos: start, reason: `"target" is all zeros, which KRPC's encoder cannot send`}
+		}
+		return nil
 	case "want":
 		// BEP 32: a list of "n4" / "n6"; other strings are ignored by the
 		// node but kept so that the message re-encodes as it came.
