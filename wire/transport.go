@@ -1,10 +1,14 @@
 package wire
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
@@ -16,48 +20,203 @@ type Config struct {
 	Network  string // network name; peers of another network fail the handshake
 	Listen   string // UDP address to bind, e.g. "127.0.0.1:0"
 
-	HandshakeTimeout         time.Duration
-	IdleTimeout              time.Duration
-	RPCTimeout               time.Duration
-	MaxSessions              int
-	MaxPendingHandshakes     int
+	HandshakeTimeout     time.Duration
+	IdleTimeout          time.Duration
+	RPCTimeout           time.Duration
+	MaxSessions          int
+	MaxPendingHandshakes int
+	// HandshakesPerIPPerSecond limits new inbound handshakes per source IP
+	// (burst: twice the rate); negative disables the limit.
 	HandshakesPerIPPerSecond float64
 	PeerQueueLen             int
 	Logger                   *slog.Logger
+	// Now is the clock for idle and rate-limit decisions; nil is time.Now.
+	Now func() time.Time
 }
 
-// Stats is a snapshot of the transport's counters.
-type Stats struct {
-	LiveSessions      int
-	PendingHandshakes int
-	Handshakes        map[string]uint64 // by outcome: "ok", "failed", "timeout", "id_mismatch", "network_mismatch", "limited"
-	Dropped           map[string]uint64 // by reason: "queue_full", "garbage", "plaintext", "oversize", "unknown_txid", "id_mismatch", ...
+func (c Config) withDefaults() Config {
+	if c.Network == "" {
+		c.Network = DefaultNetwork
+	}
+	if c.Listen == "" {
+		c.Listen = ":0"
+	}
+	if c.HandshakeTimeout <= 0 {
+		c.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.RPCTimeout <= 0 {
+		c.RPCTimeout = DefaultRPCTimeout
+	}
+	if c.MaxSessions <= 0 {
+		c.MaxSessions = DefaultMaxSessions
+	}
+	if c.MaxPendingHandshakes <= 0 {
+		c.MaxPendingHandshakes = DefaultMaxPendingHandshakes
+	}
+	if c.HandshakesPerIPPerSecond == 0 {
+		c.HandshakesPerIPPerSecond = DefaultHandshakesPerIPPerSecond
+	}
+	if c.PeerQueueLen <= 0 {
+		c.PeerQueueLen = DefaultPeerQueueLen
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
 }
 
-// Transport is one UDP socket that is DTLS client and server at once.
-type Transport struct{}
+// Transport is one UDP socket that is DTLS client and server at once. The
+// read loop routes each datagram by source address to that peer's session;
+// every session is a pion DTLS conn over a virtual conn fed by that loop.
+type Transport struct {
+	cfg     Config
+	id      *Identity
+	alpn    string
+	sock    *net.UDPConn
+	local   netip.AddrPort
+	log     *slog.Logger
+	handler atomic.Pointer[Handler]
+	stats   counters
 
-var errNotImplemented = errors.New("not implemented")
+	mu      sync.Mutex
+	peers   map[netip.AddrPort]*peerSlot
+	pending int // sessions in a handshake (peerSlot.hs)
+	live    int // established sessions (peerSlot.est)
+	limiter ipLimiter
+	closed  bool
+
+	done chan struct{} // closed by Close
+	wg   sync.WaitGroup
+
+	// routeGate, when set, holds the read loop until the channel closes;
+	// only tests set it.
+	routeGate atomic.Pointer[chan struct{}]
+}
+
+// peerSlot is what the transport holds for one remote address: at most one
+// established session and at most one handshake in progress (a dial, an
+// inbound handshake, or a candidate that replaces est when the peer
+// restarted).
+type peerSlot struct {
+	est *session
+	hs  *session
+	// lostRandom is the ClientHello random of the peer's dial that lost the
+	// simultaneous-open tie-break; late copies of it are dropped.
+	lostRandom [helloRandomLen]byte
+}
 
 // Listen binds the socket and starts the read loop.
-func Listen(cfg Config) (*Transport, error) { return nil, errNotImplemented }
-
-// Call sends a query and waits for its response.
-func (t *Transport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q *krpc.Msg) (Peer, *krpc.Msg, error) {
-	return Peer{}, nil, errNotImplemented
+func Listen(cfg Config) (*Transport, error) {
+	if cfg.Identity == nil {
+		return nil, errors.New("wire: Config.Identity is nil; load one with LoadOrCreateIdentity or make one with NewIdentity")
+	}
+	cfg = cfg.withDefaults()
+	laddr, err := net.ResolveUDPAddr("udp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen address %q: %w; give host:port, e.g. --listen 0.0.0.0:6881", cfg.Listen, err)
+	}
+	sock, err := net.ListenUDP("udp", laddr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("cannot listen on UDP %s: the port is in use (is another kadnode running?); "+
+			"pick another with --listen host:port, or port 0 for any free port: %w", cfg.Listen, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on UDP %s: %w", cfg.Listen, err)
+	}
+	t := &Transport{
+		cfg:     cfg,
+		id:      cfg.Identity,
+		alpn:    alpnPrefix + cfg.Network,
+		sock:    sock,
+		local:   unmapAddrPort(sock.LocalAddr().(*net.UDPAddr).AddrPort()),
+		log:     cfg.Logger,
+		peers:   make(map[netip.AddrPort]*peerSlot),
+		limiter: newIPLimiter(cfg.HandshakesPerIPPerSecond),
+		done:    make(chan struct{}),
+	}
+	t.wg.Add(2)
+	go t.readLoop()
+	go t.reapLoop()
+	return t, nil
 }
 
-// Serve installs the inbound query handler.
-func (t *Transport) Serve(h Handler) {}
+// Serve installs the inbound query handler. It runs on the session's
+// reader, one query at a time per peer, so it must not wait for a Call to
+// the peer that sent the query.
+func (t *Transport) Serve(h Handler) { t.handler.Store(&h) }
 
 // LocalID is this node's ID.
-func (t *Transport) LocalID() krpc.ID { return krpc.ID{} }
+func (t *Transport) LocalID() krpc.ID { return t.id.ID }
 
 // LocalAddr is the bound address.
-func (t *Transport) LocalAddr() netip.AddrPort { return netip.AddrPort{} }
+func (t *Transport) LocalAddr() netip.AddrPort { return t.local }
 
-// Stats snapshots the counters.
-func (t *Transport) Stats() Stats { return Stats{} }
+// Close stops every goroutine and closes the socket. Established sessions
+// get a close_notify, so their peers drop them at once.
+func (t *Transport) Close() error {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil
+	}
+	t.closed = true
+	var all []*session
+	for _, sl := range t.peers {
+		if sl.est != nil {
+			all = append(all, sl.est)
+		}
+		if sl.hs != nil {
+			all = append(all, sl.hs)
+		}
+	}
+	t.mu.Unlock()
+	close(t.done)
+	for _, s := range all {
+		s.close()
+	}
+	err := t.sock.Close()
+	t.wg.Wait()
+	return err
+}
 
-// Close stops every goroutine and closes the socket.
-func (t *Transport) Close() error { return nil }
+// detach removes s from its peer slot. Called with t.mu held.
+func (t *Transport) detach(s *session) {
+	sl := t.peers[s.addr]
+	if sl == nil {
+		return
+	}
+	if sl.est == s {
+		sl.est = nil
+		t.live--
+	}
+	if sl.hs == s {
+		sl.hs = nil
+		t.pending--
+	}
+	if sl.est == nil && sl.hs == nil {
+		delete(t.peers, s.addr)
+	}
+}
+
+// closeAsync closes s off the caller's goroutine (the read loop must not
+// wait for pion). Called with t.mu held; s is detached at once.
+func (t *Transport) closeAsync(s *session) {
+	t.detach(s)
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		s.close()
+	}()
+}
+
+// unmapAddrPort turns an IPv4-mapped IPv6 address into plain IPv4, so one
+// peer has one map key whichever socket family saw it.
+func unmapAddrPort(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}

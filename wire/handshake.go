@@ -1,0 +1,181 @@
+package wire
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/pion/dtls/v2"
+	"github.com/pion/logging"
+)
+
+// quietLogs keeps pion from writing to stderr; outcomes are counted and
+// logged by the transport instead.
+var quietLogs = &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled}
+
+// dtlsConfig is the pion configuration of one handshake. Both sides present
+// their self-signed certificate; a node is its key, so no chain is
+// verified: the ID is derived from the certificate the peer proved it holds.
+func (t *Transport) dtlsConfig(s *session) *dtls.Config {
+	cfg := &dtls.Config{
+		Certificates:         []tls.Certificate{t.id.Cert},
+		ExtendedMasterSecret: dtls.RequireExtendedMasterSecret,
+		SupportedProtocols:   []string{t.alpn},
+		MTU:                  dtlsMTU,
+		LoggerFactory:        quietLogs,
+		InsecureSkipVerify:   true,
+		ClientAuth:           dtls.RequireAnyClientCert,
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			id, err := peerIDFromCerts(raw)
+			if err == nil && s.expect != nil && id != *s.expect {
+				err = &IDMismatchError{Addr: s.addr, Expected: *s.expect, Got: id}
+			}
+			s.verifyErr = err
+			return err
+		},
+	}
+	return cfg
+}
+
+func peerIDFromCerts(raw [][]byte) (krpc.ID, error) {
+	if len(raw) == 0 {
+		return krpc.ID{}, errors.New("peer sent no certificate")
+	}
+	c, err := x509.ParseCertificate(raw[0])
+	if err != nil {
+		return krpc.ID{}, fmt.Errorf("peer certificate does not parse: %w", err)
+	}
+	if _, ok := c.PublicKey.(ed25519.PublicKey); !ok {
+		return krpc.ID{}, fmt.Errorf("peer certificate has a %T key, want Ed25519", c.PublicKey)
+	}
+	return IDFromCert(c), nil
+}
+
+// run is the session's goroutine: the handshake, then the record reader.
+func (s *session) run() {
+	defer s.t.wg.Done()
+	cfg := s.t.dtlsConfig(s)
+	var dc *dtls.Conn
+	var err error
+	if s.client {
+		dc, err = dtls.ClientWithContext(s.hsCtx, s.vc, cfg)
+	} else {
+		dc, err = dtls.ServerWithContext(s.hsCtx, s.vc, cfg)
+	}
+	timedOut := errors.Is(s.hsCtx.Err(), context.DeadlineExceeded)
+	s.hsCancel()
+	if err == nil {
+		err = s.checkEstablished(dc)
+	}
+	if err != nil {
+		if dc != nil {
+			dc.Close()
+		}
+		s.vc.Close()
+		s.t.handshakeFailed(s, err, timedOut)
+		return
+	}
+	old, ok := s.t.promote(s, dc)
+	if !ok {
+		s.vc.mute.Store(true)
+		dc.Close()
+		s.vc.Close()
+		return
+	}
+	if old != nil {
+		old.close()
+	}
+	s.readLoop()
+}
+
+// checkEstablished re-checks what the callbacks checked, from the state
+// pion reports, and records the peer's ID.
+func (s *session) checkEstablished(dc *dtls.Conn) error {
+	// pion's State drops NegotiatedProtocol when it copies the state, so
+	// the network is enforced by ALPN negotiation itself (a mismatch is a
+	// no_application_protocol alert) and by the mux refusing a ClientHello
+	// without ALPN.
+	st := dc.ConnectionState()
+	id, err := peerIDFromCerts(st.PeerCertificates)
+	if err != nil {
+		return err
+	}
+	if s.expect != nil && id != *s.expect {
+		return &IDMismatchError{Addr: s.addr, Expected: *s.expect, Got: id}
+	}
+	s.peerID = id
+	return nil
+}
+
+// promote makes s the established session of its slot, returning the one
+// it replaces. It reports false when s was superseded or closed meanwhile.
+func (t *Transport) promote(s *session, dc *dtls.Conn) (*session, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	sl := t.peers[s.addr]
+	if t.closed || s.aborted || sl == nil || sl.hs != s {
+		return nil, false
+	}
+	sl.hs = nil
+	t.pending--
+	old := sl.est
+	if old == nil {
+		t.live++
+	} else {
+		old.vc.mute.Store(true)
+	}
+	sl.est = s
+	s.conn = dc
+	s.established.Store(true)
+	s.touch()
+	t.stats.handshake(hsOK)
+	s.finish(nil)
+	return old, true
+}
+
+// handshakeFailed detaches a failed handshake and tells its waiters why.
+func (t *Transport) handshakeFailed(s *session, err error, timedOut bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s.aborted {
+		return // superseded: the waiters already moved on
+	}
+	t.detach(s)
+	if s.verifyErr != nil {
+		err = s.verifyErr
+	}
+	var idErr *IDMismatchError
+	var netErr *NetworkMismatchError
+	switch {
+	case errors.As(err, &idErr):
+		t.stats.handshake(hsIDMismatch)
+	case errors.As(err, &netErr) || isNoALPN(err):
+		t.stats.handshake(hsNetworkMismatch)
+		if netErr == nil {
+			err = &NetworkMismatchError{Addr: s.addr, Network: t.cfg.Network}
+		}
+	case timedOut:
+		t.stats.handshake(hsTimeout)
+		err = &HandshakeTimeoutError{Addr: s.addr, After: t.cfg.HandshakeTimeout}
+	case t.closed:
+		err = ErrClosed
+	default:
+		t.stats.handshake(hsFailed)
+		err = fmt.Errorf("DTLS handshake with %s failed: %w", s.addr, err)
+	}
+	t.log.Debug("handshake failed", "peer", s.addr, "client", s.client, "err", err)
+	s.finish(err)
+}
+
+// isNoALPN recognises pion's refusal of our ALPN protocol, on either side:
+// the server fails with "no application protocol", the client receives a
+// no_application_protocol alert. pion exports neither as a value.
+func isNoALPN(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "no application protocol") || strings.Contains(msg, "NoApplicationProtocol")
+}

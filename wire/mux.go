@@ -1,0 +1,158 @@
+package wire
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"net/netip"
+)
+
+// readLoop is the only reader of the socket. It routes each datagram to
+// the session of its source address and never blocks on one.
+func (t *Transport) readLoop() {
+	defer t.wg.Done()
+	buf := make([]byte, socketReadBufferSize)
+	for {
+		n, from, err := t.sock.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			select {
+			case <-t.done:
+				return
+			default:
+				continue // e.g. an ICMP error surfaced by the kernel
+			}
+		}
+		if g := t.routeGate.Load(); g != nil {
+			select { // tests hold datagrams here to force simultaneous opens
+			case <-*g:
+			case <-t.done:
+			}
+		}
+		t.route(unmapAddrPort(from), buf[:n])
+	}
+}
+
+// route hands one datagram to the right session, or drops and counts it.
+func (t *Transport) route(from netip.AddrPort, b []byte) {
+	if len(b) > maxDatagramSize {
+		t.stats.drop(dropOversize)
+		return
+	}
+	d := Classify(b)
+	switch d.Kind {
+	case KindGarbage:
+		t.stats.drop(dropGarbage)
+		return
+	case KindPlaintext:
+		t.stats.drop(dropPlaintext)
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return
+	}
+	sl := t.peers[from]
+	if d.Kind == KindClientHello {
+		t.routeHello(from, sl, b, &d)
+		return
+	}
+	if sl == nil {
+		t.stats.drop(dropNoSession)
+		return
+	}
+	// Application data belongs to the established session; handshake
+	// records to a handshake in progress when there is one.
+	s := sl.hs
+	if s == nil || (d.Kind == KindAppData && sl.est != nil) {
+		s = sl.est
+	}
+	if s == sl.est && d.Epoch == 0 {
+		// An established session takes only encrypted records; pion would
+		// act on a plaintext alert that anyone could forge.
+		t.stats.drop(dropUnexpected)
+		return
+	}
+	if !s.vc.deliver(b) {
+		t.stats.drop(dropQueueFull)
+	}
+}
+
+// routeHello handles a ClientHello: the retransmission or cookie echo of a
+// handshake in progress, a simultaneous open, a restarted peer, or a new
+// peer. Called with t.mu held.
+func (t *Transport) routeHello(from netip.AddrPort, sl *peerSlot, b []byte, d *Datagram) {
+	var replace *session // a handshake the new server takes over from
+	why := hsReplaced
+	if sl != nil {
+		if hs := sl.hs; hs != nil {
+			switch {
+			case hs.hasRandom && hs.random == d.Random:
+				if !hs.client && !hs.vc.deliver(b) {
+					t.stats.drop(dropQueueFull)
+				}
+				return
+			case hs.client && hs.hasRandom && bytes.Compare(hs.random[:], d.Random[:]) < 0:
+				// Both dialled; our random is lower, so we stay client and
+				// the peer turns its side into a server on seeing ours.
+				sl.lostRandom = d.Random
+				t.stats.drop(dropStaleHello)
+				return
+			case hs.client:
+				// Our random is higher (or our ClientHello is not out yet):
+				// our dial yields and a server answers the peer's.
+				why = hsSimultaneous
+			}
+			replace = hs
+		}
+		if est := sl.est; replace == nil && est != nil && !est.client && est.random == d.Random {
+			// A late copy of the ClientHello that opened est.
+			t.stats.drop(dropStaleHello)
+			return
+		}
+		if sl.lostRandom == d.Random {
+			t.stats.drop(dropStaleHello)
+			return
+		}
+	}
+	if protos, ok := helloProtocols(b); ok && len(protos) == 0 {
+		// pion's server would accept a peer that offers no ALPN at all,
+		// that is, one that names no network.
+		t.stats.handshake(hsNetworkMismatch)
+		return
+	}
+	if why != hsSimultaneous && !t.admitInbound(from, sl) {
+		return
+	}
+	if sl == nil {
+		sl = &peerSlot{}
+		t.peers[from] = sl
+	}
+	s := t.newSession(from, false, nil, b)
+	s.random, s.hasRandom = d.Random, true
+	if replace != nil {
+		t.pending-- // newSession counted s; the slot's count carries over
+		t.supersede(sl, replace, s, why)
+		return
+	}
+	sl.hs = s
+}
+
+// admitInbound applies the limits to a new inbound handshake. Called with
+// t.mu held.
+func (t *Transport) admitInbound(from netip.AddrPort, sl *peerSlot) bool {
+	ok := t.limiter.allow(from.Addr(), t.cfg.Now())
+	if ok && (sl == nil || sl.hs == nil) {
+		ok = t.pending < t.cfg.MaxPendingHandshakes
+	}
+	if ok && (sl == nil || sl.est == nil) {
+		ok = t.makeRoom()
+	}
+	if !ok {
+		t.stats.handshake(hsLimited)
+	}
+	return ok
+}

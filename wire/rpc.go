@@ -1,0 +1,240 @@
+package wire
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/pion/dtls/v2"
+)
+
+// Call sends a query to addr and waits for its response, opening a session
+// first when there is none. With expect set, a peer with another ID fails
+// with an *IDMismatchError. A KRPC error reply is returned as a
+// *krpc.Error. When a call over an existing session times out, the session
+// is taken for stale (the peer may have restarted) and the call is retried
+// once over a new one.
+func (t *Transport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q *krpc.Msg) (Peer, *krpc.Msg, error) {
+	if q == nil || q.Q == "" {
+		return Peer{}, nil, errors.New("wire: Call needs a query with a method")
+	}
+	addr = unmapAddrPort(addr)
+	if !addr.IsValid() || addr.Port() == 0 {
+		return Peer{}, nil, fmt.Errorf("wire: cannot call %s: not a valid address with a port", addr)
+	}
+	for retried := false; ; retried = true {
+		s, fresh, err := t.sessionFor(ctx, addr, expect)
+		if err != nil {
+			return Peer{}, nil, err
+		}
+		if expect != nil && s.peerID != *expect {
+			return s.peer(), nil, &IDMismatchError{Addr: addr, Expected: *expect, Got: s.peerID}
+		}
+		reply, err := s.roundTrip(ctx, q)
+		var te *RPCTimeoutError
+		if errors.As(err, &te) && !fresh && !retried && ctx.Err() == nil {
+			t.log.Debug("call timed out over an existing session; redialling", "peer", addr)
+			s.close()
+			continue
+		}
+		return s.peer(), reply, err
+	}
+}
+
+// sessionFor returns the established session with addr, joining or
+// starting a handshake when there is none. fresh is true when this call
+// started the handshake.
+func (t *Transport) sessionFor(ctx context.Context, addr netip.AddrPort, expect *krpc.ID) (*session, bool, error) {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil, false, ErrClosed
+	}
+	sl := t.peers[addr]
+	if sl != nil && sl.est != nil {
+		s := sl.est
+		t.mu.Unlock()
+		return s, false, nil
+	}
+	fresh := false
+	var s *session
+	if sl != nil && sl.hs != nil {
+		s = sl.hs
+	} else {
+		if t.pending >= t.cfg.MaxPendingHandshakes || !t.makeRoom() {
+			t.stats.handshake(hsLimited)
+			t.mu.Unlock()
+			return nil, false, &LimitError{What: "handshakes in progress or sessions", Addr: addr}
+		}
+		if sl == nil {
+			sl = &peerSlot{}
+			t.peers[addr] = sl
+		}
+		s = t.newSession(addr, true, expect, nil)
+		sl.hs = s
+		fresh = true
+	}
+	t.mu.Unlock()
+	s, err := s.wait(ctx)
+	return s, fresh, err
+}
+
+// roundTrip sends q with a new transaction ID and waits for the matching
+// response, at most RPCTimeout.
+func (s *session) roundTrip(ctx context.Context, q *krpc.Msg) (*krpc.Msg, error) {
+	msg := *q
+	msg.Y = krpc.YQuery
+	ch := make(chan *krpc.Msg, 1)
+	s.rpcMu.Lock()
+	s.txSeq++
+	var tx [txIDLen]byte
+	binary.BigEndian.PutUint32(tx[:], s.txSeq)
+	msg.T = string(tx[:])
+	s.calls[msg.T] = ch
+	s.rpcMu.Unlock()
+	defer s.forget(msg.T)
+
+	b, err := EncodeMsg(&msg)
+	if err != nil {
+		return nil, err
+	}
+	s.touch()
+	if _, err := s.conn.Write(b); err != nil {
+		return nil, fmt.Errorf("sending %s to %s: %w", msg.Q, s.addr, err)
+	}
+	timer := time.NewTimer(s.t.cfg.RPCTimeout)
+	defer timer.Stop()
+	select {
+	case r := <-ch:
+		if r.Y == krpc.YError {
+			return r, r.E
+		}
+		return r, nil
+	case <-timer.C:
+		return nil, &RPCTimeoutError{Addr: s.addr, Method: msg.Q, After: s.t.cfg.RPCTimeout}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-s.closing:
+		return nil, fmt.Errorf("%s to %s: %w", msg.Q, s.addr, ErrSessionClosed)
+	}
+}
+
+func (s *session) forget(tx string) {
+	s.rpcMu.Lock()
+	delete(s.calls, tx)
+	s.rpcMu.Unlock()
+}
+
+// readLoop reads one record at a time until the session closes.
+func (s *session) readLoop() {
+	defer s.close()
+	buf := make([]byte, sessionReadBufferSize)
+	for {
+		n, err := s.conn.Read(buf)
+		if err != nil {
+			if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, dtls.ErrConnClosed) || isClosed(s.closing) {
+				return
+			}
+			// pion passes non-fatal alerts and a record larger than buf
+			// here; the session stays usable.
+			s.t.stats.drop(dropDTLSError)
+			continue
+		}
+		s.touch()
+		s.receive(buf[:n])
+	}
+}
+
+// receive handles one decrypted KRPC message.
+func (s *session) receive(b []byte) {
+	t := s.t
+	m, err := DecodeMsg(b)
+	if err != nil {
+		var me *MalformedError
+		switch {
+		case errors.Is(err, ErrMessageTooLarge):
+			t.stats.drop(dropOversize)
+		case errors.As(err, &me):
+			t.stats.drop(dropMalformed)
+			if me.Query && me.T != "" {
+				s.reply(me.T, &krpc.Msg{E: &krpc.Error{Code: me.Code, Msg: me.Reason}})
+			}
+		default:
+			t.stats.drop(dropMalformed)
+		}
+		return
+	}
+	switch m.Y {
+	case krpc.YQuery:
+		s.serve(m)
+	case krpc.YResponse:
+		if m.R.ID != s.peerID {
+			t.stats.drop(dropIDMismatch)
+			return
+		}
+		s.deliver(m)
+	case krpc.YError:
+		s.deliver(m)
+	}
+}
+
+func (s *session) deliver(m *krpc.Msg) {
+	s.rpcMu.Lock()
+	ch := s.calls[m.T]
+	delete(s.calls, m.T)
+	s.rpcMu.Unlock()
+	if ch == nil {
+		s.t.stats.drop(dropUnknownTxID)
+		return
+	}
+	ch <- m
+}
+
+// serve answers one query: only a sender whose id is its certificate's
+// reaches the handler.
+func (s *session) serve(q *krpc.Msg) {
+	t := s.t
+	if q.A.ID != s.peerID {
+		t.stats.drop(dropIDMismatch)
+		s.reply(q.T, &krpc.Msg{E: &krpc.Error{
+			Code: krpc.ErrorCodeProtocolError,
+			Msg:  fmt.Sprintf("id %x is not the id of your certificate", q.A.ID[:]),
+		}})
+		return
+	}
+	h := t.handler.Load()
+	if h == nil {
+		s.reply(q.T, &krpc.Msg{E: &krpc.Error{Code: krpc.ErrorCodeServerError, Msg: "not serving queries yet"}})
+		return
+	}
+	if r := (*h)(s.peer(), q); r != nil {
+		s.reply(q.T, r)
+	}
+}
+
+// reply sends r as the answer to transaction tx, setting its T and Y.
+func (s *session) reply(tx string, r *krpc.Msg) {
+	r.T = tx
+	r.Y = krpc.YResponse
+	if r.E != nil {
+		r.Y = krpc.YError
+	}
+	b, err := EncodeMsg(r)
+	if err != nil {
+		s.t.log.Warn("cannot encode reply", "peer", s.addr, "err", err)
+		b, err = EncodeMsg(&krpc.Msg{T: tx, Y: krpc.YError, E: &krpc.Error{Code: krpc.ErrorCodeServerError, Msg: "reply could not be encoded"}})
+		if err != nil {
+			return
+		}
+	}
+	s.touch()
+	if _, err := s.conn.Write(b); err != nil {
+		s.t.log.Debug("cannot send reply", "peer", s.addr, "err", err)
+	}
+}

@@ -1,0 +1,167 @@
+package wire
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/pion/dtls/v2"
+)
+
+// session is one DTLS association with one peer address. Its goroutine runs
+// the handshake and then reads records until the session closes.
+type session struct {
+	t      *Transport
+	addr   netip.AddrPort
+	vc     *vconn
+	client bool
+	expect *krpc.ID // client only: the ID the peer must have
+
+	// Guarded by t.mu.
+	random    [helloRandomLen]byte // ClientHello random: ours (client) or the peer's (server)
+	hasRandom bool
+	aborted   bool     // superseded before its handshake ended
+	next      *session // the session that took over when aborted
+	conn      *dtls.Conn
+
+	hsCtx    context.Context
+	hsCancel context.CancelFunc
+
+	doneOnce sync.Once
+	done     chan struct{} // closed when the handshake ended (or was superseded)
+	err      error         // why the handshake failed; read after done
+
+	verifyErr   error   // set by the certificate check, preferred over pion's error
+	peerID      krpc.ID // from the certificate; read after done
+	established atomic.Bool
+	lastUse     atomic.Int64 // unix nanoseconds of the last record in or out
+
+	closeOnce sync.Once
+	closing   chan struct{}
+
+	rpcMu sync.Mutex
+	calls map[string]chan *krpc.Msg // by transaction ID
+	txSeq uint32
+}
+
+// newSession creates a session and starts its handshake. Called with t.mu
+// held, after the limits were checked; first is the ClientHello that
+// opens an inbound session.
+func (t *Transport) newSession(addr netip.AddrPort, client bool, expect *krpc.ID, first []byte) *session {
+	s := &session{
+		t:       t,
+		addr:    addr,
+		vc:      newVconn(t.sock, t.sock.LocalAddr(), addr, t.cfg.PeerQueueLen),
+		client:  client,
+		expect:  expect,
+		done:    make(chan struct{}),
+		closing: make(chan struct{}),
+		calls:   make(map[string]chan *krpc.Msg),
+	}
+	s.hsCtx, s.hsCancel = context.WithTimeout(context.Background(), t.cfg.HandshakeTimeout)
+	s.touch()
+	if client {
+		s.vc.onWrite = s.noteClientWrite
+	} else {
+		s.vc.deliver(first)
+	}
+	t.pending++
+	t.wg.Add(1)
+	go s.run()
+	return s
+}
+
+// noteClientWrite records our ClientHello random for the tie-break and
+// silences a client that lost it.
+func (s *session) noteClientWrite(b []byte) bool {
+	if s.established.Load() {
+		return true
+	}
+	s.t.mu.Lock()
+	defer s.t.mu.Unlock()
+	if s.aborted {
+		return false
+	}
+	if !s.hasRandom {
+		if d := Classify(b); d.Kind == KindClientHello {
+			s.random, s.hasRandom = d.Random, true
+		}
+	}
+	return true
+}
+
+// supersede hands the slot's handshake over from old to next: waiters on
+// old follow next. Called with t.mu held; the pending count is unchanged.
+func (t *Transport) supersede(sl *peerSlot, old, next *session, why handshakeOutcome) {
+	old.aborted = true
+	old.next = next
+	sl.hs = next
+	old.vc.mute.Store(true)
+	old.hsCancel()
+	old.finish(nil)
+	t.stats.handshake(why)
+}
+
+func (s *session) finish(err error) {
+	s.doneOnce.Do(func() {
+		s.err = err
+		close(s.done)
+	})
+}
+
+// wait blocks until the handshake ended, following supersessions, and
+// returns the session that carries the association.
+func (s *session) wait(ctx context.Context) (*session, error) {
+	for {
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		s.t.mu.Lock()
+		next := s.next
+		s.t.mu.Unlock()
+		if next == nil {
+			break
+		}
+		s = next
+	}
+	if s.err != nil {
+		return nil, s.err
+	}
+	return s, nil
+}
+
+// close ends the session: detached from its slot, pion closed (sending
+// close_notify when established), pending calls failed. Idempotent.
+func (s *session) close() {
+	s.closeOnce.Do(func() {
+		s.t.mu.Lock()
+		s.t.detach(s)
+		conn := s.conn
+		s.t.mu.Unlock()
+		close(s.closing)
+		s.hsCancel()
+		if conn != nil {
+			s.vc.closing.Store(true)
+			conn.Close()
+		}
+		s.vc.Close()
+	})
+}
+
+func (s *session) touch() { s.lastUse.Store(s.t.cfg.Now().UnixNano()) }
+
+func (s *session) idleSince(cutoff int64) bool {
+	return s.lastUse.Load() < cutoff && s.inFlight() == 0
+}
+
+func (s *session) inFlight() int {
+	s.rpcMu.Lock()
+	defer s.rpcMu.Unlock()
+	return len(s.calls)
+}
+
+func (s *session) peer() Peer { return Peer{ID: s.peerID, Addr: s.addr} }

@@ -1,0 +1,77 @@
+package wire
+
+import "sync/atomic"
+
+// Stats is a snapshot of the transport's counters.
+type Stats struct {
+	LiveSessions      int
+	PendingHandshakes int
+	Handshakes        map[string]uint64 // by outcome, see the outcome constants
+	Dropped           map[string]uint64 // by reason, see the drop constants
+}
+
+// handshakeOutcome is how a handshake ended.
+type handshakeOutcome int
+
+const (
+	hsOK              handshakeOutcome = iota
+	hsFailed                           // any other DTLS failure
+	hsTimeout                          // HandshakeTimeout passed
+	hsIDMismatch                       // the peer's ID was not the expected one
+	hsNetworkMismatch                  // the peer is on another network
+	hsLimited                          // refused by a limit before starting
+	hsSimultaneous                     // our dial lost the simultaneous-open tie-break
+	hsReplaced                         // a newer ClientHello from the same address took over
+	numOutcomes
+)
+
+var outcomeNames = [numOutcomes]string{
+	"ok", "failed", "timeout", "id_mismatch", "network_mismatch", "limited", "simultaneous_open", "replaced",
+}
+
+// dropReason is why a datagram or message was discarded.
+type dropReason int
+
+const (
+	dropQueueFull   dropReason = iota // the peer's queue was full
+	dropGarbage                       // not DTLS
+	dropPlaintext                     // a KRPC message without DTLS
+	dropOversize                      // datagram or message over its limit
+	dropNoSession                     // a DTLS record from an address with no session
+	dropStaleHello                    // a late copy of a ClientHello already handled
+	dropMalformed                     // not valid KRPC inside a session
+	dropUnknownTxID                   // a response nobody waits for
+	dropIDMismatch                    // the message's sender id is not the certificate's
+	dropDTLSError                     // pion reported a non-fatal read error
+	dropUnexpected                    // a plaintext record for an established session
+	numDropReasons
+)
+
+var dropNames = [numDropReasons]string{
+	"queue_full", "garbage", "plaintext", "oversize", "no_session", "stale_hello",
+	"malformed", "unknown_txid", "id_mismatch", "dtls_error", "unexpected_record",
+}
+
+type counters struct {
+	handshakes [numOutcomes]atomic.Uint64
+	dropped    [numDropReasons]atomic.Uint64
+}
+
+func (c *counters) handshake(o handshakeOutcome) { c.handshakes[o].Add(1) }
+func (c *counters) drop(r dropReason)            { c.dropped[r].Add(1) }
+
+// Stats snapshots the counters.
+func (t *Transport) Stats() Stats {
+	t.mu.Lock()
+	s := Stats{LiveSessions: t.live, PendingHandshakes: t.pending}
+	t.mu.Unlock()
+	s.Handshakes = make(map[string]uint64, numOutcomes)
+	for i := range t.stats.handshakes {
+		s.Handshakes[outcomeNames[i]] = t.stats.handshakes[i].Load()
+	}
+	s.Dropped = make(map[string]uint64, numDropReasons)
+	for i := range t.stats.dropped {
+		s.Dropped[dropNames[i]] = t.stats.dropped[i].Load()
+	}
+	return s
+}

@@ -1,0 +1,168 @@
+package wire
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// waitTimeout bounds every wait on a condition in these tests; it is a
+// hang guard, not a performance threshold.
+const waitTimeout = 60 * time.Second
+
+// testNode is a transport on 127.0.0.1 with a recording handler.
+type testNode struct {
+	*Transport
+	served atomic.Int64 // queries that reached the handler
+	mu     sync.Mutex
+	seen   []Peer // who the handler saw, in order
+}
+
+// newTestNode listens on 127.0.0.1 (port 0 unless cfg says otherwise) with
+// a fresh identity and limits loose enough for tests; mod adjusts cfg.
+func newTestNode(t testing.TB, mod func(*Config)) *testNode {
+	t.Helper()
+	id, err := NewIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		Identity:                 id,
+		Listen:                   "127.0.0.1:0",
+		Network:                  "test",
+		HandshakesPerIPPerSecond: -1,
+		MaxPendingHandshakes:     4096,
+		MaxSessions:              4096,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	tr, err := Listen(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &testNode{Transport: tr}
+	tr.Serve(n.handle)
+	t.Cleanup(func() { tr.Close() })
+	return n
+}
+
+// handle answers ping and find_node like a node with an empty table would.
+func (n *testNode) handle(from Peer, q *krpc.Msg) *krpc.Msg {
+	n.served.Add(1)
+	n.mu.Lock()
+	n.seen = append(n.seen, from)
+	n.mu.Unlock()
+	switch q.Q {
+	case MethodPing:
+		return PingReply(n.LocalID(), from.Addr)
+	case MethodFindNode:
+		return FindNodeReply(n.LocalID(), from.Addr, nil)
+	}
+	return ErrorReply(krpc.ErrorCodeMethodUnknown, "unknown method")
+}
+
+func (n *testNode) lastSeen() Peer {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if len(n.seen) == 0 {
+		return Peer{}
+	}
+	return n.seen[len(n.seen)-1]
+}
+
+// ping calls to with a ping query and fails the test on error.
+func (n *testNode) ping(t testing.TB, to *testNode, expect *krpc.ID) (Peer, *krpc.Msg) {
+	t.Helper()
+	p, r, err := n.Call(context.Background(), to.LocalAddr(), expect, PingQuery(n.LocalID(), false))
+	if err != nil {
+		t.Fatalf("%s calling %s: %v", n.LocalAddr(), to.LocalAddr(), err)
+	}
+	return p, r
+}
+
+// waitFor polls cond until it holds, failing the test after waitTimeout.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// idle reports whether the transport holds no session and no handshake.
+func idle(tr *Transport) bool {
+	st := tr.Stats()
+	return st.LiveSessions == 0 && st.PendingHandshakes == 0
+}
+
+// sessionWith returns the established session with addr, or nil.
+func (t *Transport) sessionWith(addr netip.AddrPort) *session {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if sl := t.peers[addr]; sl != nil {
+		return sl.est
+	}
+	return nil
+}
+
+// closeSessions closes every session, as the reaper would.
+func (t *Transport) closeSessions() {
+	t.mu.Lock()
+	var all []*session
+	for _, sl := range t.peers {
+		if sl.est != nil {
+			all = append(all, sl.est)
+		}
+	}
+	t.mu.Unlock()
+	for _, s := range all {
+		s.close()
+	}
+}
+
+// crash closes the transport without telling any peer, like a killed
+// process: no close_notify leaves the socket.
+func (t *Transport) crash() {
+	t.mu.Lock()
+	for _, sl := range t.peers {
+		for _, s := range []*session{sl.est, sl.hs} {
+			if s != nil {
+				s.vc.mute.Store(true)
+			}
+		}
+	}
+	t.mu.Unlock()
+	t.Close()
+}
+
+// holdReads makes the read loop wait before routing each datagram until
+// the returned release is called.
+func (t *Transport) holdReads() (release func()) {
+	ch := make(chan struct{})
+	t.routeGate.Store(&ch)
+	return func() {
+		t.routeGate.Store(nil)
+		close(ch)
+	}
+}
+
+// testClock is a clock that stands still, so token buckets never refill.
+func testClock() func() time.Time {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	return func() time.Time { return t0 }
+}
+
+func idHex(id krpc.ID) string { return fmt.Sprintf("%x", id[:]) }

@@ -1,0 +1,182 @@
+package wire
+
+import (
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// datagramPool recycles the per-datagram copies the read loop queues to
+// sessions; a vconn returns a buffer once pion has copied it out.
+var datagramPool = sync.Pool{New: func() any {
+	b := make([]byte, maxDatagramSize)
+	return &b
+}}
+
+// vconn is the net.Conn a pion DTLS client or server runs over: reads come
+// from a queue the transport's read loop fills, writes go out on the shared
+// UDP socket. It must unblock Read on a past deadline and on Close, because
+// pion cancels its reader that way and Close would hang otherwise.
+type vconn struct {
+	sock   *net.UDPConn
+	local  net.Addr
+	remote netip.AddrPort
+	in     chan *[]byte
+	// onWrite, when set, sees every outgoing datagram and can veto it; the
+	// transport uses it to learn our ClientHello random and to silence a
+	// client aborted by the simultaneous-open tie-break.
+	onWrite func(b []byte) bool
+	// mute drops every write: set on a session replaced by a newer one,
+	// whose close_notify the peer could not decrypt anyway.
+	mute atomic.Bool
+	// closing makes Read ignore deadlines until Close. pion's Conn.Close
+	// cancels its reader (by a past deadline) before it sends close_notify,
+	// and the reader, on waking, closes the conn under the alert; holding the
+	// reader until Close lets the alert out.
+	closing atomic.Bool
+
+	closeOnce sync.Once
+	closed    chan struct{}
+
+	dlMu    sync.Mutex
+	dlTimer *time.Timer
+	dlCh    chan struct{} // closed while the read deadline is in the past
+}
+
+func newVconn(sock *net.UDPConn, local net.Addr, remote netip.AddrPort, queueLen int) *vconn {
+	return &vconn{
+		sock:   sock,
+		local:  local,
+		remote: remote,
+		in:     make(chan *[]byte, queueLen),
+		closed: make(chan struct{}),
+		dlCh:   make(chan struct{}),
+	}
+}
+
+// deliver queues one datagram without blocking; false means the queue is
+// full (or the conn closed) and the caller drops and counts it.
+func (c *vconn) deliver(b []byte) bool {
+	select {
+	case <-c.closed:
+		return false
+	default:
+	}
+	bp := datagramPool.Get().(*[]byte)
+	*bp = append((*bp)[:0], b...)
+	select {
+	case c.in <- bp:
+		return true
+	default:
+		datagramPool.Put(bp)
+		return false
+	}
+}
+
+func (c *vconn) Read(p []byte) (int, error) {
+	c.dlMu.Lock()
+	dl := c.dlCh
+	c.dlMu.Unlock()
+	for {
+		select {
+		case bp := <-c.in:
+			n := copy(p, *bp)
+			datagramPool.Put(bp)
+			return n, nil
+		case <-c.closed:
+			return 0, net.ErrClosed
+		case <-dl:
+			if !c.closing.Load() {
+				return 0, os.ErrDeadlineExceeded
+			}
+			dl = nil // see closing
+		}
+	}
+}
+
+// Write sends even after Close: pion's reader may close the conn while
+// Conn.Close is still sending close_notify, and the shared socket stays
+// open anyway.
+func (c *vconn) Write(b []byte) (int, error) {
+	if c.mute.Load() || (c.onWrite != nil && !c.onWrite(b)) {
+		return len(b), nil // vetoed: behave like a datagram lost on the way
+	}
+	return c.sock.WriteToUDPAddrPort(b, c.remote)
+}
+
+func (c *vconn) Close() error {
+	c.closeOnce.Do(func() {
+		close(c.closed)
+		c.dlMu.Lock()
+		if c.dlTimer != nil {
+			c.dlTimer.Stop()
+		}
+		c.dlMu.Unlock()
+		// Return queued buffers to the pool.
+		for {
+			select {
+			case bp := <-c.in:
+				datagramPool.Put(bp)
+			default:
+				return
+			}
+		}
+	})
+	return nil
+}
+
+func (c *vconn) LocalAddr() net.Addr  { return c.local }
+func (c *vconn) RemoteAddr() net.Addr { return net.UDPAddrFromAddrPort(c.remote) }
+
+func (c *vconn) SetDeadline(t time.Time) error { return c.SetReadDeadline(t) }
+
+// SetWriteDeadline is a no-op: a UDP write does not block long enough to
+// need one.
+func (c *vconn) SetWriteDeadline(time.Time) error { return nil }
+
+func (c *vconn) SetReadDeadline(t time.Time) error {
+	c.dlMu.Lock()
+	defer c.dlMu.Unlock()
+	if c.dlTimer != nil {
+		c.dlTimer.Stop()
+		c.dlTimer = nil
+	}
+	expired := isClosed(c.dlCh)
+	switch {
+	case t.IsZero():
+		if expired {
+			c.dlCh = make(chan struct{})
+		}
+	case !t.After(time.Now()):
+		if !expired {
+			close(c.dlCh)
+		}
+	default:
+		if expired {
+			c.dlCh = make(chan struct{})
+		}
+		ch := c.dlCh
+		c.dlTimer = time.AfterFunc(time.Until(t), func() {
+			c.dlMu.Lock()
+			defer c.dlMu.Unlock()
+			if c.dlCh == ch && !isClosed(ch) {
+				close(ch)
+			}
+		})
+	}
+	return nil
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+var _ net.Conn = (*vconn)(nil)
