@@ -77,8 +77,9 @@ func (r SeenResult) String() string {
 
 // Table is the Kademlia routing table: 160 buckets of up to K members by
 // XOR distance from self, each with a replacement cache. Every change is
-// written through to the Store; a store failure is logged and the table
-// goes on serving from memory. It is safe for concurrent use.
+// written through to the Store in the background (see Flush); a store
+// failure is logged and the table goes on serving from memory. It is safe
+// for concurrent use.
 type Table struct {
 	self  krpc.ID
 	cfg   TableConfig
@@ -92,23 +93,29 @@ type Table struct {
 	pings     sync.WaitGroup
 	afterPing func() // test hook: runs after a ping's outcome is applied
 
+	persist     bool          // there is a store to write to
+	kick        chan struct{} // wakes the flusher
+	stopFlusher chan struct{}
+	flusherDone chan struct{}
+	closeOnce   sync.Once
+	flushMu     sync.Mutex // one flush at a time; guards storeErrs
+	storeErrs   [numStoreOps]storeErrorLog
+
 	mu        sync.Mutex
 	closed    bool
 	buckets   [NumBuckets]bucket
 	members   int
 	evictions uint64
 	subnets   map[netip.Prefix]int // entries per limited subnet, table-wide
-	storeErrs [numStoreOps]storeErrorLog
+	dirty     map[krpc.ID]struct{} // to Put or Delete, by whether present
+	touched   map[krpc.ID]struct{} // to Touch: only timestamps moved
 }
 
 // NewTable makes an empty table for self. A nil st keeps the table in
 // memory only, a nil clock is the system clock, and a nil ping disables
 // liveness checks (newcomers for a full bucket then wait until a member
-// fails or is removed).
+// fails or is removed). The table owns goroutines until Close.
 func NewTable(self krpc.ID, cfg TableConfig, st Store, clock Clock, ping LivenessPing, log *slog.Logger) *Table {
-	if st == nil {
-		st = nopStore{}
-	}
 	if clock == nil {
 		clock = SystemClock{}
 	}
@@ -116,11 +123,23 @@ func NewTable(self krpc.ID, cfg TableConfig, st Store, clock Clock, ping Livenes
 		log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Table{
+	t := &Table{
 		self: self, cfg: cfg.withDefaults(), store: st, clock: clock, ping: ping, log: log,
 		ctx: ctx, cancel: cancel,
-		subnets: make(map[netip.Prefix]int),
+		persist:     st != nil,
+		kick:        make(chan struct{}, 1),
+		stopFlusher: make(chan struct{}),
+		flusherDone: make(chan struct{}),
+		subnets:     make(map[netip.Prefix]int),
+		dirty:       make(map[krpc.ID]struct{}),
+		touched:     make(map[krpc.ID]struct{}),
 	}
+	if t.persist {
+		go t.runFlusher()
+	} else {
+		close(t.flusherDone)
+	}
+	return t
 }
 
 // now strips the monotonic reading so that every comparison is on wall
@@ -321,6 +340,10 @@ func (t *Table) removeReplacement(b *bucket, j int) {
 func (t *Table) Get(id krpc.ID) (store.Contact, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	return t.getLocked(id)
+}
+
+func (t *Table) getLocked(id krpc.ID) (store.Contact, bool) {
 	if _, list, j := t.locate(id); list != nil {
 		return (*list)[j], true
 	}
@@ -387,12 +410,15 @@ func (t *Table) ClosestNonEmptyBucket() int {
 	return -1
 }
 
-// Close cancels in-flight liveness pings and waits for them; the table
-// stays usable in memory but starts no more pings.
+// Close cancels in-flight liveness pings, waits for them, and writes
+// every change made before it to the store. The table still answers from
+// memory afterwards, but starts no pings and persists nothing.
 func (t *Table) Close() {
 	t.mu.Lock()
 	t.closed = true
 	t.mu.Unlock()
 	t.cancel()
 	t.pings.Wait()
+	t.closeOnce.Do(func() { close(t.stopFlusher) })
+	<-t.flusherDone
 }

@@ -8,9 +8,21 @@ import (
 	"github.com/kadnode/kadnode/store"
 )
 
-// The table's write-through to the Store. A failing store must not break
-// the table: the error is logged, rate-limited per kind of operation, and
-// the table keeps serving from memory.
+// The table's write-through to the Store. A change only marks its contact
+// dirty; one flusher goroutine writes what is dirty, so the table's lock
+// is never held across a (synced) store write and a burst of changes
+// costs one batch. Only the final state of a contact is written: present
+// means Put (or Touch if only its timestamps moved), absent means Delete.
+// A failing store must not break the table: the error is logged,
+// rate-limited per kind of operation, and the table keeps serving from
+// memory.
+
+// batchWriter is implemented by a store that can write several changes
+// atomically (store.Store does), so that an eviction and the promotion
+// filling its place land together.
+type batchWriter interface {
+	Update(puts []store.Contact, deletes []krpc.ID) error
+}
 
 type storeOp int
 
@@ -18,22 +30,102 @@ const (
 	opPut storeOp = iota
 	opDelete
 	opTouch
+	opUpdate
 	numStoreOps
 )
 
-var storeOpNames = [numStoreOps]string{"put", "delete", "touch"}
+var storeOpNames = [numStoreOps]string{"put", "delete", "touch", "update"}
 
 type storeErrorLog struct {
 	last       time.Time
 	suppressed int
 }
 
-func (t *Table) put(c store.Contact) { t.storeDone(opPut, c.ID, t.store.Put(c)) }
-func (t *Table) del(id krpc.ID)      { t.storeDone(opDelete, id, t.store.Delete(id)) }
-func (t *Table) touch(c store.Contact) {
-	t.storeDone(opTouch, c.ID, t.store.Touch(c))
+// put, del and touch mark a change for the flusher; t.mu is held.
+func (t *Table) put(c store.Contact) { t.markDirty(c.ID) }
+func (t *Table) del(id krpc.ID)      { t.markDirty(id) }
+
+func (t *Table) markDirty(id krpc.ID) {
+	if t.persist && !t.closed {
+		t.dirty[id] = struct{}{}
+		delete(t.touched, id)
+		t.kickFlusher()
+	}
 }
 
+func (t *Table) touch(c store.Contact) {
+	if t.persist && !t.closed {
+		if _, ok := t.dirty[c.ID]; !ok {
+			t.touched[c.ID] = struct{}{}
+			t.kickFlusher()
+		}
+	}
+}
+
+func (t *Table) kickFlusher() {
+	select {
+	case t.kick <- struct{}{}:
+	default:
+	}
+}
+
+// runFlusher writes dirty contacts until Close, then writes the rest.
+func (t *Table) runFlusher() {
+	defer close(t.flusherDone)
+	for {
+		select {
+		case <-t.kick:
+			t.Flush()
+		case <-t.stopFlusher:
+			t.Flush()
+			return
+		}
+	}
+}
+
+// Flush writes every change made so far to the store and returns when the
+// store has taken them. Close flushes too.
+func (t *Table) Flush() {
+	if !t.persist {
+		return
+	}
+	t.flushMu.Lock()
+	defer t.flushMu.Unlock()
+	var puts, touches []store.Contact
+	var dels []krpc.ID
+	t.mu.Lock()
+	for id := range t.dirty {
+		if c, ok := t.getLocked(id); ok {
+			puts = append(puts, c)
+		} else {
+			dels = append(dels, id)
+		}
+	}
+	for id := range t.touched {
+		if c, ok := t.getLocked(id); ok {
+			touches = append(touches, c)
+		}
+	}
+	clear(t.dirty)
+	clear(t.touched)
+	t.mu.Unlock()
+
+	if bw, ok := t.store.(batchWriter); ok && len(puts)+len(dels) > 0 {
+		t.storeDone(opUpdate, krpc.ID{}, bw.Update(puts, dels))
+	} else {
+		for _, c := range puts {
+			t.storeDone(opPut, c.ID, t.store.Put(c))
+		}
+		for _, id := range dels {
+			t.storeDone(opDelete, id, t.store.Delete(id))
+		}
+	}
+	for _, c := range touches {
+		t.storeDone(opTouch, c.ID, t.store.Touch(c))
+	}
+}
+
+// storeDone logs a store error; flushMu is held.
 func (t *Table) storeDone(op storeOp, id krpc.ID, err error) {
 	if err == nil {
 		return
@@ -48,11 +140,3 @@ func (t *Table) storeDone(op storeOp, id krpc.ID, err error) {
 		"op", storeOpNames[op], "id", id, "err", err, "suppressed_since_last", e.suppressed)
 	e.last, e.suppressed = now, 0
 }
-
-// nopStore keeps nothing, for a table that lives in memory only.
-type nopStore struct{}
-
-func (nopStore) Load() ([]store.Contact, error) { return nil, nil }
-func (nopStore) Put(store.Contact) error        { return nil }
-func (nopStore) Delete(krpc.ID) error           { return nil }
-func (nopStore) Touch(store.Contact) error      { return nil }
