@@ -36,7 +36,9 @@ func PingReply(self krpc.ID, caller netip.AddrPort) *krpc.Msg {
 // k=20 contacts of one family always fit in MaxMessageSize (20*26 or 20*38
 // bytes plus about 90 of envelope), but 20 of each do not (over 1,300
 // bytes). The reply therefore keeps the longest prefix of nodes that fits
-// with the longest transaction ID, dropping the farthest contacts.
+// with the longest transaction ID, dropping the farthest contacts. The
+// budget has no room for other fields: a caller that adds "v" or an
+// extension field may get a *MessageTooLargeError from EncodeMsg.
 func FindNodeReply(self krpc.ID, caller netip.AddrPort, nodes []krpc.NodeInfo) *krpc.Msg {
 	m := PingReply(self, caller)
 	var n4, n6 int
