@@ -46,6 +46,14 @@ func (r *bencodeReader) kind() byte {
 	return '?'
 }
 
+// nBytes spells a byte count for error messages.
+func nBytes(n int) string {
+	if n == 1 {
+		return "1 byte"
+	}
+	return strconv.Itoa(n) + " bytes"
+}
+
 // kindName spells a kind() result for error messages.
 func kindName(k byte) string {
 	switch k {
@@ -68,7 +76,7 @@ func kindName(k byte) string {
 // atEnd reports whether the next byte closes a dict or list, and consumes it.
 func (r *bencodeReader) atEnd() (bool, error) {
 	if r.pos >= len(r.b) {
-		return false, r.errorf("input ends inside a dict or list")
+		return false, r.errorf("message ends inside a dict or list")
 	}
 	if r.b[r.pos] == 'e' {
 		r.pos++
@@ -113,7 +121,7 @@ func (r *bencodeReader) bytes() ([]byte, error) {
 	}
 	r.pos++ // ':'
 	if n > len(r.b)-r.pos {
-		return nil, r.errorf("string of %d bytes runs past the end of the input", n)
+		return nil, r.errorf("string of %s runs past the end of the input", nBytes(n))
 	}
 	s := r.b[r.pos : r.pos+n]
 	r.pos += n
@@ -141,7 +149,10 @@ func (r *bencodeReader) int() (int64, error) {
 	if neg {
 		mag = s[1:]
 	}
-	if mag == "" || (mag[0] == '0' && (len(mag) > 1 || neg)) {
+	if mag == "" {
+		return 0, &bencodeError{pos: start, reason: fmt.Sprintf("integer %q has no digits", s)}
+	}
+	if mag[0] == '0' && (len(mag) > 1 || neg) {
 		return 0, &bencodeError{pos: start, reason: fmt.Sprintf("integer %q is not canonical", s)}
 	}
 	for i := 0; i < len(mag); i++ {

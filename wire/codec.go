@@ -52,10 +52,16 @@ func DecodeMsg(b []byte) (*krpc.Msg, error) {
 	if len(b) > MaxMessageSize {
 		return nil, &MessageTooLargeError{Size: len(b), Limit: MaxMessageSize}
 	}
+	switch {
+	case len(b) == 0:
+		return nil, &MalformedError{Reason: "empty message", Code: krpc.ErrorCodeProtocolError}
+	case b[0] != 'd':
+		return nil, &MalformedError{Reason: fmt.Sprintf("not a bencoded dict: it starts with %q", b[0]), Code: krpc.ErrorCodeProtocolError}
+	}
 	d := &msgDecoder{r: bencodeReader{b: b}}
 	err := d.r.dict(func(k []byte) error { return d.field(maxBencodeDepth-1, k, (*msgDecoder).topField) })
 	if err == nil && d.r.pos != len(b) {
-		err = d.r.errorf("%d bytes after the message", len(b)-d.r.pos)
+		err = d.r.errorf("%s after the message", nBytes(len(b)-d.r.pos))
 	}
 	m := &d.m
 	malformed := func(reason string) error {
@@ -93,7 +99,7 @@ func checkMsg(m *krpc.Msg, p presence) string {
 		return `no transaction ID "t"`
 	}
 	if len(m.T) > MaxTransactionIDLen {
-		return fmt.Sprintf(`transaction ID "t" is %d bytes, want at most %d`, len(m.T), MaxTransactionIDLen)
+		return fmt.Sprintf(`transaction ID "t" is %s, want at most %d`, nBytes(len(m.T)), MaxTransactionIDLen)
 	}
 	switch m.Y {
 	case krpc.YQuery:

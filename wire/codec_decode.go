@@ -175,7 +175,7 @@ func (r *bencodeReader) id(name string, id *krpc.ID) error {
 		return fieldError(name, err)
 	}
 	if len(b) != len(id) {
-		return &bencodeError{pos: start, reason: fmt.Sprintf("%q is %d bytes, want a %d-byte node ID", name, len(b), len(id))}
+		return &bencodeError{pos: start, reason: fmt.Sprintf("%q is %s, want a %d-byte node ID", name, nBytes(len(b)), len(id))}
 	}
 	copy(id[:], b)
 	return nil
@@ -203,7 +203,7 @@ func (r *bencodeReader) nodeAddr(name string) (krpc.NodeAddr, error) {
 		return krpc.NodeAddr{}, fieldError(name, err)
 	}
 	if len(b) != net.IPv4len+2 && len(b) != net.IPv6len+2 {
-		return krpc.NodeAddr{}, &bencodeError{pos: start, reason: fmt.Sprintf("%q is %d bytes, want 6 (IPv4) or 18 (IPv6)", name, len(b))}
+		return krpc.NodeAddr{}, &bencodeError{pos: start, reason: fmt.Sprintf("%q is %s, want 6 (IPv4) or 18 (IPv6)", name, nBytes(len(b)))}
 	}
 	return compactAddr(b), nil
 }
@@ -224,7 +224,7 @@ func (r *bencodeReader) compact(name string, elemLen int) ([]byte, error) {
 		return nil, fieldError(name, err)
 	}
 	if len(b)%elemLen != 0 {
-		return nil, &bencodeError{pos: start, reason: fmt.Sprintf("%q is %d bytes, not a whole number of %d-byte entries", name, len(b), elemLen)}
+		return nil, &bencodeError{pos: start, reason: fmt.Sprintf("%q is %s, not a whole number of %d-byte entries", name, nBytes(len(b)), elemLen)}
 	}
 	return b, nil
 }

@@ -153,7 +153,7 @@ func plainMsg(m *krpc.Msg) bool {
 func checkAddrs(m *krpc.Msg) string {
 	if m.IP.IP != nil || m.IP.Port != 0 {
 		if n := len(m.IP.IP); n != net.IPv4len && n != net.IPv6len {
-			return "\"ip\" address has " + strconv.Itoa(n) + " bytes, want 4 or 16"
+			return "\"ip\" address has " + nBytes(n) + ", want 4 or 16"
 		}
 		if !validPort(m.IP.Port) {
 			return "\"ip\" port " + strconv.Itoa(m.IP.Port) + " is outside 0-65535"
