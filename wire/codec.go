@@ -7,22 +7,23 @@ import (
 	"github.com/anacrolix/torrent/bencode"
 )
 
-// EncodeMsg bencodes m, byte for byte as anacrolix's encoder would (which
-// it uses for fields kadnode does not; see appendMsg). It refuses a message that DecodeMsg would refuse, with a
-// *MalformedError, and one over MaxMessageSize, with a *MessageTooLargeError.
+// EncodeMsg bencodes m, byte for byte as anacrolix's encoder would (and
+// with it, for fields kadnode does not use; see appendMsg). It refuses a
+// message DecodeMsg would refuse, or one whose addresses do not fit their
+// compact form, with a *MalformedError (code 201: the fault is ours), and
+// one over MaxMessageSize with a *MessageTooLargeError.
 func EncodeMsg(m *krpc.Msg) ([]byte, error) {
 	if m == nil {
 		return nil, &MalformedError{Reason: "nil message", Code: krpc.ErrorCodeGenericError}
 	}
-	// The encoder omits an all-zero array, so a zero target would arrive
-	// absent; presence is what the encoder will write.
+	// The encoder omits an all-zero ID, so a zero target would arrive
+	// absent: presence is what will be written.
 	p := presence{aID: m.A != nil, target: m.A != nil && !m.A.Target.IsZero(), rID: m.R != nil}
-	if reason := checkMsg(m, p); reason != "" {
-		return nil, &MalformedError{Reason: reason, Code: krpc.ErrorCodeGenericError, T: m.T, Query: m.Y == krpc.YQuery}
+	reason := checkMsg(m, p)
+	if reason == "" {
+		reason = checkAddrs(m)
 	}
-	// Compact fields that do not fit their fixed sizes make the encoder
-	// panic; refuse them instead.
-	if reason := checkAddrs(m); reason != "" {
+	if reason != "" {
 		return nil, &MalformedError{Reason: reason, Code: krpc.ErrorCodeGenericError, T: m.T, Query: m.Y == krpc.YQuery}
 	}
 	var b []byte
