@@ -46,6 +46,17 @@ func (r *bencodeReader) kind() byte {
 	return '?'
 }
 
+// quoteShort quotes peer-supplied text for an error message, cut to a
+// few bytes: the message may go back to the peer in a KRPC error, which
+// must stay small, and into logs.
+func quoteShort[S ~string | ~[]byte](s S) string {
+	const max = 32
+	if len(s) > max {
+		return strconv.Quote(string(s[:max])) + "…"
+	}
+	return strconv.Quote(string(s))
+}
+
 // nBytes spells a byte count for error messages.
 func nBytes(n int) string {
 	if n == 1 {
@@ -150,19 +161,19 @@ func (r *bencodeReader) int() (int64, error) {
 		mag = s[1:]
 	}
 	if mag == "" {
-		return 0, &bencodeError{pos: start, reason: fmt.Sprintf("integer %q has no digits", s)}
+		return 0, &bencodeError{pos: start, reason: fmt.Sprintf("integer %s has no digits", quoteShort(s))}
 	}
 	if mag[0] == '0' && (len(mag) > 1 || neg) {
-		return 0, &bencodeError{pos: start, reason: fmt.Sprintf("integer %q is not canonical", s)}
+		return 0, &bencodeError{pos: start, reason: fmt.Sprintf("integer %s is not canonical", quoteShort(s))}
 	}
 	for i := 0; i < len(mag); i++ {
 		if mag[i] < '0' || mag[i] > '9' {
-			return 0, &bencodeError{pos: start, reason: fmt.Sprintf("integer %q has a non-digit", s)}
+			return 0, &bencodeError{pos: start, reason: fmt.Sprintf("integer %s has a non-digit", quoteShort(s))}
 		}
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return 0, &bencodeError{pos: start, reason: fmt.Sprintf("integer %q does not fit in 64 bits", s)}
+		return 0, &bencodeError{pos: start, reason: fmt.Sprintf("integer %s does not fit in 64 bits", quoteShort(s))}
 	}
 	return v, nil
 }
@@ -176,7 +187,7 @@ func (r *bencodeReader) key(prev []byte, first bool) ([]byte, error) {
 		return nil, err
 	}
 	if !first && string(k) <= string(prev) {
-		return nil, &bencodeError{pos: start, reason: fmt.Sprintf("dict key %q is not after %q (keys must be sorted and unique)", k, prev)}
+		return nil, &bencodeError{pos: start, reason: fmt.Sprintf("dict key %s is not after %s (keys must be sorted and unique)", quoteShort(k), quoteShort(prev))}
 	}
 	return k, nil
 }

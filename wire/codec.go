@@ -108,9 +108,9 @@ func checkMsg(m *krpc.Msg, p presence) string {
 		case m.Q == "":
 			return `query has no method "q"`
 		case m.A == nil:
-			return fmt.Sprintf(`%s query has no arguments "a"`, quoteMethod(m.Q))
+			return fmt.Sprintf(`%s query has no arguments "a"`, quoteShort(m.Q))
 		case !p.aID:
-			return fmt.Sprintf(`%s query has no "id" in "a"`, quoteMethod(m.Q))
+			return fmt.Sprintf(`%s query has no "id" in "a"`, quoteShort(m.Q))
 		case m.Q == MethodFindNode && !p.target:
 			return `find_node query has no "target" in "a"`
 		}
@@ -125,7 +125,7 @@ func checkMsg(m *krpc.Msg, p presence) string {
 	case "":
 		return `no message type "y"`
 	default:
-		return fmt.Sprintf(`message type "y" is %q, want "q", "r" or "e"`, m.Y)
+		return fmt.Sprintf(`message type "y" is %s, want "q", "r" or "e"`, quoteShort(m.Y))
 	}
 	// "a" and "r" need their "id" whatever the type: the encoder always
 	// writes one, so a message without it would not re-encode as it came.
@@ -138,16 +138,6 @@ func checkMsg(m *krpc.Msg, p presence) string {
 		return `"r" has no "id"`
 	}
 	return ""
-}
-
-// quoteMethod shows a method name in an error message, cut short so a
-// hostile peer cannot fill logs with it.
-func quoteMethod(q string) string {
-	const max = 32
-	if len(q) > max {
-		return fmt.Sprintf("%q…", q[:max])
-	}
-	return fmt.Sprintf("%q", q)
 }
 
 // validT returns t if a reply could carry it back, else "".

@@ -188,6 +188,8 @@ func malformedCases() []malformedCase {
 		{"t list", "d1:a" + pingArgs + "1:q4:ping1:tl2:aae1:y1:qe", `"t": got a list, want a string`, "", true},
 		{"no y", "d1:a" + pingArgs + "1:q4:ping1:t2:aae", `no message type "y"`, "aa", false},
 		{"bad y", "d1:t2:aa1:y1:xe", `"y" is "x", want "q", "r" or "e"`, "aa", false},
+		{"long y", "d1:t2:aa1:y900:" + strings.Repeat("y", 900) + "e", `"y" is "` + strings.Repeat("y", 32) + `"…, want`, "aa", false},
+		{"long key", "d1:t2:aa1:y1:q800:" + strings.Repeat("z", 800) + "i1e1:ai1ee", `dict key "a" is not after "` + strings.Repeat("z", 32) + `"…`, "aa", true},
 		{"no q", "d1:a" + pingArgs + "1:t2:aa1:y1:qe", `query has no method "q"`, "aa", true},
 		{"no a", "d1:q4:ping1:t2:aa1:y1:qe", `"ping" query has no arguments "a"`, "aa", true},
 		{"a not a dict", ping("le"), `"a": got a list, want a dict`, "aa", true},
@@ -233,6 +235,10 @@ func TestDecodeRejects(t *testing.T) {
 			}
 			if me.T != c.t || me.Query != c.query {
 				t.Errorf("T=%q Query=%v, want T=%q Query=%v", me.T, me.Query, c.t, c.query)
+			}
+			// Reason goes back to the peer in a KRPC error: it must stay short.
+			if len(me.Reason) > 200 {
+				t.Errorf("reason is %d bytes long", len(me.Reason))
 			}
 			if !strings.HasPrefix(err.Error(), "malformed KRPC message: ") {
 				t.Errorf("error %q does not say what failed", err)

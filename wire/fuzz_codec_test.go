@@ -65,4 +65,8 @@ func checkDecodeError(t *testing.T, in []byte, err error) {
 	if me.Reason == "" || me.Code != krpc.ErrorCodeProtocolError || len(me.T) > MaxTransactionIDLen {
 		t.Fatalf("bad error for %q: %+v", in, me)
 	}
+	// The reason goes back to the peer in a KRPC error, which must fit.
+	if len(me.Reason) > 300 {
+		t.Fatalf("reason of %d bytes for %q: %s", len(me.Reason), in, me.Reason)
+	}
 }
