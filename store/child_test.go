@@ -24,11 +24,24 @@ const (
 	crashPutLimit = 200_000
 	// crashWriters is the put role's number of concurrent writers.
 	crashWriters = 8
+	// roleDiskFull runs childDiskFull, breaking the disk after childBreakEnv puts.
+	roleDiskFull  = "diskfull"
+	childBreakEnv = "KADNODE_STORE_TEST_BREAK_AFTER"
 )
 
 // runChild runs a role and returns its exit status.
 func runChild(role string) int {
 	dir := os.Getenv(childDirEnv)
+	if role == roleDiskFull {
+		var n int
+		var createOnly bool
+		_, _ = fmt.Sscanf(os.Getenv(childBreakEnv), "%d,%t", &n, &createOnly)
+		if err := childDiskFull(dir, n, createOnly); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 5
+		}
+		return 0
+	}
 	s, err := Open(dir, testOptions())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -17,6 +17,10 @@ func (s *Store) Load() ([]Contact, error) {
 		s.mu.Unlock()
 		return nil, ErrClosed
 	}
+	if s.wedged.Load() {
+		s.mu.Unlock()
+		return nil, s.failed
+	}
 	pending := make(map[krpc.ID]Contact, len(s.pending))
 	for id, c := range s.pending {
 		pending[id] = c

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 
@@ -22,10 +21,25 @@ func (l pebbleLogger) Infof(format string, args ...any) {
 }
 
 func (l pebbleLogger) Fatalf(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	l.log.Error("pebble: " + msg)
-	l.fatal(errors.New(msg))
+	err := &pebbleFatalError{msg: fmt.Sprintf(format, args...)}
+	for _, a := range args {
+		if cause, ok := a.(error); ok {
+			err.causes = append(err.causes, cause)
+		}
+	}
+	l.log.Error("pebble: " + err.msg)
+	l.fatal(err)
 }
+
+// pebbleFatalError keeps the errors Pebble formatted into a fatal message,
+// so that callers can still match them (syscall.ENOSPC and the like).
+type pebbleFatalError struct {
+	msg    string
+	causes []error
+}
+
+func (e *pebbleFatalError) Error() string   { return e.msg }
+func (e *pebbleFatalError) Unwrap() []error { return e.causes }
 
 // pebbleOptions sizes Pebble for a small daemon. The caller unrefs the
 // returned cache after pebble.Open (the DB holds its own reference).

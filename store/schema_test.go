@@ -6,30 +6,18 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-
-	"github.com/anacrolix/dht/v2/krpc"
 )
 
 func TestForeignNetworkIsRefused(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, testOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Put(testContact(1)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	want := storeOf(t, dir, 1, 2)
 	o := testOptions()
 	o.Network = "othernet"
-	_, err = Open(dir, o)
+	_, err := Open(dir, o)
 	checkDirError(t, err, ErrForeign, dir, `network "testnet", not "othernet"`, "--network", "--data-dir")
 
 	// Refused means untouched: the right network still opens it, contacts and all.
-	s = openT(t, dir, testOptions())
-	checkContacts(t, loadT(t, s), map[krpc.ID]Contact{testID(1): testContact(1)})
+	checkContacts(t, loadT(t, openT(t, dir, testOptions())), want)
 }
 
 func TestForeignKeySizeIsRefused(t *testing.T) {
@@ -51,26 +39,13 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 func TestIdentityChangeKeepsContacts(t *testing.T) {
 	dir := t.TempDir()
 	oldSelf, newSelf := testID(-1), testID(-2)
-	s, err := Open(dir, testOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[krpc.ID]Contact{}
-	for i := range 30 {
-		if err := s.Put(testContact(i)); err != nil {
-			t.Fatal(err)
-		}
-		want[testID(i)] = testContact(i)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
+	want := storeOf(t, dir, 0, 30)
 
 	var logged bytes.Buffer
 	o := testOptions()
 	o.SelfID = newSelf
 	o.Logger = slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	s, err = Open(dir, o)
+	s, err := Open(dir, o)
 	if err != nil {
 		t.Fatal(err)
 	}

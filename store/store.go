@@ -3,10 +3,10 @@ package store
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
@@ -89,6 +89,7 @@ type Store struct {
 	finished chan struct{} // the writer has finished
 
 	pebbleFatal atomic.Pointer[error] // set by Pebble's Fatalf (see guard.go)
+	wedged      atomic.Bool           // Pebble panicked holding its locks (see guard.go)
 	stats       struct{ writes, coalesced, errors, puts, deletes, touches atomic.Uint64 }
 }
 
@@ -161,11 +162,13 @@ func (s *Store) openDB() error {
 	return nil
 }
 
-// openError explains a failed pebble.Open. Lack of permission is reported
-// as such; anything else means files Pebble could not make sense of (or that
-// are missing), which starting afresh in their place would not repair.
+// openError explains a failed pebble.Open. An error of the system (no
+// permission, disk full or read-only, I/O error) is reported as such; a
+// missing file or anything else means files Pebble could not make sense of,
+// which starting afresh in their place would not repair.
 func (s *Store) openError(err error) error {
-	if errors.Is(err, fs.ErrPermission) {
+	var errno syscall.Errno
+	if errors.As(err, &errno) && errno != syscall.ENOENT {
 		return fmt.Errorf("cannot open store in %s: %w", s.dir, err)
 	}
 	if errors.Is(err, pebble.ErrDBDoesNotExist) {
@@ -229,8 +232,12 @@ func (s *Store) Close() error {
 	return errors.Join(err, s.closeDB())
 }
 
-// closeDB closes Pebble and releases the lock.
+// closeDB closes Pebble and releases the lock. A wedged Pebble is left
+// alone (see guard.go).
 func (s *Store) closeDB() error {
+	if s.wedged.Load() {
+		return fmt.Errorf("the store in %s was not closed: Pebble stopped after a write failure; the directory stays locked until the process exits", s.dir)
+	}
 	err := closePebble(s.db)
 	if err != nil {
 		err = fmt.Errorf("closing the store in %s: %w", s.dir, err)

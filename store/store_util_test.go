@@ -133,7 +133,7 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 // version of the program (or something else) would have.
 func writeRaw(t testing.TB, dir string, kv map[string][]byte) {
 	t.Helper()
-	db, err := pebble.Open(dir, &pebble.Options{Logger: pebbleLogger{log: slog.New(slog.DiscardHandler), fatal: func(error) {}}})
+	db, err := pebble.Open(dir, &pebble.Options{Logger: quietPebbleLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,4 +155,29 @@ func rawHeader(t testing.TB, version int, m Meta) map[string][]byte {
 		t.Fatal(err)
 	}
 	return map[string][]byte{string(versionKey): encodeVersion(version), string(metaKey): rec}
+}
+
+func quietPebbleLogger() pebble.Logger {
+	return pebbleLogger{log: slog.New(slog.DiscardHandler), fatal: func(error) {}}
+}
+
+// storeOf writes a closed store in dir holding testContact(i) for i in
+// [from, to), and returns those contacts.
+func storeOf(t testing.TB, dir string, from, to int) map[krpc.ID]Contact {
+	t.Helper()
+	s, err := Open(dir, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[krpc.ID]Contact{}
+	for i := from; i < to; i++ {
+		if err := s.Put(testContact(i)); err != nil {
+			t.Fatal(err)
+		}
+		want[testID(i)] = testContact(i)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return want
 }
