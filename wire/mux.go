@@ -67,7 +67,15 @@ func (t *Transport) route(from netip.AddrPort, b []byte) {
 	// Application data belongs to the established session; handshake
 	// records to a handshake in progress when there is one.
 	s := sl.hs
-	if s == nil || (d.Kind == KindAppData && sl.est != nil) {
+	if d.Kind == KindAppData && sl.est != nil {
+		if s != nil {
+			// A restarted peer may send data on the new session before its
+			// handshake here is promoted; the session that cannot decrypt
+			// the record discards it.
+			s.vc.deliver(b)
+		}
+		s = sl.est
+	} else if s == nil {
 		s = sl.est
 	}
 	if s == sl.est && d.Epoch == 0 {

@@ -166,3 +166,28 @@ func testClock() func() time.Time {
 }
 
 func idHex(id krpc.ID) string { return fmt.Sprintf("%x", id[:]) }
+
+// helloSent reports whether t is dialling addr and its ClientHello is out.
+func (t *Transport) helloSent(addr netip.AddrPort) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	sl := t.peers[addr]
+	return sl != nil && sl.hs != nil && sl.hs.client && sl.hs.hasRandom
+}
+
+// callAsync runs a ping from n to addr and delivers the outcome on the
+// returned channel.
+func (n *testNode) callAsync(addr netip.AddrPort) <-chan callResult {
+	ch := make(chan callResult, 1)
+	go func() {
+		p, r, err := n.Call(context.Background(), addr, nil, PingQuery(n.LocalID(), false))
+		ch <- callResult{p, r, err}
+	}()
+	return ch
+}
+
+type callResult struct {
+	peer  Peer
+	reply *krpc.Msg
+	err   error
+}
