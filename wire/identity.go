@@ -77,23 +77,35 @@ func createIdentity(dir, path string) (*Identity, error) {
 		return nil, err
 	}
 	data := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-	// O_EXCL: two processes racing on a fresh dir must not overwrite each other's key.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	// Write a complete temporary file, then hard-link it into place: a
+	// reader never sees half a key, and a process that loses a race for a
+	// fresh dir adopts the winner's key instead of overwriting it.
+	tmp, err := os.CreateTemp(dir, KeyFileName+".tmp-*")
 	if err != nil {
 		return nil, fmt.Errorf("writing node key: %w", err)
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
+	defer os.Remove(tmp.Name())
+	if err := writeAndSync(tmp, data); err != nil {
 		return nil, fmt.Errorf("writing node key: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("writing node key: %w", err)
-	}
-	if err := f.Close(); err != nil {
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return LoadOrCreateIdentity(dir)
+		}
 		return nil, fmt.Errorf("writing node key: %w", err)
 	}
 	return id, nil
+}
+
+func writeAndSync(f *os.File, data []byte) error {
+	_, err := f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func parseKeyPEM(data []byte) (ed25519.PrivateKey, error) {

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/anacrolix/dht/v2/krpc"
 )
 
 func TestIdentityCreatedPrivate(t *testing.T) {
@@ -174,5 +176,35 @@ func TestIdentityBadKeyFile(t *testing.T) {
 				t.Error("bad key file was changed")
 			}
 		})
+	}
+}
+
+func TestLoadOrCreateIdentityConcurrentFreshDir(t *testing.T) {
+	dir := t.TempDir()
+	const n = 16
+	ids := make(chan krpc.ID, n)
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			id, err := LoadOrCreateIdentity(dir)
+			if err != nil {
+				errs <- err
+				return
+			}
+			ids <- id.ID
+		}()
+	}
+	var first krpc.ID
+	for i := range n {
+		select {
+		case err := <-errs:
+			t.Fatalf("concurrent create: %v", err)
+		case id := <-ids:
+			if i == 0 {
+				first = id
+			} else if id != first {
+				t.Fatalf("two processes on one fresh dir got different identities: %s and %s", first, id)
+			}
+		}
 	}
 }
