@@ -22,24 +22,30 @@ var quietLogs = &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelD
 // their self-signed certificate; a node is its key, so no chain is
 // verified: the ID is derived from the certificate the peer proved it holds.
 func (t *Transport) dtlsConfig(s *session) *dtls.Config {
-	cfg := &dtls.Config{
-		Certificates:         []tls.Certificate{t.id.Cert},
+	cfg := baseDTLSConfig(t.id, t.alpn)
+	cfg.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+		id, err := peerIDFromCerts(raw)
+		if err == nil && s.expect != nil && id != *s.expect {
+			err = &IDMismatchError{Addr: s.addr, Expected: *s.expect, Got: id}
+		}
+		s.verifyErr = err
+		return err
+	}
+	return cfg
+}
+
+// baseDTLSConfig is the part of the configuration that does not depend on
+// the session; it serves for both roles.
+func baseDTLSConfig(id *Identity, alpn string) *dtls.Config {
+	return &dtls.Config{
+		Certificates:         []tls.Certificate{id.Cert},
 		ExtendedMasterSecret: dtls.RequireExtendedMasterSecret,
-		SupportedProtocols:   []string{t.alpn},
+		SupportedProtocols:   []string{alpn},
 		MTU:                  dtlsMTU,
 		LoggerFactory:        quietLogs,
 		InsecureSkipVerify:   true,
 		ClientAuth:           dtls.RequireAnyClientCert,
-		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			id, err := peerIDFromCerts(raw)
-			if err == nil && s.expect != nil && id != *s.expect {
-				err = &IDMismatchError{Addr: s.addr, Expected: *s.expect, Got: id}
-			}
-			s.verifyErr = err
-			return err
-		},
 	}
-	return cfg
 }
 
 func peerIDFromCerts(raw [][]byte) (krpc.ID, error) {

@@ -2,7 +2,9 @@ package wire
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
+	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -10,6 +12,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/pion/dtls/v2"
 	"go.uber.org/goleak"
 )
 
@@ -190,4 +193,93 @@ type callResult struct {
 	peer  Peer
 	reply *krpc.Msg
 	err   error
+}
+
+// newBenchNode is a transport on 127.0.0.1 that answers pings and records
+// nothing, so that it holds no per-query state.
+func newBenchNode(b testing.TB) *Transport {
+	b.Helper()
+	id, err := NewIdentity()
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := Listen(Config{
+		Identity: id, Listen: "127.0.0.1:0", Network: "bench",
+		HandshakesPerIPPerSecond: -1, MaxPendingHandshakes: 1 << 16, MaxSessions: 1 << 16,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr.Serve(func(from Peer, q *krpc.Msg) *krpc.Msg { return PingReply(tr.LocalID(), from.Addr) })
+	b.Cleanup(func() { tr.Close() })
+	return tr
+}
+
+// pionConfigs are plain pion configurations like the transport's, for a
+// client and a server with their own identities.
+func pionConfigs(b testing.TB) (client, server *dtls.Config) {
+	b.Helper()
+	var cfgs [2]*dtls.Config
+	for i := range cfgs {
+		id, err := NewIdentity()
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfgs[i] = baseDTLSConfig(id, alpnPrefix+"bench")
+		cfgs[i].VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+			_, err := peerIDFromCerts(raw)
+			return err
+		}
+	}
+	return cfgs[0], cfgs[1]
+}
+
+// udpPair is two UDP sockets on 127.0.0.1 connected to each other.
+func udpPair(b testing.TB) (net.Conn, net.Conn) {
+	b.Helper()
+	lo := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}
+	x, err := net.ListenUDP("udp", lo)
+	if err != nil {
+		b.Fatal(err)
+	}
+	y, err := net.DialUDP("udp", lo, x.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		b.Fatal(err)
+	}
+	x.Close()
+	x2, err := net.DialUDP("udp", x.LocalAddr().(*net.UDPAddr), y.LocalAddr().(*net.UDPAddr))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return x2, y
+}
+
+// pionPair runs a plain pion handshake over a fresh UDP pair.
+func pionPair(b testing.TB, cfgC, cfgS *dtls.Config) (client, server *dtls.Conn) {
+	b.Helper()
+	x, y := udpPair(b)
+	return pionHandshake(b, x, y, cfgC, cfgS)
+}
+
+func pionHandshake(b testing.TB, x, y net.Conn, cfgC, cfgS *dtls.Config) (client, server *dtls.Conn) {
+	b.Helper()
+	type result struct {
+		c   *dtls.Conn
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		s, err := dtls.Server(y, cfgS)
+		ch <- result{s, err}
+	}()
+	c, err := dtls.Client(x, cfgC)
+	r := <-ch
+	if err != nil || r.err != nil {
+		b.Fatalf("pion handshake: client %v, server %v", err, r.err)
+	}
+	return c, r.c
+}
+
+func netipAddrOf(a net.Addr) netip.AddrPort {
+	return unmapAddrPort(a.(*net.UDPAddr).AddrPort())
 }

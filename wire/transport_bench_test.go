@@ -1,0 +1,184 @@
+package wire
+
+// Run on one core, five times, e.g.:
+//
+//	go test -run '^$' -bench 'Handshake|RoundTrip' -cpu 1 -count 5 ./wire
+//	go test -run '^$' -bench IdleSession -benchtime 200x -cpu 1 -count 5 ./wire
+//
+// Each benchmark has a "mux" case (this transport) and a "pion" case (plain
+// pion conns over a connected UDP socket pair, same configuration), so the
+// ratio of the two is the demultiplexer's cost.
+
+import (
+	"context"
+	"net"
+	"runtime"
+	"testing"
+
+	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/pion/dtls/v2"
+)
+
+// benchNodes is how many contacts a find_node reply carries in the round
+// trip benchmark: 6 IPv4 contacts make a reply of about 200 bytes.
+const benchNodes = 6
+
+func BenchmarkHandshake(b *testing.B) {
+	b.Run("mux", func(b *testing.B) {
+		hub, c := newBenchNode(b), newBenchNode(b)
+		ctx := context.Background()
+		b.ResetTimer()
+		for range b.N {
+			s, _, err := c.sessionFor(ctx, hub.LocalAddr(), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.close()
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "handshakes/s")
+	})
+	b.Run("pion", func(b *testing.B) {
+		cfgC, cfgS := pionConfigs(b)
+		b.ResetTimer()
+		for range b.N {
+			c, s := pionPair(b, cfgC, cfgS)
+			c.Close()
+			s.Close()
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "handshakes/s")
+	})
+}
+
+func BenchmarkRoundTrip(b *testing.B) {
+	nodes := testNodes(benchNodes, net.IPv4len)
+	b.Run("mux", func(b *testing.B) {
+		hub, c := newBenchNode(b), newBenchNode(b)
+		hub.Serve(func(from Peer, q *krpc.Msg) *krpc.Msg {
+			return FindNodeReply(hub.LocalID(), from.Addr, nodes)
+		})
+		ctx := context.Background()
+		q := FindNodeQuery(c.LocalID(), testID(7), false)
+		if _, _, err := c.Call(ctx, hub.LocalAddr(), nil, q); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			if _, _, err := c.Call(ctx, hub.LocalAddr(), nil, q); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "roundtrips/s")
+	})
+	b.Run("pion", func(b *testing.B) {
+		cfgC, cfgS := pionConfigs(b)
+		c, s := pionPair(b, cfgC, cfgS)
+		defer c.Close()
+		serverID := testID(2)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			buf := make([]byte, sessionReadBufferSize)
+			for {
+				n, err := s.Read(buf)
+				if err != nil {
+					return
+				}
+				q, err := DecodeMsg(buf[:n])
+				if err != nil {
+					panic(err)
+				}
+				r := FindNodeReply(serverID, netipAddrOf(c.LocalAddr()), nodes)
+				r.T, r.Y = q.T, krpc.YResponse
+				out, err := EncodeMsg(r)
+				if err != nil {
+					panic(err)
+				}
+				if _, err := s.Write(out); err != nil {
+					return
+				}
+			}
+		}()
+		buf := make([]byte, sessionReadBufferSize)
+		q := FindNodeQuery(testID(1), testID(7), false)
+		q.T = "\x00\x00\x00\x01"
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			out, err := EncodeMsg(q)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := c.Write(out); err != nil {
+				b.Fatal(err)
+			}
+			n, err := c.Read(buf)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := DecodeMsg(buf[:n]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "roundtrips/s")
+		b.StopTimer()
+		s.Close()
+		<-done
+	})
+}
+
+// BenchmarkIdleSession opens b.N sessions and reports what each idle one
+// holds, averaged over both ends: heap, goroutine stacks and goroutines.
+func BenchmarkIdleSession(b *testing.B) {
+	b.Run("mux", func(b *testing.B) {
+		hub := newBenchNode(b)
+		clients := make([]*Transport, b.N)
+		for i := range clients {
+			clients[i] = newBenchNode(b)
+		}
+		before := measureIdle()
+		for _, c := range clients {
+			if _, _, err := c.Call(context.Background(), hub.LocalAddr(), nil, PingQuery(c.LocalID(), false)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		measureIdle().report(b, before, 2*b.N)
+	})
+	b.Run("pion", func(b *testing.B) {
+		cfgC, cfgS := pionConfigs(b)
+		pairs := make([][2]net.Conn, b.N)
+		for i := range pairs {
+			pairs[i][0], pairs[i][1] = udpPair(b)
+		}
+		before := measureIdle()
+		conns := make([]*dtls.Conn, 0, 2*b.N)
+		for _, p := range pairs {
+			c, s := pionHandshake(b, p[0], p[1], cfgC, cfgS)
+			conns = append(conns, c, s)
+		}
+		measureIdle().report(b, before, 2*b.N)
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+}
+
+type idleFigures struct {
+	heap, stack uint64
+	goroutines  int
+}
+
+func measureIdle() idleFigures {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return idleFigures{heap: ms.HeapAlloc, stack: ms.StackInuse, goroutines: runtime.NumGoroutine()}
+}
+
+func (f idleFigures) report(b *testing.B, before idleFigures, sessions int) {
+	n := float64(sessions)
+	b.ReportMetric((float64(f.heap)-float64(before.heap))/n, "heapB/session")
+	b.ReportMetric((float64(f.stack)-float64(before.stack))/n, "stackB/session")
+	b.ReportMetric(float64(f.goroutines-before.goroutines)/n, "goroutines/session")
+}
