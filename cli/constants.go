@@ -1,0 +1,47 @@
+package cli
+
+import "time"
+
+// Exit statuses: scripts rely on these.
+const (
+	exitOK      = 0 // success
+	exitFailure = 1 // failure at run time: no seed answered, node unreachable, lookup failed
+	exitUsage   = 2 // bad usage: unknown flag, bad contact string, bad ID
+)
+
+// Defaults of the flags; each flag also reads KADNODE_<FLAG>.
+const (
+	envPrefix      = "KADNODE_"
+	defaultListen  = "0.0.0.0:4114"   // UDP, all interfaces
+	defaultAPI     = "127.0.0.1:4115" // HTTP control API, loopback only
+	defaultNetwork = "kadnode"        // network name checked in every handshake
+)
+
+// Layout of the data dir (the key file name is wire.KeyFileName).
+const (
+	dataDirName  = "kadnode" // under $XDG_DATA_HOME or ~/.local/share
+	tableDirName = "table"   // Pebble store of the routing table
+)
+
+// Timing of the daemon and the client commands.
+const (
+	// clientTimeout bounds one client command (lookup, ping, add, …) end to end.
+	clientTimeout = 60 * time.Second
+	// idAPITimeout bounds `kadnode id --json`'s best-effort question to the API.
+	idAPITimeout = 2 * time.Second
+	// shutdownTimeout bounds the control API's graceful shutdown.
+	shutdownTimeout = 5 * time.Second
+	// externalAddrWait is how long `run` on a wildcard address waits for
+	// peers to report its external address before printing a local one.
+	externalAddrWait = 10 * time.Second
+	// apiReadHeaderTimeout guards the control API against slow clients.
+	apiReadHeaderTimeout = 5 * time.Second
+	// progressInterval is how often the progress line on a terminal redraws.
+	progressInterval = 100 * time.Millisecond
+)
+
+// Limits of the observability endpoints.
+const (
+	// recentLookupsKept is how many lookups the status page lists.
+	recentLookupsKept = 15
+)

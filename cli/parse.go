@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"strings"
+
+	"github.com/anacrolix/dht/v2/krpc"
+
+	"github.com/kadnode/kadnode/wire"
+)
+
+// parseTarget parses a node ID given on the command line or to the API.
+func parseTarget(s string) (krpc.ID, error) {
+	if s == "" {
+		return krpc.ID{}, usageErrorf("no target ID given; a node ID is 40 hex digits, as printed by `kadnode id`")
+	}
+	id, err := wire.ParseID(s)
+	if err != nil {
+		return krpc.ID{}, usageErrorf("%v (`kadnode id` prints a node's ID)", err)
+	}
+	return id, nil
+}
+
+// parseContact parses a contact string given on the command line or to the API.
+func parseContact(s string) (wire.Contact, error) {
+	if s == "" {
+		return wire.Contact{}, usageErrorf("no contact given; a contact is ID@host:port (as printed by `kadnode run`) or host:port")
+	}
+	c, err := wire.ParseContact(s)
+	if err != nil {
+		return wire.Contact{}, usageErrorf("%v (`kadnode run` prints its contact)", err)
+	}
+	return c, nil
+}
+
+// parseSeeds parses every --seed value, skipping blank ones so that an
+// empty KADNODE_SEED or a trailing comma means no seed.
+func parseSeeds(ss []string) ([]wire.Contact, error) {
+	var out []wire.Contact
+	for _, s := range ss {
+		if strings.TrimSpace(s) == "" {
+			continue
+		}
+		c, err := parseContact(s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}

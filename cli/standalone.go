@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/kadnode/kadnode/node"
+	"github.com/kadnode/kadnode/store"
+	"github.com/kadnode/kadnode/wire"
+)
+
+// standalone is a short-lived read-only node for client commands run
+// without a daemon: a fresh in-memory identity and an in-memory store, so
+// nothing is written to disk, and BEP 43's read-only flag, so no node puts
+// it in its table.
+type standalone struct {
+	tr   *wire.Transport
+	st   *store.Store
+	node *node.Node
+}
+
+// startStandalone starts a read-only node with an empty table, bound to
+// the address family of the contacts it is to reach.
+func startStandalone(network string, reach []wire.Contact, log *slog.Logger) (_ *standalone, err error) {
+	s := &standalone{}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	id, err := wire.NewIdentity()
+	if err != nil {
+		return nil, err
+	}
+	if s.st, err = store.Open("", store.Options{Network: network, SelfID: id.ID, InMemory: true, Logger: log}); err != nil {
+		return nil, fmt.Errorf("opening an in-memory table: %w", err)
+	}
+	listen := standaloneListen(reach)
+	if s.tr, err = wire.Listen(wire.Config{Identity: id, Network: network, Listen: listen, Logger: log}); err != nil {
+		return nil, fmt.Errorf("binding a UDP port for the read-only node on %s: %w", listen, err)
+	}
+	// No Seeds: the node counts as joined at once; bootstrap adds the seeds
+	// itself, so that a seed that does not answer is reported at once
+	// instead of being retried in the background.
+	if s.node, err = node.New(node.Config{ReadOnly: true, Logger: log}, s.tr, s.st); err != nil {
+		return nil, fmt.Errorf("starting a read-only node: %w", err)
+	}
+	s.node.Start()
+	return s, nil
+}
+
+// bootstrap pings every seed at once and puts those that answer in the
+// table; it fails when none answered, saying why for each.
+func (s *standalone) bootstrap(ctx context.Context, seeds []wire.Contact, network string) error {
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		answers int
+		reasons []string
+	)
+	for _, seed := range seeds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.node.Add(ctx, seed)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				reasons = append(reasons, fmt.Sprintf("%s: %s", seed, rpcProblem(err)))
+				return
+			}
+			answers++
+		}()
+	}
+	wg.Wait()
+	if answers > 0 {
+		return nil
+	}
+	return fmt.Errorf("no seed answered (%s); check that a kadnode runs at each seed with --network %q",
+		strings.Join(reasons, "; "), network)
+}
+
+// close stops the node; errors of a throwaway node are not worth reporting.
+func (s *standalone) close() {
+	if s.node != nil {
+		_ = s.node.Close()
+	}
+	if s.tr != nil {
+		_ = s.tr.Close()
+	}
+	if s.st != nil {
+		_ = s.st.Close()
+	}
+}
+
+// standaloneListen is an ephemeral port of the contacts' address family.
+func standaloneListen(reach []wire.Contact) string {
+	for _, c := range reach {
+		if ip, err := netip.ParseAddr(c.Host); err == nil && ip.Is6() && !ip.Is4In6() {
+			return "[::]:0"
+		}
+	}
+	return "0.0.0.0:0"
+}
