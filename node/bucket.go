@@ -49,16 +49,23 @@ func insertOrdered(list []store.Contact, c store.Contact, order func(a, b store.
 	return slices.Insert(list, i, c)
 }
 
-// reposition restores the order after list[i] changed. A refreshed member
-// usually moves to the tail, so this shifts in place instead of allocating.
+// reposition restores the order after list[i] changed, moving it with
+// one memmove rather than swap by swap. The common case is a refreshed
+// member, which goes from wherever it was to the tail.
 func reposition(list []store.Contact, i int, order func(a, b store.Contact) int) {
-	for i+1 < len(list) && order(list[i], list[i+1]) > 0 {
-		list[i], list[i+1] = list[i+1], list[i]
-		i++
-	}
-	for i > 0 && order(list[i-1], list[i]) > 0 {
-		list[i], list[i-1] = list[i-1], list[i]
-		i--
+	c, last := list[i], len(list)-1
+	switch {
+	case i < last && order(c, list[last]) > 0:
+		copy(list[i:], list[i+1:])
+		list[last] = c
+	case i < last && order(c, list[i+1]) > 0:
+		j, _ := slices.BinarySearchFunc(list[i+1:], c, order)
+		copy(list[i:], list[i+1:i+1+j])
+		list[i+j] = c
+	case i > 0 && order(list[i-1], c) > 0:
+		j, _ := slices.BinarySearchFunc(list[:i], c, order)
+		copy(list[j+1:], list[j:i])
+		list[j] = c
 	}
 }
 

@@ -1,6 +1,8 @@
 package node
 
 import (
+	"cmp"
+	"encoding/binary"
 	"slices"
 
 	"github.com/anacrolix/dht/v2/krpc"
@@ -56,15 +58,48 @@ func (t *Table) Closest(target krpc.ID, n int) []store.Contact {
 }
 
 // appendNearest appends bucket i's members to out, nearest to target first,
-// until out holds n.
+// until out holds n. It sorts small distance keys instead of contacts.
 func (t *Table) appendNearest(out []store.Contact, n, i int, target krpc.ID) []store.Contact {
 	members := t.buckets[i].members
 	if len(members) == 0 {
 		return out
 	}
-	start := len(out)
-	out = append(out, members...)
-	added := out[start:]
-	slices.SortFunc(added, func(a, b store.Contact) int { return CompareDistance(target, a.ID, b.ID) })
-	return out[:min(len(out), n)]
+	var buf [2 * DefaultK]distanceKey
+	keys := buf[:0]
+	for j := range members {
+		keys = append(keys, newDistanceKey(target, members[j].ID, j))
+	}
+	slices.SortFunc(keys, compareDistanceKeys)
+	for _, k := range keys[:min(len(keys), n-len(out))] {
+		out = append(out, members[k.index])
+	}
+	return out
+}
+
+// distanceKey is a contact's XOR distance from a target as three
+// big-endian words, and the contact's position in its bucket.
+type distanceKey struct {
+	hi, mid uint64
+	lo      uint32
+	index   int32
+}
+
+func newDistanceKey(target, id krpc.ID, index int) distanceKey {
+	d := Distance(target, id)
+	return distanceKey{
+		hi:    binary.BigEndian.Uint64(d[0:8]),
+		mid:   binary.BigEndian.Uint64(d[8:16]),
+		lo:    binary.BigEndian.Uint32(d[16:20]),
+		index: int32(index),
+	}
+}
+
+func compareDistanceKeys(a, b distanceKey) int {
+	if c := cmp.Compare(a.hi, b.hi); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.mid, b.mid); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.lo, b.lo)
 }

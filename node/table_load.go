@@ -57,6 +57,9 @@ func (t *Table) Load(cs []store.Contact) {
 	// limit favours them over replacements.
 	for i := range members {
 		b := &t.buckets[i]
+		if len(members[i]) > 0 {
+			b.members = make([]store.Contact, 0, min(len(members[i]), t.cfg.K))
+		}
 		slices.SortFunc(members[i], newestOrder)
 		for _, c := range members[i] {
 			switch {
@@ -68,6 +71,7 @@ func (t *Table) Load(cs []store.Contact) {
 				t.drop(c, &dropped)
 			}
 		}
+		slices.SortFunc(b.members, seenOrder)
 	}
 	for i := range candidates {
 		b := &t.buckets[i]
@@ -90,18 +94,20 @@ func (t *Table) Load(cs []store.Contact) {
 				t.drop(c, &dropped)
 			}
 		}
+		slices.SortFunc(b.members, seenOrder)
 	}
 	if dropped > 0 {
 		t.log.Info("routing table: contacts dropped on load", "dropped", dropped, "kept", t.members)
 	}
 }
 
+// loadMember appends c to b's members; the caller sorts them.
 func (t *Table) loadMember(b *bucket, c store.Contact) {
 	t.addSubnet(c.Addr.Addr())
 	t.members++
 	placed := c.Place == store.InBucket
 	c.Place = store.InBucket
-	b.members = insertOrdered(b.members, c, seenOrder)
+	b.members = append(b.members, c)
 	if !placed {
 		t.put(c)
 	}

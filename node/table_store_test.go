@@ -12,11 +12,11 @@ import (
 
 const testNetwork = "kadnode-test"
 
-func openStore(t *testing.T, dir string, self krpc.ID) *store.Store {
-	t.Helper()
+func openStore(tb testing.TB, dir string, self krpc.ID) *store.Store {
+	tb.Helper()
 	st, err := store.Open(dir, store.Options{Network: testNetwork, SelfID: self})
 	if err != nil {
-		t.Fatalf("open store: %v", err)
+		tb.Fatalf("open store: %v", err)
 	}
 	return st
 }

@@ -1,0 +1,181 @@
+//go:build unix
+
+package node
+
+import (
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
+
+	"github.com/kadnode/kadnode/wire"
+)
+
+// fullTablePeers returns K distinct peers for every bucket of self's table
+// (as many as exist for the nearest buckets), with distinct private
+// addresses so that no subnet limit applies, and ReplacementSize more per
+// bucket when withReplacements is set.
+func fullTablePeers(self krpc.ID, withReplacements bool) []wire.Peer {
+	r := newRand(99)
+	per := DefaultK
+	if withReplacements {
+		per += DefaultReplacementSize
+	}
+	var peers []wire.Peer
+	for i := range NumBuckets {
+		ids := make(map[krpc.ID]bool)
+		for len(ids) < min(per, 1<<min(i, 30)) {
+			ids[idInBucket(self, i, r)] = true
+		}
+		for id := range ids {
+			peers = append(peers, peer(id, privateAddr(len(peers))))
+		}
+	}
+	return peers
+}
+
+func fullTable(b *testing.B, st Store) (*Table, []wire.Peer) {
+	tab := NewTable(testSelf, TableConfig{}, st, nil, nil, nil)
+	peers := fullTablePeers(testSelf, false)
+	for _, p := range peers {
+		if tab.Seen(p) != Inserted {
+			b.Fatal("could not fill the table")
+		}
+	}
+	return tab, peers
+}
+
+// cpuTime is the process's user and system CPU time so far. On a shared
+// machine the wall time per operation says more about the neighbours than
+// about the code, so the benchmarks report CPU time per operation too.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// measure resets the timer and returns a function that stops it and
+// reports operations per second and CPU time per operation.
+func measure(b *testing.B) (stop func()) {
+	b.ReportAllocs()
+	start := cpuTime()
+	b.ResetTimer()
+	return func() {
+		b.StopTimer()
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+		b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+	}
+}
+
+// BenchmarkTableSeenKnown is Seen on contacts already in a full table,
+// with no store.
+func BenchmarkTableSeenKnown(b *testing.B) {
+	tab, peers := fullTable(b, nil)
+	defer tab.Close()
+	stop := measure(b)
+	for i := range b.N {
+		tab.Seen(peers[i%len(peers)])
+	}
+	stop()
+}
+
+// BenchmarkTableSeenKnownPebble is the same against a Pebble store: the
+// refreshes are coalesced Touches, not writes.
+func BenchmarkTableSeenKnownPebble(b *testing.B) {
+	st := openStore(b, b.TempDir(), testSelf)
+	defer st.Close()
+	tab, peers := fullTable(b, st)
+	defer tab.Close()
+	tab.Flush()
+	stop := measure(b)
+	for i := range b.N {
+		tab.Seen(peers[i%len(peers)])
+	}
+	tab.Flush()
+	stop()
+}
+
+// BenchmarkTableInsertPebble inserts new contacts into a table backed by
+// Pebble, counting until the store has them (the final Flush is timed).
+// Every round of a full table's worth, the contacts are removed again
+// with the timer stopped.
+func BenchmarkTableInsertPebble(b *testing.B) {
+	st := openStore(b, b.TempDir(), testSelf)
+	defer st.Close()
+	tab := NewTable(testSelf, TableConfig{}, st, nil, nil, nil)
+	defer tab.Close()
+	peers := fullTablePeers(testSelf, false)
+	stop := measure(b)
+	for i := range b.N {
+		if i > 0 && i%len(peers) == 0 {
+			b.StopTimer()
+			for _, p := range peers {
+				tab.Remove(p.ID)
+			}
+			tab.Flush()
+			b.StartTimer()
+		}
+		if tab.Seen(peers[i%len(peers)]) != Inserted {
+			b.Fatal("not inserted")
+		}
+	}
+	tab.Flush()
+	stop()
+}
+
+// BenchmarkTableClosest asks a full table (K members in every bucket that
+// can hold them) for the 20 nearest to random targets.
+func BenchmarkTableClosest(b *testing.B) {
+	tab, _ := fullTable(b, nil)
+	defer tab.Close()
+	targets := make([]krpc.ID, 1024)
+	r := newRand(7)
+	for i := range targets {
+		for j := range targets[i] {
+			targets[i][j] = byte(r.Uint32())
+		}
+	}
+	stop := measure(b)
+	for i := range b.N {
+		if got := tab.Closest(targets[i%len(targets)], DefaultK); len(got) != DefaultK {
+			b.Fatalf("Closest returned %d", len(got))
+		}
+	}
+	stop()
+}
+
+// BenchmarkTableLoad rebuilds a full table, members and replacement
+// caches, from its contacts. It also reports the heap one such table takes
+// per contact.
+func BenchmarkTableLoad(b *testing.B) {
+	src := NewTable(testSelf, TableConfig{}, nil, nil, nil, nil)
+	for _, p := range fullTablePeers(testSelf, true) {
+		src.Seen(p)
+	}
+	src.Close()
+	cs := src.Contacts()
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	held := NewTable(testSelf, TableConfig{}, nil, nil, nil, nil)
+	held.Load(cs)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if held.Len() == 0 {
+		b.Fatal("nothing loaded")
+	}
+	runtime.KeepAlive(held)
+
+	stop := measure(b)
+	for range b.N {
+		NewTable(testSelf, TableConfig{}, nil, nil, nil, nil).Load(cs)
+	}
+	stop()
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(len(cs)), "heap-B/contact")
+	b.ReportMetric(float64(len(cs)), "contacts")
+}
