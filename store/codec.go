@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
@@ -15,7 +16,8 @@ import (
 //	byte     place
 //	uvarint  consecutive failures
 //	byte     address length, then netip.AddrPort binary form
-//	varint   first seen, last seen, last response (unix nanoseconds, 0 = never)
+//	byte     which times follow: bit 0 first seen, 1 last seen, 2 last response
+//	varint   each time present, in that order, as unix nanoseconds
 //
 // The ID is the key, so it is not repeated. Decoding is strict: a record that
 // does not parse exactly is reported, never guessed at.
@@ -51,8 +53,19 @@ func checkContact(c Contact) error {
 	if !c.Addr.IsValid() {
 		return fmt.Errorf("contact %x has no address", c.ID[:])
 	}
+	for _, t := range [...]time.Time{c.FirstSeen, c.LastSeen, c.LastResponse} {
+		if !t.IsZero() && (t.Before(minTime) || t.After(maxTime)) {
+			return fmt.Errorf("contact %x has time %v, outside what unix nanoseconds can hold", c.ID[:], t)
+		}
+	}
 	return nil
 }
+
+// The range of times a record can hold (int64 unix nanoseconds).
+var (
+	minTime = time.Unix(0, math.MinInt64)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
 
 // appendContact appends the record of c (without its ID) to b.
 func appendContact(b []byte, c Contact) ([]byte, error) {
@@ -67,9 +80,19 @@ func appendContact(b []byte, c Contact) ([]byte, error) {
 	}
 	b = append(b, byte(len(addr)))
 	b = append(b, addr...)
-	b = binary.AppendVarint(b, unixNanos(c.FirstSeen))
-	b = binary.AppendVarint(b, unixNanos(c.LastSeen))
-	b = binary.AppendVarint(b, unixNanos(c.LastResponse))
+	times := [...]time.Time{c.FirstSeen, c.LastSeen, c.LastResponse}
+	var present byte
+	for i, t := range times {
+		if !t.IsZero() {
+			present |= 1 << i
+		}
+	}
+	b = append(b, present)
+	for _, t := range times {
+		if !t.IsZero() {
+			b = binary.AppendVarint(b, t.UnixNano())
+		}
+	}
 	return b, nil
 }
 
@@ -88,28 +111,19 @@ func decodeContact(id krpc.ID, rec []byte) (Contact, error) {
 			return c, fmt.Errorf("bad address: %w", err)
 		}
 	}
-	c.FirstSeen = fromUnixNanos(r.varint())
-	c.LastSeen = fromUnixNanos(r.varint())
-	c.LastResponse = fromUnixNanos(r.varint())
+	present := r.u8()
+	if present > 1<<3-1 {
+		r.fail(fmt.Errorf("unknown time flags %#x", present))
+	}
+	for i, t := range [...]*time.Time{&c.FirstSeen, &c.LastSeen, &c.LastResponse} {
+		if present&(1<<i) != 0 {
+			*t = time.Unix(0, r.varint())
+		}
+	}
 	if err := r.end(); err != nil {
 		return c, err
 	}
 	return c, checkContact(c)
-}
-
-// unixNanos maps the zero time to 0 (UnixNano of the zero time overflows).
-func unixNanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromUnixNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
 }
 
 // reader parses a record; the first error sticks and later reads return

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/cockroachdb/pebble"
@@ -196,4 +197,20 @@ func readRaw(t *testing.T, dir string) map[string][]byte {
 		t.Fatal(err)
 	}
 	return kv
+}
+
+// The fake schema 0 writes a zero time as 0.
+
+func unixNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"testing"
+	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
 )
@@ -74,6 +75,7 @@ func TestInvalidContactIsRefused(t *testing.T) {
 		{ID: testID(1), Addr: testContact(1).Addr, Place: 0}, // no place
 		{ID: testID(1), Addr: testContact(1).Addr, Place: 3}, // unknown place
 		{ID: testID(1), Addr: testContact(1).Addr, Place: InBucket, Failures: -1},
+		{ID: testID(1), Addr: testContact(1).Addr, Place: InBucket, LastSeen: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)},
 	}
 	for _, c := range bad {
 		if err := s.Put(c); err == nil {
