@@ -122,7 +122,20 @@ func spawnNode(t *testing.T, extra ...string) *daemonProc {
 
 func (d *daemonProc) start(t *testing.T, args []string) {
 	t.Helper()
-	d.cmd = exec.Command(kadnodeBinary(t), args...)
+	d.launch(t, exec.Command(kadnodeBinary(t), args...))
+	if want := d.id + "@" + d.listen; d.contact != want {
+		t.Fatalf("printed contact %q, want %q", d.contact, want)
+	}
+}
+
+// launch starts cmd, a `kadnode run`, and waits for its contact line.
+func (d *daemonProc) launch(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	args := cmd.Args
+	d.t, d.cmd = t, cmd
+	if d.logs == nil {
+		d.logs = &syncBuffer{}
+	}
 	d.cmd.Stderr = d.logs
 	stdout, err := d.cmd.StdoutPipe()
 	if err != nil {
@@ -157,9 +170,6 @@ func (d *daemonProc) start(t *testing.T, args []string) {
 		t.Fatalf("kadnode %v printed no contact within %v\n%s", args, e2eStartTimeout, d.logs)
 	}
 	d.id, _, _ = strings.Cut(d.contact, "@")
-	if want := d.id + "@" + d.listen; d.contact != want {
-		t.Fatalf("printed contact %q, want %q", d.contact, want)
-	}
 }
 
 // stop sends SIGTERM and returns the exit status; a node that does not
