@@ -63,3 +63,13 @@ SIM_FLAGS ?=
 
 sim:
 	$(GO) run ./testnet/sim/cmd/kadsim -n $(SIM_NODES) $(SIM_FLAGS)
+
+# Hostile conditions at full size (handshake flood, request load, table
+# poisoning, spoofing, amplification, disk faults, soak); each test prints
+# its figures. The regular test run skips the long ones and runs the rest
+# scaled down. HOSTILE_FLAGS passes more options, e.g. -race or
+# -run TestSoak; KADNODE_HOSTILE_<SIZE>=n overrides one size.
+HOSTILE_FLAGS ?=
+.PHONY: hostile
+hostile:
+	KADNODE_HOSTILE=1 $(GO) test -count=1 -v -timeout 60m $(HOSTILE_FLAGS) ./testnet/hostile/
