@@ -3,6 +3,8 @@ package cli
 import (
 	"encoding/json"
 	"net"
+	"net/netip"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -243,4 +245,19 @@ func port(hostport string) string {
 		return "0"
 	}
 	return p
+}
+
+// TestE2EWildcardListenPrintsUsableContact: on 0.0.0.0 the printed contact
+// names a real address of this machine and the bound port.
+func TestE2EWildcardListenPrintsUsableContact(t *testing.T) {
+	seed := spawnNode(t)
+	_, port, _ := net.SplitHostPort(freeUDPAddr(t))
+	d := &daemonProc{dataDir: t.TempDir()}
+	d.launch(t, exec.Command(kadnodeBinary(t), "run", "--listen", "0.0.0.0:"+port, "--api", freeTCPAddr(t),
+		"--data-dir", d.dataDir, "--network", e2eNetwork, "--seed", seed.contact))
+	_, addr, _ := strings.Cut(d.contact, "@")
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || ap.Addr().IsUnspecified() || strconv.Itoa(int(ap.Port())) != port || len(d.id) != 40 {
+		t.Errorf("printed contact %q, want ID@<an address of this machine>:%s", d.contact, port)
+	}
 }

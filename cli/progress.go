@@ -24,8 +24,12 @@ type progress struct {
 // startProgress starts the redraw loop when w is a terminal; the caller
 // must call finish.
 func startProgress(w io.Writer, label string) *progress {
+	return newProgress(w, label, isTerminal(w))
+}
+
+func newProgress(w io.Writer, label string, tty bool) *progress {
 	p := &progress{w: w, label: label, started: time.Now()}
-	if !isTerminal(w) {
+	if !tty {
 		return p
 	}
 	p.stop, p.done = make(chan struct{}), make(chan struct{})

@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"bytes"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// lockedBuffer lets the progress loop write while the test reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestProgressOnlyOnTerminal(t *testing.T) {
+	var quiet bytes.Buffer
+	p := startProgress(&quiet, "looking up")
+	p.set("still looking")
+	p.finish()
+	if quiet.Len() != 0 {
+		t.Errorf("progress wrote %q to a non-terminal", quiet.String())
+	}
+
+	var tty lockedBuffer
+	p = newProgress(&tty, "contacting 1 seed(s)", true)
+	waitFor(t, "the first progress line", func() bool { return strings.Contains(tty.String(), "contacting 1 seed(s) ") })
+	p.set("looking up")
+	waitFor(t, "the new label", func() bool { return strings.Contains(tty.String(), "looking up ") })
+	p.finish()
+	if out := tty.String(); !strings.HasSuffix(out, "\r\x1b[K") {
+		t.Errorf("progress did not clear its line at the end: %q", out)
+	}
+}
+
+func TestIsTerminal(t *testing.T) {
+	if isTerminal(&bytes.Buffer{}) {
+		t.Error("a buffer counts as a terminal")
+	}
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if isTerminal(f) {
+		t.Errorf("%s counts as a terminal", os.DevNull)
+	}
+}
+
+func TestBestLocalAddrReplacesWildcard(t *testing.T) {
+	for _, wild := range []string{"0.0.0.0:4114", "[::]:4114"} {
+		w := netip.MustParseAddrPort(wild)
+		got := bestLocalAddr(w)
+		if got.Port() != 4114 || got.Addr().IsUnspecified() || got.Addr().Is4() != w.Addr().Is4() {
+			t.Errorf("bestLocalAddr(%s) = %s", wild, got)
+		}
+	}
+}
