@@ -1,9 +1,7 @@
 package node
 
 import (
-	"cmp"
 	"encoding/binary"
-	"slices"
 
 	"github.com/anacrolix/dht/v2/krpc"
 
@@ -28,29 +26,30 @@ func (t *Table) Closest(target krpc.ID, n int) []store.Contact {
 		return nil
 	}
 	out := make([]store.Contact, 0, n)
+	key := newDistanceKey(target, 0)
 	d := Distance(t.self, target)
 	top := BucketIndex(t.self, target)
 	if top >= 0 {
-		if out = t.appendNearest(out, n, top, target); len(out) == n {
+		if out = t.appendNearest(out, n, top, key); len(out) == n {
 			return out
 		}
 	}
 	for i := top - 1; i >= 0; i-- {
 		if bitAt(d, i) == 1 {
-			if out = t.appendNearest(out, n, i, target); len(out) == n {
+			if out = t.appendNearest(out, n, i, key); len(out) == n {
 				return out
 			}
 		}
 	}
 	for i := 0; i < top; i++ {
 		if bitAt(d, i) == 0 {
-			if out = t.appendNearest(out, n, i, target); len(out) == n {
+			if out = t.appendNearest(out, n, i, key); len(out) == n {
 				return out
 			}
 		}
 	}
 	for i := top + 1; i < NumBuckets; i++ {
-		if out = t.appendNearest(out, n, i, target); len(out) == n {
+		if out = t.appendNearest(out, n, i, key); len(out) == n {
 			return out
 		}
 	}
@@ -59,7 +58,7 @@ func (t *Table) Closest(target krpc.ID, n int) []store.Contact {
 
 // appendNearest appends bucket i's members to out, nearest to target first,
 // until out holds n. It sorts small distance keys instead of contacts.
-func (t *Table) appendNearest(out []store.Contact, n, i int, target krpc.ID) []store.Contact {
+func (t *Table) appendNearest(out []store.Contact, n, i int, target distanceKey) []store.Contact {
 	members := t.buckets[i].members
 	if len(members) == 0 {
 		return out
@@ -67,16 +66,24 @@ func (t *Table) appendNearest(out []store.Contact, n, i int, target krpc.ID) []s
 	var buf [2 * DefaultK]distanceKey
 	keys := buf[:0]
 	for j := range members {
-		keys = append(keys, newDistanceKey(target, members[j].ID, j))
+		k := newDistanceKey(members[j].ID, j)
+		k.hi, k.mid, k.lo = k.hi^target.hi, k.mid^target.mid, k.lo^target.lo
+		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, compareDistanceKeys)
+	// Insertion sort: a bucket holds K (20) at most, where it beats the
+	// general sort.
+	for a := 1; a < len(keys); a++ {
+		for b := a; b > 0 && keys[b].less(keys[b-1]); b-- {
+			keys[b], keys[b-1] = keys[b-1], keys[b]
+		}
+	}
 	for _, k := range keys[:min(len(keys), n-len(out))] {
 		out = append(out, members[k.index])
 	}
 	return out
 }
 
-// distanceKey is a contact's XOR distance from a target as three
+// distanceKey holds an ID, or its XOR distance from a target, as three
 // big-endian words, and the contact's position in its bucket.
 type distanceKey struct {
 	hi, mid uint64
@@ -84,22 +91,21 @@ type distanceKey struct {
 	index   int32
 }
 
-func newDistanceKey(target, id krpc.ID, index int) distanceKey {
-	d := Distance(target, id)
+func newDistanceKey(id krpc.ID, index int) distanceKey {
 	return distanceKey{
-		hi:    binary.BigEndian.Uint64(d[0:8]),
-		mid:   binary.BigEndian.Uint64(d[8:16]),
-		lo:    binary.BigEndian.Uint32(d[16:20]),
+		hi:    binary.BigEndian.Uint64(id[0:8]),
+		mid:   binary.BigEndian.Uint64(id[8:16]),
+		lo:    binary.BigEndian.Uint32(id[16:20]),
 		index: int32(index),
 	}
 }
 
-func compareDistanceKeys(a, b distanceKey) int {
-	if c := cmp.Compare(a.hi, b.hi); c != 0 {
-		return c
+func (a distanceKey) less(b distanceKey) bool {
+	if a.hi != b.hi {
+		return a.hi < b.hi
 	}
-	if c := cmp.Compare(a.mid, b.mid); c != 0 {
-		return c
+	if a.mid != b.mid {
+		return a.mid < b.mid
 	}
-	return cmp.Compare(a.lo, b.lo)
+	return a.lo < b.lo
 }
