@@ -112,10 +112,12 @@ func TestNetworkMismatch(t *testing.T) {
 		if !strings.Contains(err.Error(), "--network") {
 			t.Errorf("error %q does not say how to fix it", err)
 		}
+		// Let the callee's side fail too, or the next call would join it.
+		waitFor(t, "the callee to drop the refused handshake", func() bool { return idle(dir.to.Transport) })
 	}
 	waitFor(t, "both sides to count refused handshakes", func() bool {
 		return a.Stats().Handshakes["network_mismatch"] == 2 && b.Stats().Handshakes["network_mismatch"] == 2
-	})
+	}, a, b)
 	if a.served.Load()+b.served.Load() != 0 {
 		t.Error("a handler ran for a peer of another network")
 	}

@@ -20,7 +20,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // waitTimeout bounds every wait on a condition in these tests; it is a
 // hang guard, not a performance threshold.
-const waitTimeout = 60 * time.Second
+const waitTimeout = 20 * time.Second
 
 // testNode is a transport on 127.0.0.1 with a recording handler.
 type testNode struct {
@@ -94,11 +94,15 @@ func (n *testNode) ping(t testing.TB, to *testNode, expect *krpc.ID) (Peer, *krp
 }
 
 // waitFor polls cond until it holds, failing the test after waitTimeout.
-func waitFor(t testing.TB, what string, cond func() bool) {
+// On failure it reports the counters of show.
+func waitFor(t testing.TB, what string, cond func() bool, show ...*testNode) {
 	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for !cond() {
 		if time.Now().After(deadline) {
+			for _, n := range show {
+				t.Logf("%s: %+v", n.LocalAddr(), n.Stats())
+			}
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(time.Millisecond)
