@@ -6,6 +6,7 @@ import (
 	"os"
 	"reflect"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -97,6 +98,14 @@ func TestEnvTwinsSetFlags(t *testing.T) {
 	t.Setenv("XDG_DATA_HOME", t.TempDir())
 	t.Setenv("KADNODE_SEED", "127.0.0.1:1,bogus")
 	wantExit(t, runCLI(t, "run"), exitUsage, `bad contact "bogus"`)
+
+	// KADNODE_SEED configures run only: a lookup still asks the API.
+	fn := newFakeNode(time.Now())
+	r := runCLI(t, "lookup", testID(0x91).String(), "--api", startFakeAPI(t, fn, ""))
+	wantExit(t, r, exitOK)
+	if len(fn.targets) != 1 {
+		t.Errorf("with KADNODE_SEED set, lookup did not go through the API (stdout %q)", r.stdout)
+	}
 
 	t.Setenv("KADNODE_SEED", "")
 	t.Setenv("KADNODE_API", "192.0.2.1:4115")

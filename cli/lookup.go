@@ -24,7 +24,9 @@ func lookupCommand() *ucli.Command {
 			"it found the target (see \"found\" in --json); 1 means it could not run.",
 		Flags: append([]ucli.Flag{
 			apiFlag("control API `ADDR` of the node to ask"),
-			seedFlag("look up on our own, starting from `CONTACT`; repeatable"),
+			// No env twin: KADNODE_SEED configures `run`, and having it set
+			// must not turn every lookup into a standalone one.
+			&ucli.StringSliceFlag{Name: "seed", Usage: "look up on our own, starting from `CONTACT`; repeatable"},
 		}, standaloneFlags()...),
 		Action: runLookup,
 	}
