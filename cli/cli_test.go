@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -134,6 +135,17 @@ func TestIDCreatesKeyAndIsStable(t *testing.T) {
 	if again := runCLI(t, "id", "--data-dir", dir); again.stdout != first.stdout {
 		t.Errorf("second id %q differs from first %q", again.stdout, first.stdout)
 	}
+}
+
+func TestUnusableDataDir(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(file, "kadnode")
+	wantExit(t, runCLI(t, "id", "--data-dir", dir), exitFailure, "--data-dir "+dir+" must be a directory this user can write")
+	wantExit(t, runCLI(t, "run", "--data-dir", dir, "--listen", "127.0.0.1:0", "--api", ""), exitFailure,
+		"--data-dir "+dir+" must be a directory")
 }
 
 // TestClientReportsUnreachableAPI: a closed port gives exit 1 and tells the

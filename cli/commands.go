@@ -38,7 +38,7 @@ func runID(c *ucli.Context) error {
 	}
 	id, err := wire.LoadOrCreateIdentity(dir)
 	if err != nil {
-		return err
+		return identityError(dir, err)
 	}
 	if !c.Bool("json") {
 		_, err = fmt.Fprintln(c.App.Writer, id.ID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"syscall"
 
@@ -42,6 +43,16 @@ func listenError(what, flag, addr string, err error) error {
 		return fmt.Errorf("%s address %s needs privileges to bind; pick a port above 1023 with %s", what, addr, flag)
 	}
 	return fmt.Errorf("cannot bind %s address %s (%w); check %s", what, addr, err, flag)
+}
+
+// identityError explains a node key that cannot be read or written; the
+// key's own problems (mode, format) already name their fix.
+func identityError(dataDir string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%w; --data-dir %s must be a directory this user can write", err, dataDir)
+	}
+	return err
 }
 
 // storeOpenError explains a failed open of the routing-table store.

@@ -152,13 +152,15 @@ func runDaemon(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
+	// Catch signals before opening anything, so that one that arrives
+	// during the start still gets a clean shutdown.
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
 	d, err := startDaemon(cfg)
 	if err != nil {
 		return err
 	}
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sig)
 
 	if contact, interrupted := d.awaitContact(sig); !interrupted {
 		fmt.Fprintln(c.App.Writer, contact)
@@ -194,7 +196,7 @@ func startDaemon(cfg daemonConfig) (_ *daemon, err error) {
 	}()
 	id, err := wire.LoadOrCreateIdentity(cfg.dataDir)
 	if err != nil {
-		return nil, err
+		return nil, identityError(cfg.dataDir, err)
 	}
 	d.store, err = store.Open(filepath.Join(cfg.dataDir, tableDirName), store.Options{
 		Network: cfg.network, SelfID: id.ID, Logger: cfg.log,
