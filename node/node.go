@@ -45,6 +45,13 @@ type Config struct {
 	Logger             *slog.Logger
 	// OnLookup, when set, is called after every lookup (metrics).
 	OnLookup func(LookupResult)
+
+	// BucketSubnetLimit and TableSubnetLimit cap the table's entries per
+	// /24 (IPv6 /64): 0 takes the defaults, negative means no limit.
+	// LimitPrivate applies them to loopback, private and link-local
+	// addresses too, which are exempt otherwise (a testnet on one host).
+	BucketSubnetLimit, TableSubnetLimit int
+	LimitPrivate                        bool
 }
 
 func (c Config) withDefaults() Config {
@@ -146,6 +153,10 @@ func New(cfg Config, tr Transport, st Store) (*Node, error) {
 		K:               cfg.K,
 		ReplacementSize: cfg.ReplacementSize,
 		MaxFailures:     cfg.MaxFailures,
+
+		BucketSubnetLimit: cfg.BucketSubnetLimit,
+		TableSubnetLimit:  cfg.TableSubnetLimit,
+		LimitPrivate:      cfg.LimitPrivate,
 	}, st, cfg.Clock, n.livenessPing, cfg.Logger)
 	if st != nil {
 		cs, err := st.Load()
