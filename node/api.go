@@ -39,6 +39,7 @@ type ContactInfo struct {
 	Bucket   int // index by XOR distance: 159 - leading zero bits of (self XOR ID)
 	LastSeen time.Time
 	State    string // "bucket" or "replacement"
+	Failures int    // consecutive failed queries; evicted at MaxFailures
 }
 
 // SelfInfo describes this node.

@@ -86,12 +86,7 @@ type bootstrapTarget struct {
 func (n *Node) contactBootstrap(ctx context.Context) int {
 	var targets []bootstrapTarget
 	for _, s := range n.cfg.Seeds {
-		t := bootstrapTarget{contact: s}
-		if s.HasID {
-			id := s.ID
-			t.expect = &id
-		}
-		targets = append(targets, t)
+		targets = append(targets, bootstrapTarget{contact: s, expect: expectedID(s)})
 	}
 	for i, c := range n.loaded {
 		if i == MaxBootstrapContacts {

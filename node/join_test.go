@@ -132,3 +132,29 @@ func TestRestartWithOnlyDeadContactsServesAsFirstNode(t *testing.T) {
 		t.Fatal("no log line saying why the node serves alone")
 	}
 }
+
+func TestPingFeedsTableOnlyForKnownContacts(t *testing.T) {
+	fn := newFakeNet()
+	nodes := fakeNetwork(t, fn, 3, Config{RPCTimeout: 20 * time.Millisecond})
+	n, known := nodes[2], nodes[1]
+	stranger := startNode(t, fn, Config{})
+	if _, _, err := n.Ping(lookupCtx(t), stranger.contact()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := n.table.Get(stranger.tr.id); ok {
+		t.Fatal("Ping inserted a contact that was not in the table (that is Add's job)")
+	}
+	if _, err := n.Add(lookupCtx(t), stranger.contact()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := n.table.Get(stranger.tr.id); !ok {
+		t.Fatal("Add did not insert the contact that answered")
+	}
+	known.tr.down.Store(true)
+	if _, _, err := n.Ping(lookupCtx(t), known.contact()); err == nil {
+		t.Fatal("ping of a down node succeeded")
+	}
+	if c, ok := n.table.Get(known.tr.id); !ok || c.Failures == 0 {
+		t.Fatalf("failed ping of a known contact not counted: %+v, %v", c, ok)
+	}
+}

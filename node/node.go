@@ -214,18 +214,26 @@ func (n *Node) markJoined() {
 }
 
 // Ping pings c and returns who answered and the round-trip time. A
-// contact already in the table is refreshed; others are not inserted (see
-// Add).
+// contact already in the table is refreshed when it answers and counted
+// as failed when it does not; others are not inserted (see Add).
 func (n *Node) Ping(ctx context.Context, c wire.Contact) (wire.Peer, time.Duration, error) {
 	ctx, cancel := n.withClose(ctx)
 	defer cancel()
-	peer, rtt, err := n.ping(ctx, c)
-	if err == nil {
-		if _, known := n.table.Get(peer.ID); known {
-			n.table.Responded(peer)
-		}
+	addr, err := c.Resolve(ctx)
+	if err != nil {
+		return wire.Peer{}, 0, err
 	}
-	return peer, rtt, err
+	peer, rtt, err := n.pingAddr(ctx, addr, expectedID(c))
+	if err != nil {
+		if known, ok := n.table.Get(c.ID); ok && c.HasID && known.Addr == addr {
+			n.failed(ctx, c.ID, err)
+		}
+		return peer, rtt, err
+	}
+	if _, known := n.table.Get(peer.ID); known {
+		n.table.Responded(peer)
+	}
+	return peer, rtt, nil
 }
 
 // Add pings c and inserts it into the table if it answers.
@@ -249,11 +257,16 @@ func (n *Node) ping(ctx context.Context, c wire.Contact) (wire.Peer, time.Durati
 	if err != nil {
 		return wire.Peer{}, 0, err
 	}
-	var expect *krpc.ID
-	if c.HasID {
-		expect = &c.ID
+	return n.pingAddr(ctx, addr, expectedID(c))
+}
+
+// expectedID is the ID c must authenticate as, or nil when any will do.
+func expectedID(c wire.Contact) *krpc.ID {
+	if !c.HasID {
+		return nil
 	}
-	return n.pingAddr(ctx, addr, expect)
+	id := c.ID
+	return &id
 }
 
 // pingAddr pings addr, expecting the ID *expect when it is non-nil. It
@@ -356,7 +369,7 @@ func (n *Node) Nodes() []ContactInfo {
 		}
 		out = append(out, ContactInfo{
 			ID: c.ID, Addr: c.Addr, Bucket: BucketIndex(n.self, c.ID),
-			LastSeen: c.LastSeen, State: state,
+			LastSeen: c.LastSeen, State: state, Failures: c.Failures,
 		})
 	}
 	return out

@@ -83,15 +83,39 @@ type Node struct {
 // Add starts a new node joined through seeds (none: it is the first node)
 // and waits until its join is done.
 func (n *Network) Add(ctx context.Context, seeds ...wire.Contact) (*Node, error) {
-	n.mu.Lock()
-	i := len(n.nodes)
-	m := &Node{Index: i, Dir: filepath.Join(n.opts.Dir, fmt.Sprintf("node%04d", i)), net: n}
-	n.nodes = append(n.nodes, m)
-	n.mu.Unlock()
-	if err := m.start(ctx, loopbackAddr(i, 0), seeds); err != nil {
+	m := n.newNode("")
+	if err := m.start(ctx, LoopbackAddr(m.Index, 0), seeds); err != nil {
 		return m, err
 	}
 	return m, m.WaitJoined(ctx)
+}
+
+// Adopt starts a node on an existing data dir at listen, e.g. one that a
+// killed process left behind, without waiting for its join.
+func (n *Network) Adopt(ctx context.Context, dir string, listen netip.AddrPort, seeds ...wire.Contact) (*Node, error) {
+	m := n.newNode(dir)
+	return m, m.start(ctx, listen, seeds)
+}
+
+// newNode registers a node with data dir dir (empty: a fresh one).
+func (n *Network) newNode(dir string) *Node {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	i := len(n.nodes)
+	if dir == "" {
+		dir = filepath.Join(n.opts.Dir, fmt.Sprintf("node%04d", i))
+	}
+	m := &Node{Index: i, Dir: dir, net: n}
+	n.nodes = append(n.nodes, m)
+	return m
+}
+
+// LoopbackAddr is the address the harness gives node i (port 0: any
+// free port); each node has its own IP in 127.0.0.0/8, so that per-IP
+// limits and IP-keyed state see distinct hosts as on a real network.
+func LoopbackAddr(i int, port uint16) netip.AddrPort {
+	host := i + 1 // 127.1.0.0 would be a network address on a /16
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 1, byte(host >> 8), byte(host)}), port)
 }
 
 // Grow adds count nodes one after the other, each joined through a random
@@ -151,14 +175,6 @@ func (n *Network) Close() error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// loopbackAddr gives node i an address of its own in 127.0.0.0/8, so
-// that per-IP limits and IP-keyed state see distinct hosts as they would
-// on a real network. Port 0 picks a free port.
-func loopbackAddr(i int, port uint16) netip.AddrPort {
-	host := i + 1 // 127.1.0.0 would be a network address on a /16
-	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 1, byte(host >> 8), byte(host)}), port)
 }
 
 // start opens the node's key, store and socket at listen and starts it.

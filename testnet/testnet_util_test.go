@@ -14,6 +14,26 @@ import (
 // testTimeout bounds every wait of a test on the network.
 const testTimeout = 2 * time.Minute
 
+// patientRPCTimeout replaces the node's 1 s RPC timeout in tests of
+// networks without dead nodes: on two shared cores under the race
+// detector a live peer can take longer than that to be scheduled, and
+// these tests are about which nodes are found, not how fast (that is for
+// benchmarks). The transport keeps its own 1 s round-trip timeout, after
+// which it redials once, so a stale session still costs only a second.
+const patientRPCTimeout = 10 * time.Second
+
+// patient sets patientRPCTimeout on the nodes of opts.
+func patient(opts Options) Options {
+	nodeCfg := opts.Node
+	opts.Node = func(i int, c *node.Config) {
+		c.RPCTimeout = patientRPCTimeout
+		if nodeCfg != nil {
+			nodeCfg(i, c)
+		}
+	}
+	return opts
+}
+
 // newNet makes a network in a temp dir that is closed when the test ends.
 func newNet(tb testing.TB, opts Options) *Network {
 	tb.Helper()

@@ -1,0 +1,129 @@
+package testnet
+
+import (
+	"math/rand/v2"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
+
+	"github.com/kadnode/kadnode/node"
+	"github.com/kadnode/kadnode/wire"
+)
+
+// churnRPCTimeout shortens the wait for the dead, which the lookups of a
+// churned network run into all the time.
+const churnRPCTimeout = 500 * time.Millisecond
+
+// Killing 30% of a network leaves the rest able to find each other, and
+// a dead contact leaves a table after exactly MaxFailures failed queries.
+func TestChurn(t *testing.T) {
+	size, lookups := 100, 300
+	if testing.Short() {
+		size, lookups = 40, 100
+	}
+	net := newNet(t, Options{
+		Seed: 8,
+		Node: func(i int, c *node.Config) { c.RPCTimeout = churnRPCTimeout },
+		Wire: func(i int, c *wire.Config) { c.RPCTimeout = churnRPCTimeout },
+	})
+	start := time.Now()
+	grow(t, net, size)
+	t.Logf("%d nodes joined in %v", size, time.Since(start))
+
+	r := rand.New(rand.NewPCG(9, 0))
+	dead := make(map[krpc.ID]bool)
+	for _, i := range r.Perm(size)[:size*3/10] {
+		m := net.Nodes()[i]
+		dead[m.ID] = true
+		if err := m.Kill(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live := net.Running()
+
+	start = time.Now()
+	var found atomic.Int64
+	forEachParallel(lookups, func(i int) {
+		from, to := live[r2(i, 7, 0, len(live))], live[r2(i, 13, 1, len(live))]
+		if from == to {
+			to = live[r2(i, 13, 2, len(live))]
+		}
+		if res := lookup(t, from, to.ID); res.Found && res.Addr == to.Addr {
+			found.Add(1)
+		}
+	})
+	pct := 100 * float64(found.Load()) / float64(lookups)
+	t.Logf("%d of %d nodes killed; %d lookups of live nodes in %v, %.1f%% found",
+		size-len(live), size, lookups, time.Since(start), pct)
+	if pct < 99 {
+		t.Errorf("%.1f%% of lookups of live nodes succeeded, want ≥ 99%%", pct)
+	}
+
+	// Every live node now pings each dead member of its table until it is
+	// gone: that must take at most MaxFailures pings, and no entry may be
+	// seen with MaxFailures failures still in the table. Background
+	// revalidation and lookups may count failures too, so a contact can go
+	// sooner, never later. (Replacements promoted meanwhile may be dead
+	// too; they are not checked here.)
+	type pair struct {
+		m *Node
+		c node.ContactInfo
+	}
+	var pairs []pair
+	for _, m := range live {
+		for _, c := range deadMembers(m, dead) {
+			pairs = append(pairs, pair{m, c})
+		}
+	}
+	start = time.Now()
+	var evicted, pings atomic.Int64
+	// The pings only wait for timeouts, so they all run at once.
+	forEachOn(len(pairs), len(pairs), func(i int) {
+		m, c := pairs[i].m, pairs[i].c
+		contact := wire.Contact{ID: c.ID, HasID: true, Host: c.Addr.Addr().String(), Port: c.Addr.Port()}
+		for sent := 0; ; sent++ {
+			cur, ok := entry(m, c.ID)
+			if !ok || cur.Addr != c.Addr {
+				evicted.Add(1)
+				return
+			}
+			if cur.Failures >= node.DefaultMaxFailures {
+				t.Errorf("node %d holds a dead contact with %d failures", m.Index, cur.Failures)
+				return
+			}
+			if sent == node.DefaultMaxFailures {
+				t.Errorf("node %d still holds a dead contact after %d failed pings", m.Index, sent)
+				return
+			}
+			if _, _, err := m.Node().Ping(testCtx(t), contact); err == nil {
+				t.Errorf("a killed node answered node %d", m.Index)
+				return
+			}
+			pings.Add(1)
+		}
+	})
+	var evictions uint64
+	for _, m := range live {
+		evictions += m.Node().Stats().Evictions
+	}
+	t.Logf("%d dead members evicted with %d pings in %v; %d evictions counted", evicted.Load(), pings.Load(), time.Since(start), evictions)
+	if evicted.Load() == 0 || evictions == 0 {
+		t.Fatal("no dead contact was evicted")
+	}
+}
+
+// r2 is a cheap spread of i over [0, n).
+func r2(i, mul, add, n int) int { return (i*mul + add) % n }
+
+// deadMembers lists m's bucket members that are dead.
+func deadMembers(m *Node, dead map[krpc.ID]bool) []node.ContactInfo {
+	var out []node.ContactInfo
+	for _, c := range m.Node().Nodes() {
+		if c.State == "bucket" && dead[c.ID] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
