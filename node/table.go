@@ -177,7 +177,7 @@ func (t *Table) seen(p wire.Peer, responded bool) SeenResult {
 		return t.refresh(b, list, j, p.Addr, now, responded)
 	}
 	full := len(b.members) >= t.cfg.K
-	if full && t.cfg.ReplacementSize == 0 || !t.subnetAllows(b, p.Addr.Addr()) {
+	if (full && t.cfg.ReplacementSize == 0) || !t.subnetAllows(b, p.Addr.Addr()) {
 		return Rejected
 	}
 	c := store.Contact{ID: p.ID, Addr: p.Addr, FirstSeen: now, LastSeen: now, Place: store.InBucket}

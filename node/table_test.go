@@ -478,7 +478,10 @@ func TestClosestAndBucketQueries(t *testing.T) {
 	}
 	members := membersOf(tab.Contacts())
 	for i := range 200 {
-		target := krpc.RandomNodeID()
+		var target krpc.ID
+		for j := range target {
+			target[j] = byte(r.Uint32())
+		}
 		if i%3 == 0 {
 			target = idInBucket(testSelf, r.IntN(NumBuckets), r)
 		}
