@@ -49,8 +49,17 @@ func (t *Transport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.
 
 // sessionFor returns the established session with addr, joining or
 // starting a handshake when there is none. fresh is true when this call
-// started the handshake.
+// started the handshake. When a joined handshake (an inbound one, maybe
+// opened by a forged ClientHello) fails, it dials once itself.
 func (t *Transport) sessionFor(ctx context.Context, addr netip.AddrPort, expect *krpc.ID) (*session, bool, error) {
+	s, fresh, err := t.sessionOnce(ctx, addr, expect)
+	if err != nil && !fresh && ctx.Err() == nil && !errors.Is(err, ErrClosed) {
+		s, fresh, err = t.sessionOnce(ctx, addr, expect)
+	}
+	return s, fresh, err
+}
+
+func (t *Transport) sessionOnce(ctx context.Context, addr netip.AddrPort, expect *krpc.ID) (*session, bool, error) {
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()

@@ -89,3 +89,22 @@ func TestHostileInput(t *testing.T) {
 		t.Fatal("a good query after the bad input did not reach the handler")
 	}
 }
+
+// A forged ClientHello from a peer's address opens a handshake that never
+// completes; a call to that peer joins it, and when it fails, dials itself.
+func TestForgedHelloDoesNotBlockCalls(t *testing.T) {
+	a := newTestNode(t, func(c *Config) { c.HandshakeTimeout = time.Second })
+	b := newTestNode(t, nil)
+	// Sent from B's socket, so A sees B's address; B itself knows nothing.
+	if _, err := b.sock.WriteToUDPAddrPort(capturedHello(t), a.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "A to start the forged handshake", func() bool { return a.Stats().PendingHandshakes == 1 })
+	p, _ := a.ping(t, b, nil)
+	if p.ID != b.LocalID() {
+		t.Fatalf("call reached %x, want B", p.ID[:])
+	}
+	if got := a.Stats().Handshakes["timeout"]; got != 1 {
+		t.Errorf("A counted %d handshake timeouts, want 1 (the forged one)", got)
+	}
+}

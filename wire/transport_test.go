@@ -205,12 +205,20 @@ func TestOversizeDatagram(t *testing.T) {
 	waitFor(t, "the oversize datagram to be counted", func() bool { return a.Stats().Dropped["oversize"] == 1 })
 }
 
-func rawSocket(t testing.TB) *net.UDPConn {
-	t.Helper()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+// The transport works the same over IPv6 loopback.
+func TestIPv6(t *testing.T) {
+	probe, err := net.ListenUDP("udp6", &net.UDPAddr{IP: net.IPv6loopback})
 	if err != nil {
-		t.Fatal(err)
+		t.Skipf("no IPv6 loopback here: %v", err)
 	}
-	t.Cleanup(func() { c.Close() })
-	return c
+	probe.Close()
+	on6 := func(c *Config) { c.Listen = "[::1]:0" }
+	a, b := newTestNode(t, on6), newTestNode(t, on6)
+	p, _ := a.ping(t, b, nil)
+	if p.ID != b.LocalID() || !p.Addr.Addr().Is6() {
+		t.Fatalf("call over IPv6 reports %x@%s", p.ID[:], p.Addr)
+	}
+	if got := b.lastSeen(); got.Addr != a.LocalAddr() {
+		t.Errorf("B saw the caller at %s, want %s", got.Addr, a.LocalAddr())
+	}
 }

@@ -287,3 +287,36 @@ func pionHandshake(b testing.TB, x, y net.Conn, cfgC, cfgS *dtls.Config) (client
 func netipAddrOf(a net.Addr) netip.AddrPort {
 	return unmapAddrPort(a.(*net.UDPAddr).AddrPort())
 }
+
+// capturedHello is a real ClientHello of a node of network "test", caught
+// on a socket that never answers.
+func capturedHello(t testing.TB) []byte {
+	t.Helper()
+	sink := rawSocket(t)
+	c := newTestNode(t, func(c *Config) { c.HandshakeTimeout = 100 * time.Millisecond })
+	res := c.callAsync(sink.LocalAddr().(*net.UDPAddr).AddrPort())
+	buf := make([]byte, socketReadBufferSize)
+	if err := sink.SetReadDeadline(time.Now().Add(waitTimeout)); err != nil {
+		t.Fatal(err)
+	}
+	n, _, err := sink.ReadFromUDPAddrPort(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-res
+	if Classify(buf[:n]).Kind != KindClientHello {
+		t.Fatalf("caught %x, not a ClientHello", buf[:n])
+	}
+	return buf[:n]
+}
+
+// rawSocket is a plain UDP socket on 127.0.0.1, to send what no node would.
+func rawSocket(t testing.TB) *net.UDPConn {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
