@@ -204,19 +204,31 @@ type peer struct {
 	nd *node.Node
 }
 
-// newPeer starts a peer at ip, joined through seeds (none: joined at once).
+// newPeer starts a peer at ip, joined through seeds (none: joined at
+// once), closed when the test ends.
 func newPeer(t testing.TB, ip netip.Addr, mod func(*node.Config), seeds ...wire.Contact) *peer {
 	t.Helper()
-	id, err := wire.NewIdentity()
+	p, err := startPeer(ip, mod, seeds...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(p.close)
+	return p
+}
+
+// startPeer is newPeer for goroutines other than the test's; the caller
+// closes the peer.
+func startPeer(ip netip.Addr, mod func(*node.Config), seeds ...wire.Contact) (*peer, error) {
+	id, err := wire.NewIdentity()
+	if err != nil {
+		return nil, err
 	}
 	tr, err := wire.Listen(wire.Config{
 		Identity: id, Network: networkName, Listen: netip.AddrPortFrom(ip, 0).String(),
 		RPCTimeout: patientRPCTimeout,
 	})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	nc := node.Config{RPCTimeout: patientRPCTimeout, Seeds: seeds}
 	if mod != nil {
@@ -224,13 +236,10 @@ func newPeer(t testing.TB, ip netip.Addr, mod func(*node.Config), seeds ...wire.
 	}
 	nd, err := node.New(nc, tr, nil)
 	if err != nil {
-		tr.Close()
-		t.Fatal(err)
+		return nil, errors.Join(err, tr.Close())
 	}
-	p := &peer{tr: tr, nd: nd}
-	t.Cleanup(p.close)
 	nd.Start()
-	return p
+	return &peer{tr: tr, nd: nd}, nil
 }
 
 func (p *peer) close() {
