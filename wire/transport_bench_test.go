@@ -7,13 +7,17 @@ package wire
 //
 // Each benchmark has a "mux" case (this transport) and a "pion" case (plain
 // pion conns over a connected UDP socket pair, same configuration), so the
-// ratio of the two is the demultiplexer's cost.
+// ratio of the two is the demultiplexer's cost. Rates are given per second
+// of wall time and per second of the process's CPU time; the second holds
+// steady on a machine busy with other work.
 
 import (
 	"context"
 	"net"
 	"runtime"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/pion/dtls/v2"
@@ -28,6 +32,7 @@ func BenchmarkHandshake(b *testing.B) {
 		hub, c := newBenchNode(b), newBenchNode(b)
 		ctx := context.Background()
 		b.ResetTimer()
+		cpu := cpuTime()
 		for range b.N {
 			s, _, err := c.sessionFor(ctx, hub.LocalAddr(), nil)
 			if err != nil {
@@ -35,17 +40,18 @@ func BenchmarkHandshake(b *testing.B) {
 			}
 			s.close()
 		}
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "handshakes/s")
+		reportRate(b, cpu, "handshakes")
 	})
 	b.Run("pion", func(b *testing.B) {
 		cfgC, cfgS := pionConfigs(b)
 		b.ResetTimer()
+		cpu := cpuTime()
 		for range b.N {
 			c, s := pionPair(b, cfgC, cfgS)
 			c.Close()
 			s.Close()
 		}
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "handshakes/s")
+		reportRate(b, cpu, "handshakes")
 	})
 }
 
@@ -63,12 +69,13 @@ func BenchmarkRoundTrip(b *testing.B) {
 		}
 		b.ReportAllocs()
 		b.ResetTimer()
+		cpu := cpuTime()
 		for range b.N {
 			if _, _, err := c.Call(ctx, hub.LocalAddr(), nil, q); err != nil {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "roundtrips/s")
+		reportRate(b, cpu, "roundtrips")
 	})
 	b.Run("pion", func(b *testing.B) {
 		cfgC, cfgS := pionConfigs(b)
@@ -104,6 +111,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 		q.T = "\x00\x00\x00\x01"
 		b.ReportAllocs()
 		b.ResetTimer()
+		cpu := cpuTime()
 		for range b.N {
 			out, err := EncodeMsg(q)
 			if err != nil {
@@ -120,7 +128,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "roundtrips/s")
+		reportRate(b, cpu, "roundtrips")
 		b.StopTimer()
 		s.Close()
 		<-done
@@ -161,6 +169,24 @@ func BenchmarkIdleSession(b *testing.B) {
 			c.Close()
 		}
 	})
+}
+
+// cpuTime is the CPU time the process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportRate reports b.N operations per second of wall time and per second
+// of CPU time used since cpuStart.
+func reportRate(b *testing.B, cpuStart time.Duration, what string) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), what+"/s")
+	if used := cpuTime() - cpuStart; used > 0 {
+		b.ReportMetric(float64(b.N)/used.Seconds(), what+"/cpu-s")
+	}
 }
 
 type idleFigures struct {
