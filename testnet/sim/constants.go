@@ -16,3 +16,29 @@ const (
 	// address is loopback (exempt from the table's IP-diversity limits).
 	maxEndpoints = 1<<24 - 2
 )
+
+// Cluster building.
+const (
+	// quietPeriod is how long the network must carry no query before a
+	// cluster counts as settled.
+	quietPeriod = 300 * time.Millisecond
+	// maxSettle bounds the wait for a settled network.
+	maxSettle = 10 * time.Minute
+	// neighbourSample is how many nodes the neighbourhood check looks at.
+	neighbourSample = 200
+	// bucketState is node.ContactInfo.State of a bucket member (the other
+	// state is a replacement-cache entry).
+	bucketState = "bucket"
+)
+
+// Experiments.
+const (
+	// defaultLookupTimeout bounds one measured lookup.
+	defaultLookupTimeout = time.Minute
+)
+
+// Size of the results plot, in pixels.
+const (
+	plotWidth  = 960
+	plotHeight = 380
+)

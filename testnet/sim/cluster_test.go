@@ -1,0 +1,51 @@
+package sim
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/kadnode/kadnode/node"
+)
+
+// smallExperiment runs the unchanged node code on a few hundred simulated
+// nodes: lookups must be exact without churn and keep finding live nodes
+// when nodes fail.
+func TestSmallNetworkLookupsAreExact(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 150-node network")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := RunExperiment(ctx, ExperimentConfig{
+		Cluster: ClusterConfig{
+			Nodes: 300,
+			Net:   Config{Timeout: 20 * time.Millisecond},
+			Node:  node.Config{RevalidateInterval: time.Hour},
+			Seed:  1,
+		},
+		Lookups:  100,
+		Churn:    []float64{0.3},
+		Parallel: 4,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", res)
+	if len(res.Phases) != 2 {
+		t.Fatalf("%d phases, want 2", len(res.Phases))
+	}
+	clean, churned := res.Phases[0], res.Phases[1]
+	if clean.ExactK != 1 || clean.Found != 1 || clean.Errors != 0 {
+		t.Errorf("without churn: exact-k %.2f, found %.2f, %d errors; want every lookup exact and found", clean.ExactK, clean.Found, clean.Errors)
+	}
+	if clean.Timeouts.Max != 0 {
+		t.Errorf("without churn a lookup saw %d timeouts", clean.Timeouts.Max)
+	}
+	if churned.Timeouts.Max == 0 {
+		t.Error("with 30% of nodes failed no lookup saw a timeout: failed nodes still answer")
+	}
+	if churned.Found < 0.9 {
+		t.Errorf("with 30%% failed only %.2f of lookups found a live node", churned.Found)
+	}
+}

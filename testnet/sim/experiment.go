@@ -1,0 +1,272 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
+
+	"github.com/kadnode/kadnode/node"
+)
+
+// ExperimentConfig describes one measurement: a cluster, then rounds of
+// lookups with a growing share of failed nodes.
+type ExperimentConfig struct {
+	Cluster ClusterConfig
+	// Lookups per phase: half for random IDs (checked against the exact k
+	// closest live nodes), half for IDs of live nodes (checked for Found
+	// at the right address).
+	Lookups int
+	// Churn lists the cumulative shares of nodes that fail without a word,
+	// one phase each after the churn-free one, e.g. 0.1 then 0.3.
+	Churn []float64
+	// Parallel is how many lookups run at once.
+	Parallel int
+	// LookupTimeout bounds one lookup.
+	LookupTimeout time.Duration
+}
+
+// ExperimentResult is what one experiment measured.
+type ExperimentResult struct {
+	Nodes  int
+	Build  BuildStats
+	Phases []PhaseResult
+}
+
+// PhaseResult summarises the lookups of one churn level.
+type PhaseResult struct {
+	Churn    float64 // share of nodes failed
+	Lookups  int
+	Rounds   Summary
+	Queries  Summary // find_node queries sent by the lookup
+	Timeouts Summary
+	ExactK   float64 // share of random-ID lookups that returned exactly the k closest live nodes
+	Found    float64 // share of live-node lookups that found the node at its address
+	Errors   int     // lookups that returned an error
+	Duration time.Duration
+}
+
+// lookupOutcome is one measured lookup.
+type lookupOutcome struct {
+	rounds, queries, timeouts int
+	randomTarget              bool
+	ok                        bool // exact k (random target) or found (node target)
+	err                       error
+}
+
+// RunExperiment builds the cluster, measures each phase and closes it.
+func RunExperiment(ctx context.Context, cfg ExperimentConfig) (ExperimentResult, error) {
+	if cfg.Lookups < 2 {
+		return ExperimentResult{}, fmt.Errorf("sim: need at least 2 lookups per phase, got %d", cfg.Lookups)
+	}
+	for _, f := range cfg.Churn {
+		if f <= 0 || f >= 1 {
+			return ExperimentResult{}, fmt.Errorf("sim: churn %v must be a share strictly between 0 and 1", f)
+		}
+	}
+	if cfg.Parallel < 1 {
+		cfg.Parallel = 1
+	}
+	if cfg.LookupTimeout <= 0 {
+		cfg.LookupTimeout = defaultLookupTimeout
+	}
+	c, err := NewCluster(ctx, cfg.Cluster)
+	if err != nil {
+		return ExperimentResult{}, err
+	}
+	defer c.Close()
+	res := ExperimentResult{Nodes: len(c.Members), Build: c.Build}
+	rng := rand.New(rand.NewPCG(cfg.Cluster.Seed, 0x6c6f6f6b7570))
+	for _, churn := range append([]float64{0}, cfg.Churn...) {
+		c.failShare(rng, churn)
+		p, err := c.measure(ctx, rng, cfg)
+		if err != nil {
+			return res, err
+		}
+		p.Churn = churn
+		res.Phases = append(res.Phases, p)
+	}
+	return res, nil
+}
+
+// failShare fails random live members until share of all members are down.
+func (c *Cluster) failShare(rng *rand.Rand, share float64) {
+	want := int(share * float64(len(c.Members)))
+	down := 0
+	var live []*Member
+	for _, m := range c.Members {
+		if m.Endpoint.Down() {
+			down++
+		} else {
+			live = append(live, m)
+		}
+	}
+	rng.Shuffle(len(live), func(i, j int) { live[i], live[j] = live[j], live[i] })
+	for i := 0; down < want && i < len(live); i++ {
+		live[i].Endpoint.SetDown(true)
+		down++
+	}
+}
+
+// measure runs cfg.Lookups lookups from random live members.
+func (c *Cluster) measure(ctx context.Context, rng *rand.Rand, cfg ExperimentConfig) (PhaseResult, error) {
+	var live []*Member
+	for _, m := range c.Members {
+		if !m.Endpoint.Down() {
+			live = append(live, m)
+		}
+	}
+	k := cfg.Cluster.Node.K
+	if k <= 0 {
+		k = node.DefaultK
+	}
+	type job struct {
+		from   *Member
+		target krpc.ID
+		node   *Member // the live node looked up, nil for a random target
+	}
+	jobs := make([]job, cfg.Lookups)
+	for i := range jobs {
+		jobs[i].from = live[rng.IntN(len(live))]
+		if i%2 == 0 {
+			jobs[i].target = randomID(rng)
+		} else {
+			// Another node: a lookup never reports its own node as found.
+			for jobs[i].node == nil || jobs[i].node == jobs[i].from {
+				jobs[i].node = live[rng.IntN(len(live))]
+			}
+			jobs[i].target = jobs[i].node.Endpoint.LocalID()
+		}
+	}
+	outcomes := make([]lookupOutcome, len(jobs))
+	start := time.Now()
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, cfg.Parallel)
+	for i, j := range jobs {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return PhaseResult{}, fmt.Errorf("sim: measuring stopped: %w", ctx.Err())
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			lctx, cancel := context.WithTimeout(ctx, cfg.LookupTimeout)
+			defer cancel()
+			r, err := j.from.Node.Lookup(lctx, j.target)
+			o := lookupOutcome{rounds: r.Stats.Rounds, queries: r.Stats.Queries, timeouts: r.Stats.Timeouts, randomTarget: j.node == nil, err: err}
+			if j.node == nil {
+				o.ok = sameIDs(contactIDs(r.Closest), closestLive(live, j.from, j.target, k))
+			} else {
+				o.ok = r.Found && r.Addr == j.node.Endpoint.LocalAddr()
+			}
+			outcomes[i] = o
+		})
+	}
+	wg.Wait()
+	return summarise(outcomes, time.Since(start)), nil
+}
+
+func summarise(outcomes []lookupOutcome, d time.Duration) PhaseResult {
+	var rounds, queries, timeouts []int
+	var exact, randoms, found, nodes, errs int
+	for _, o := range outcomes {
+		rounds = append(rounds, o.rounds)
+		queries = append(queries, o.queries)
+		timeouts = append(timeouts, o.timeouts)
+		if o.err != nil {
+			errs++
+		}
+		if o.randomTarget {
+			randoms++
+			if o.ok {
+				exact++
+			}
+		} else {
+			nodes++
+			if o.ok {
+				found++
+			}
+		}
+	}
+	return PhaseResult{
+		Lookups:  len(outcomes),
+		Rounds:   summarize(rounds),
+		Queries:  summarize(queries),
+		Timeouts: summarize(timeouts),
+		ExactK:   share(exact, randoms),
+		Found:    share(found, nodes),
+		Errors:   errs,
+		Duration: d,
+	}
+}
+
+func share(n, of int) float64 {
+	if of == 0 {
+		return 0
+	}
+	return float64(n) / float64(of)
+}
+
+func randomID(rng *rand.Rand) krpc.ID {
+	var id krpc.ID
+	for i := range id {
+		id[i] = byte(rng.Uint32())
+	}
+	return id
+}
+
+// closestLive is the ground truth: the k live members nearest target by
+// XOR distance, found by scanning all of them. The member that runs the
+// lookup is left out, since a lookup never returns its own node.
+func closestLive(live []*Member, from *Member, target krpc.ID, k int) []krpc.ID {
+	best := make([]krpc.ID, 0, k+1)
+	var bestDist [][20]byte
+	for _, m := range live {
+		if m == from {
+			continue
+		}
+		id := m.Endpoint.LocalID()
+		d := xor(id, target)
+		if len(best) == k && bytes.Compare(d[:], bestDist[k-1][:]) >= 0 {
+			continue
+		}
+		i := len(best)
+		for i > 0 && bytes.Compare(d[:], bestDist[i-1][:]) < 0 {
+			i--
+		}
+		best = append(best[:i], append([]krpc.ID{id}, best[i:]...)...)
+		bestDist = append(bestDist[:i], append([][20]byte{d}, bestDist[i:]...)...)
+		if len(best) > k {
+			best, bestDist = best[:k], bestDist[:k]
+		}
+	}
+	return best
+}
+
+func xor(a, b krpc.ID) (d [20]byte) {
+	for i := range d {
+		d[i] = a[i] ^ b[i]
+	}
+	return d
+}
+
+func sameIDs(a, b []krpc.ID) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	set := make(map[krpc.ID]bool, len(a))
+	for _, id := range a {
+		set[id] = true
+	}
+	for _, id := range b {
+		if !set[id] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,71 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+)
+
+// WriteMarkdown writes the results as markdown tables: lookups without
+// churn, lookups with churn, and the cost of the network per node.
+func WriteMarkdown(w io.Writer, results []ExperimentResult) error {
+	var b strings.Builder
+	b.WriteString("| N | log2 N | rounds p50 | rounds p99 | queries p50 | queries p99 | exact k | found |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range results {
+		if p, ok := r.phase(0); ok {
+			fmt.Fprintf(&b, "| %d | %.1f | %d | %d | %d | %d | %s | %s |\n", r.Nodes, math.Log2(float64(r.Nodes)),
+				p.Rounds.P50, p.Rounds.P99, p.Queries.P50, p.Queries.P99, pct(p.ExactK), pct(p.Found))
+		}
+	}
+	if hasChurn(results) {
+		b.WriteString("\nWith a share of the nodes failed without a word (they stay in tables until evicted):\n\n")
+		b.WriteString("| N | failed | found (live target) | exact k (live) | rounds p50/p99 | queries p50/p99 | timeouts p50/p99 |\n")
+		b.WriteString("|---:|---:|---:|---:|---:|---:|---:|\n")
+		for _, r := range results {
+			for _, p := range r.Phases {
+				if p.Churn == 0 {
+					continue
+				}
+				fmt.Fprintf(&b, "| %d | %s | %s | %s | %d / %d | %d / %d | %d / %d |\n", r.Nodes, pct(p.Churn), pct(p.Found), pct(p.ExactK),
+					p.Rounds.P50, p.Rounds.P99, p.Queries.P50, p.Queries.P99, p.Timeouts.P50, p.Timeouts.P99)
+			}
+		}
+	}
+	b.WriteString("\nCost of the network, per node:\n\n")
+	b.WriteString("| N | heap per node | goroutines per node | queries to join | table size p50 | held by (min / p50) | own k nearest known (min / p50) | build time |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range results {
+		s := r.Build
+		fmt.Fprintf(&b, "| %d | %.0f KiB | %.1f | %.0f | %d | %d / %d | %d / %d | %s |\n", r.Nodes, s.HeapPerNode/1024, s.Goroutines,
+			s.QueriesToJoin, s.TableSize.P50, s.InDegree.Min, s.InDegree.P50, s.Neighbours.Min, s.Neighbours.P50, s.Duration.Round(1e9))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (r ExperimentResult) phase(churn float64) (PhaseResult, bool) {
+	for _, p := range r.Phases {
+		if p.Churn == churn {
+			return p, true
+		}
+	}
+	return PhaseResult{}, false
+}
+
+func hasChurn(results []ExperimentResult) bool {
+	for _, r := range results {
+		if len(r.Phases) > 1 {
+			return true
+		}
+	}
+	return false
+}
+
+func pct(x float64) string {
+	if x == 1 {
+		return "100%"
+	}
+	return fmt.Sprintf("%.1f%%", 100*x)
+}
