@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Child roles of the re-executed test binary; the store directory is in
@@ -24,6 +25,8 @@ const (
 	crashPutLimit = 200_000
 	// crashWriters is the put role's number of concurrent writers.
 	crashWriters = 8
+	// childWALSyncEnv, if set, is the put role's WALSyncInterval.
+	childWALSyncEnv = "KADNODE_STORE_TEST_WAL_SYNC"
 	// roleDiskFull runs childDiskFull, breaking the disk after childBreakEnv puts.
 	roleDiskFull  = "diskfull"
 	childBreakEnv = "KADNODE_STORE_TEST_BREAK_AFTER"
@@ -42,7 +45,9 @@ func runChild(role string) int {
 		}
 		return 0
 	}
-	s, err := Open(dir, testOptions())
+	o := testOptions()
+	o.WALSyncInterval, _ = time.ParseDuration(os.Getenv(childWALSyncEnv))
+	s, err := Open(dir, o)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3

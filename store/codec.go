@@ -45,17 +45,17 @@ func contactID(key []byte) (krpc.ID, error) {
 // checkContact rejects a contact that could not be decoded again.
 func checkContact(c Contact) error {
 	if c.Place != InBucket && c.Place != InReplacement {
-		return fmt.Errorf("contact %x has invalid place %d", c.ID[:], c.Place)
+		return fmt.Errorf("contact %x has invalid place %d", c.ID, c.Place)
 	}
 	if c.Failures < 0 || c.Failures > maxFailures {
-		return fmt.Errorf("contact %x has invalid failure count %d", c.ID[:], c.Failures)
+		return fmt.Errorf("contact %x has invalid failure count %d", c.ID, c.Failures)
 	}
 	if !c.Addr.IsValid() {
-		return fmt.Errorf("contact %x has no address", c.ID[:])
+		return fmt.Errorf("contact %x has no address", c.ID)
 	}
 	for _, t := range [...]time.Time{c.FirstSeen, c.LastSeen, c.LastResponse} {
 		if !t.IsZero() && (t.Before(minTime) || t.After(maxTime)) {
-			return fmt.Errorf("contact %x has time %v, outside what unix nanoseconds can hold", c.ID[:], t)
+			return fmt.Errorf("contact %x has time %v, outside what unix nanoseconds can hold", c.ID, t)
 		}
 	}
 	return nil
@@ -76,7 +76,7 @@ func appendContact(b []byte, c Contact) ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(c.Failures))
 	addr, _ := c.Addr.MarshalBinary() // cannot fail
 	if len(addr) > maxAddrLen {
-		return b, fmt.Errorf("contact %x has an address of %d bytes", c.ID[:], len(addr))
+		return b, fmt.Errorf("contact %x has an address of %d bytes", c.ID, len(addr))
 	}
 	b = append(b, byte(len(addr)))
 	b = append(b, addr...)

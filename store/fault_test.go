@@ -26,6 +26,8 @@ type faultyDisk struct {
 	// createOnly fails only the creation of files: existing files can still
 	// be written (the space is already allocated), new ones cannot.
 	createOnly bool
+	// syncOnly fails only fsync, as a failing device may.
+	syncOnly bool
 }
 
 func (d *faultyDisk) MaybeError(op errorfs.Op, path string) error {
@@ -33,6 +35,9 @@ func (d *faultyDisk) MaybeError(op errorfs.Op, path string) error {
 		return nil
 	}
 	if d.createOnly && op != errorfs.OpCreate && op != errorfs.OpReuseForRewrite {
+		return nil
+	}
+	if d.syncOnly && op != errorfs.OpFileSync {
 		return nil
 	}
 	if d.broken.Load() && op.OpKind() == errorfs.OpKindWrite {

@@ -21,9 +21,9 @@ func (s *Store) Load() ([]Contact, error) {
 		s.mu.Unlock()
 		return nil, s.failed
 	}
-	pending := make(map[krpc.ID]Contact, len(s.pending))
-	for id, c := range s.pending {
-		pending[id] = c
+	pending := make(map[krpc.ID]Contact, s.pending.len())
+	for _, c := range s.pending.list {
+		pending[c.ID] = c
 	}
 	s.mu.Unlock()
 

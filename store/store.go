@@ -23,8 +23,14 @@ type Options struct {
 	MemTableSize  uint64
 	CacheSize     int64
 	TouchInterval time.Duration // at most one last-seen-only write per contact per interval
-	Now           func() time.Time
-	Logger        *slog.Logger
+	// WALSyncInterval chooses what "Put returned" means. Zero: the change
+	// was fsynced; it survives a power loss. Positive: the change was
+	// written to the operating system; it survives a crash or kill of the
+	// process, and the WAL is fsynced every WALSyncInterval and on Close, so
+	// a power loss takes at most that much. See walsync.go.
+	WALSyncInterval time.Duration
+	Now             func() time.Time // reserved: the store stamps no times of its own yet
+	Logger          *slog.Logger
 
 	fs         vfs.FS      // tests inject faults here; nil means the OS
 	migrations []migration // tests add fake old schemas; nil means this build's
@@ -66,6 +72,7 @@ type Stats struct {
 	Puts      uint64 // contact records written by Put/Update
 	Deletes   uint64 // contact records deleted
 	Touches   uint64 // contact records written for coalesced last-seen updates
+	WALSyncs  uint64 // deferred WAL fsyncs (with WALSyncInterval)
 }
 
 // Store is the Pebble-backed routing-table store. Its methods are safe for
@@ -77,10 +84,11 @@ type Store struct {
 	db   *pebble.DB
 	lock *dirLock // nil in memory
 	sc   schemaCheck
+	wal  *deferredSyncFS // nil unless WALSyncInterval is set
 
 	mu      sync.Mutex
-	open    *group              // structural changes waiting for the writer
-	pending map[krpc.ID]Contact // coalesced last-seen updates not yet written
+	open    *group   // structural changes waiting for the writer
+	pending touchSet // coalesced last-seen updates not yet written
 	closed  bool
 	failed  error // first write failure; later writes return it
 
@@ -90,7 +98,7 @@ type Store struct {
 
 	pebbleFatal atomic.Pointer[error] // set by Pebble's Fatalf (see guard.go)
 	wedged      atomic.Bool           // Pebble panicked holding its locks (see guard.go)
-	stats       struct{ writes, coalesced, errors, puts, deletes, touches atomic.Uint64 }
+	stats       struct{ writes, coalesced, errors, puts, deletes, touches, walSyncs atomic.Uint64 }
 }
 
 // Open opens (or creates) the store in dir, taking its lock. It refuses a
@@ -105,7 +113,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		dir:      dir,
 		opts:     opts,
 		log:      opts.Logger.With("component", "store"),
-		pending:  make(map[krpc.ID]Contact),
+		pending:  newTouchSet(),
 		kick:     make(chan struct{}, 1),
 		quit:     make(chan struct{}),
 		finished: make(chan struct{}),
@@ -140,7 +148,12 @@ func (s *Store) openDB() error {
 		}
 	}
 	lg := pebbleLogger{log: s.log, fatal: s.setPebbleFatal}
-	po, cache := pebbleOptions(s.opts, s.opts.fs, mustExist, lg, s.backgroundError)
+	pebbleFS := s.opts.fs
+	if s.opts.WALSyncInterval > 0 && !s.opts.InMemory {
+		s.wal = newDeferredSyncFS(pebbleFS)
+		pebbleFS = s.wal
+	}
+	po, cache := pebbleOptions(s.opts, pebbleFS, mustExist, lg, s.backgroundError)
 	if s.lock != nil {
 		po.Lock = s.lock.flock
 	}
@@ -209,6 +222,7 @@ func (s *Store) Stats() Stats {
 		Puts:      s.stats.puts.Load(),
 		Deletes:   s.stats.deletes.Load(),
 		Touches:   s.stats.touches.Load(),
+		WALSyncs:  s.stats.walSyncs.Load(),
 	}
 }
 

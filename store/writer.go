@@ -79,10 +79,9 @@ func (s *Store) Touch(c Contact) error {
 	if err := s.writableLocked(); err != nil {
 		return err
 	}
-	if _, ok := s.pending[c.ID]; ok {
+	if s.pending.put(c) {
 		s.stats.coalesced.Add(1)
 	}
-	s.pending[c.ID] = c
 	return nil
 }
 
@@ -110,8 +109,7 @@ func (s *Store) writableLocked() error {
 
 // dropTouchLocked forgets a pending touch that a structural change supersedes.
 func (s *Store) dropTouchLocked(id krpc.ID) {
-	if _, ok := s.pending[id]; ok {
-		delete(s.pending, id)
+	if s.pending.drop(id) {
 		s.stats.coalesced.Add(1)
 	}
 }
@@ -129,17 +127,17 @@ func (s *Store) groupLocked() *group {
 // structural changes: an earlier Put is in this group or an earlier one, a
 // later one in a later group.
 func (s *Store) queueTouchesLocked() *group {
-	if len(s.pending) == 0 {
+	if s.pending.len() == 0 {
 		return nil
 	}
 	g := s.groupLocked()
 	var rec []byte
-	for id, c := range s.pending {
+	for _, c := range s.pending.list {
 		rec, _ = appendContact(rec[:0], c) // checked by Touch
-		_ = g.batch.Set(contactKey(id), rec, nil)
+		_ = g.batch.Set(contactKey(c.ID), rec, nil)
 	}
-	g.touches += len(s.pending)
-	clear(s.pending)
+	g.touches += s.pending.len()
+	s.pending.reset()
 	s.kickWriter()
 	return g
 }
@@ -164,9 +162,17 @@ func (s *Store) run() {
 	defer close(s.finished)
 	tick := time.NewTicker(s.opts.TouchInterval)
 	defer tick.Stop()
+	var walTick <-chan time.Time
+	if s.wal != nil {
+		t := time.NewTicker(s.opts.WALSyncInterval)
+		defer t.Stop()
+		walTick = t.C
+	}
 	for {
 		select {
 		case <-s.kick:
+		case <-walTick:
+			s.syncWAL()
 		case <-tick.C:
 			s.mu.Lock()
 			if s.failed == nil {
@@ -186,6 +192,26 @@ func (s *Store) run() {
 	}
 }
 
+// syncWAL fsyncs the WAL files written since the last time (deferred sync).
+func (s *Store) syncWAL() {
+	n, err := s.wal.syncAll()
+	s.stats.walSyncs.Add(uint64(n))
+	if err != nil {
+		s.fail(failedError("sync of the WAL in "+s.dir, err))
+	}
+}
+
+// fail puts the store in the failed state: later writes return err.
+func (s *Store) fail(err error) {
+	s.stats.errors.Add(1)
+	s.mu.Lock()
+	if s.failed == nil {
+		s.failed = err
+	}
+	s.mu.Unlock()
+	s.log.Error("store write failed; continuing from memory", "dir", s.dir, "err", err)
+}
+
 // commitOpen commits the open group, if any, and wakes its waiters. After a
 // failure the store stays failed: Pebble's WAL is in an unknown state.
 func (s *Store) commitOpen() {
@@ -203,13 +229,7 @@ func (s *Store) commitOpen() {
 	}
 	if err := s.commitBatch(g.batch); err != nil {
 		g.err = failedError("write to "+s.dir, err)
-		s.stats.errors.Add(1)
-		s.mu.Lock()
-		if s.failed == nil {
-			s.failed = g.err
-		}
-		s.mu.Unlock()
-		s.log.Error("store write failed; continuing from memory", "dir", s.dir, "err", err)
+		s.fail(g.err)
 		// The batch is not closed: Pebble may still reference it.
 	} else {
 		s.stats.writes.Add(1)
