@@ -6,40 +6,50 @@ import (
 	"os"
 	"time"
 
+	"github.com/kadnode/kadnode/node"
 	"github.com/kadnode/kadnode/wire"
 )
 
 // awaitContact returns the contact string `run` prints. On a wildcard
 // listen address the bound address is useless to others, so it waits (at
-// most externalAddrWait) for the join to report the external address, and
-// otherwise picks the best local one. interrupted is set when a signal came
+// most externalAddrWait) for the join to report the external address
+// before settling for a local one. interrupted is set when a signal came
 // first; the signal is then consumed.
 func (d *daemon) awaitContact(sig <-chan os.Signal) (contact string, interrupted bool) {
-	local := d.tr.LocalAddr()
-	if !local.Addr().IsUnspecified() {
-		return wire.ContactString(d.tr.LocalID(), local), false
+	if !d.tr.LocalAddr().Addr().IsUnspecified() {
+		return contactOf(d.node.Self()), false
 	}
 	deadline := time.NewTimer(externalAddrWait)
 	defer deadline.Stop()
-	tick := time.NewTicker(progressInterval)
+	tick := time.NewTicker(selfPollInterval)
 	defer tick.Stop()
 	for {
 		self := d.node.Self()
-		if self.External.IsValid() {
-			return wire.ContactString(self.ID, self.External), false
-		}
-		if self.Joined {
-			break
+		if self.External.IsValid() || self.Joined {
+			return contactOf(self), false
 		}
 		select {
 		case <-sig:
 			return "", true
 		case <-deadline.C:
-			return wire.ContactString(d.tr.LocalID(), bestLocalAddr(local)), false
+			return contactOf(d.node.Self()), false
 		case <-tick.C:
 		}
 	}
-	return wire.ContactString(d.tr.LocalID(), bestLocalAddr(local)), false
+}
+
+// contactOf is the contact string others can use to reach the node: its
+// external address once learned, else its listen address, with a wildcard
+// replaced by this machine's best local address.
+func contactOf(s node.SelfInfo) string {
+	switch {
+	case s.External.IsValid():
+		return wire.ContactString(s.ID, s.External)
+	case s.Listen.Addr().IsUnspecified():
+		return wire.ContactString(s.ID, bestLocalAddr(s.Listen))
+	default:
+		return wire.ContactString(s.ID, s.Listen)
+	}
 }
 
 // bestLocalAddr replaces a wildcard address by this machine's first global

@@ -79,7 +79,7 @@ type errorJSON struct {
 func toSelfJSON(s node.SelfInfo, network string, now time.Time) selfJSON {
 	return selfJSON{
 		ID:       s.ID.String(),
-		Contact:  s.Contact,
+		Contact:  contactOf(s),
 		Listen:   addrString(s.Listen),
 		External: addrString(s.External),
 		Network:  network,

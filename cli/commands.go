@@ -86,7 +86,11 @@ func runNodes(c *ucli.Context) error {
 	fmt.Fprintln(tw, "ID\tADDRESS\tBUCKET\tLAST SEEN\tSTATE")
 	now := time.Now()
 	for _, n := range nodes {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s ago\t%s\n", n.ID, n.Addr, n.Bucket, roundDuration(now.Sub(n.LastSeen)), n.State)
+		seen := "never"
+		if !n.LastSeen.IsZero() {
+			seen = roundDuration(now.Sub(n.LastSeen)) + " ago"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", n.ID, n.Addr, n.Bucket, seen, n.State)
 	}
 	return tw.Flush()
 }
@@ -96,8 +100,8 @@ func pingCommand() *ucli.Command {
 		Name:      "ping",
 		Usage:     "ping a node and print its authenticated ID and round-trip time",
 		ArgsUsage: "CONTACT",
-		Description: "CONTACT is ID@host:port or host:port. With --api, the running node pings;\n" +
-			"otherwise a short-lived read-only node with a throwaway key does.",
+		Description: "CONTACT is ID@host:port or host:port. With --api (or KADNODE_API), the running\n" +
+			"node pings; otherwise a short-lived read-only node with a throwaway key does.",
 		Flags: append([]ucli.Flag{
 			apiFlag("ping through the node with control API `ADDR`"),
 		}, standaloneFlags()...),

@@ -34,6 +34,8 @@ const (
 	// externalAddrWait is how long `run` on a wildcard address waits for
 	// peers to report its external address before printing a local one.
 	externalAddrWait = 10 * time.Second
+	// selfPollInterval is how often that wait looks at the node again.
+	selfPollInterval = 100 * time.Millisecond
 	// apiReadHeaderTimeout guards the control API against slow clients.
 	apiReadHeaderTimeout = 5 * time.Second
 	// progressInterval is how often the progress line on a terminal redraws.

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -58,15 +57,5 @@ func TestIsTerminal(t *testing.T) {
 	defer f.Close()
 	if isTerminal(f) {
 		t.Errorf("%s counts as a terminal", os.DevNull)
-	}
-}
-
-func TestBestLocalAddrReplacesWildcard(t *testing.T) {
-	for _, wild := range []string{"0.0.0.0:4114", "[::]:4114"} {
-		w := netip.MustParseAddrPort(wild)
-		got := bestLocalAddr(w)
-		if got.Port() != 4114 || got.Addr().IsUnspecified() || got.Addr().Is4() != w.Addr().Is4() {
-			t.Errorf("bestLocalAddr(%s) = %s", wild, got)
-		}
 	}
 }

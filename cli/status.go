@@ -76,7 +76,7 @@ func (p *statusPage) data() statusData {
 	self := p.node.Self()
 	d := statusData{
 		ID:        self.ID.String(),
-		Contact:   self.Contact,
+		Contact:   contactOf(self),
 		Listen:    addrString(self.Listen),
 		External:  addrString(self.External),
 		Network:   p.network,
