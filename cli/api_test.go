@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kadnode/kadnode/node"
 )
 
 // The client commands below run in-process against the real control API
@@ -91,6 +93,18 @@ func TestLookupTextAndNotFound(t *testing.T) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("lookup output lacks %q:\n%s", want, r.stdout)
 		}
+	}
+}
+
+func TestLookupWithoutAnswersExits1(t *testing.T) {
+	fn := newFakeNode(time.Now())
+	fn.lookup.Found, fn.lookup.Closest = false, nil
+	fn.lookup.Stats = node.LookupStats{Queries: 3, Timeouts: 3}
+	target := testID(0x55).String()
+	r := runCLI(t, "lookup", target, "--api", startFakeAPI(t, fn, ""), "--json")
+	wantExit(t, r, exitFailure, "lookup of "+target+" failed: none of its 3 queries was answered (3 timed out)")
+	if r.stdout != "" {
+		t.Errorf("a failed lookup printed %q", r.stdout)
 	}
 }
 

@@ -62,6 +62,11 @@ func runLookup(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
+	if !res.Found && res.Stats.Responses == 0 {
+		// Nobody answered: that is no evidence the target is absent.
+		return fmt.Errorf("lookup of %s failed: none of its %d queries was answered (%d timed out); "+
+			"the node's contacts may be gone, see its log", target, res.Stats.Queries, res.Stats.Timeouts)
+	}
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, res)
 	}
