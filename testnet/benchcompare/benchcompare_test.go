@@ -93,7 +93,7 @@ func TestAnacrolixNetworkAnswers(t *testing.T) {
 	const n = 12
 	an := newAnacrolixNet()
 	defer an.close()
-	if err := joinAll(ctx, an, newJoinPlan(n, 4, rand.New(rand.NewPCG(5, 6)))); err != nil {
+	if err := joinAll(ctx, an, newJoinPlan(n, 4, rand.New(rand.NewPCG(5, 6))), func(int) {}); err != nil {
 		t.Fatal(err)
 	}
 	if err := an.settle(ctx); err != nil {

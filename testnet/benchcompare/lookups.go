@@ -35,11 +35,16 @@ type lookupSummary struct {
 
 // runPasses runs every pass over every pair, interleaved: for each pair the
 // passes take turns, in an order that rotates from pair to pair, so that
-// machine noise falls on all of them alike.
-func runPasses(ctx context.Context, pairs []lookupPair, passes []lookupPass) []lookupSummary {
+// machine noise falls on all of them alike. It logs progress after each
+// quarter of the pairs.
+func runPasses(ctx context.Context, pairs []lookupPair, passes []lookupPass, logf func(string, ...any)) []lookupSummary {
 	durs := make([][]time.Duration, len(passes))
 	sums := make([]lookupSummary, len(passes))
+	step := max(1, len(pairs)/4)
 	for i, pr := range pairs {
+		if i > 0 && i%step == 0 {
+			logf("%d of %d lookups of each pass done", i, len(pairs))
+		}
 		for j := range passes {
 			p := (i + j) % len(passes)
 			if ctx.Err() != nil {

@@ -66,10 +66,16 @@ func newJoinPlan(n, parallel int, rng *rand.Rand) joinPlan {
 	return p
 }
 
-// joinAll joins every node of net by plan, a wave at a time.
-func joinAll(ctx context.Context, net network, plan joinPlan) error {
+// joinAll joins every node of net by plan, a wave at a time, calling
+// progress after each tenth of the nodes.
+func joinAll(ctx context.Context, net network, plan joinPlan, progress func(joined int)) error {
 	net.grow(len(plan.seeds))
+	step, next := max(1, len(plan.seeds)/10), 0
 	for _, w := range plan.waves {
+		if w[0] >= next {
+			progress(w[0])
+			next = w[0] + step
+		}
 		errs := make([]error, w[1]-w[0])
 		var wg sync.WaitGroup
 		for i := w[0]; i < w[1]; i++ {

@@ -35,7 +35,7 @@ func runRow(ctx context.Context, r *rowResult, plan joinPlan, rng *rand.Rand, o 
 	an := newAnacrolixNet()
 	defer an.close()
 	var err error
-	r.aJoin = measure(o.profileDir, profileName(r.n, sys, "anacrolix-join"), func() { err = joinAll(ctx, an, plan) })
+	r.aJoin = measure(o.profileDir, profileName(r.n, sys, "anacrolix-join"), func() { err = joinAll(ctx, an, plan, func(int) {}) })
 	if err != nil {
 		return err
 	}
@@ -53,7 +53,9 @@ func runRow(ctx context.Context, r *rowResult, plan joinPlan, rng *rand.Rand, o 
 		return err
 	}
 	defer kn.close()
-	r.kJoin = measure(o.profileDir, profileName(r.n, sys, "join"), func() { err = joinAll(ctx, kn, plan) })
+	r.kJoin = measure(o.profileDir, profileName(r.n, sys, "join"), func() {
+		err = joinAll(ctx, kn, plan, func(i int) { o.logf("N=%d: %s: %d nodes joined", r.n, sys, i) })
+	})
 	if err != nil {
 		return err
 	}
@@ -70,9 +72,9 @@ func runRow(ctx context.Context, r *rowResult, plan joinPlan, rng *rand.Rand, o 
 	kp := lookupPass{label: sys, lookup: kn.lookup, ids: kIDs, k: r.k}
 	fn := lookupPass{label: "anacrolix find_node", lookup: an.findNodeLookup, ids: aIDs, k: anacrolixK}
 	var sums []lookupSummary
-	measure(o.profileDir, profileName(r.n, sys, "lookups-cold"), func() { sums = runPasses(ctx, pairs, []lookupPass{gp, kp}) })
+	measure(o.profileDir, profileName(r.n, sys, "lookups-cold"), func() { sums = runPasses(ctx, pairs, []lookupPass{gp, kp}, o.logf) })
 	r.cold = [2]lookupSummary{sums[0], sums[1]}
-	measure(o.profileDir, profileName(r.n, sys, "lookups-warm"), func() { sums = runPasses(ctx, pairs, []lookupPass{gp, kp, fn}) })
+	measure(o.profileDir, profileName(r.n, sys, "lookups-warm"), func() { sums = runPasses(ctx, pairs, []lookupPass{gp, kp, fn}, o.logf) })
 	r.warm = [2]lookupSummary{sums[0], sums[1]}
 	r.aFindNode = sums[2]
 	r.kTransport = kn.transportTotals()
