@@ -80,6 +80,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"lookup without target", []string{"lookup"}, []string{"needs a target node ID"}},
 		{"lookup bad ID", []string{"lookup", "abc"}, []string{`bad node ID "abc"`, "40 hex digits", "kadnode id"}},
 		{"lookup bad hex", []string{"lookup", "zz11111111111111111111111111111111111111"}, []string{"not hexadecimal"}},
+		{"lookup zero ID", []string{"lookup", "0000000000000000000000000000000000000000"}, []string{"the all-zero ID cannot be looked up"}},
 		{"lookup bad seed", []string{"lookup", "--seed", "1.2.3.4", "1111111111111111111111111111111111111111"}, []string{`bad contact "1.2.3.4"`}},
 		{"lookup two targets", []string{"lookup", "a", "b"}, []string{"takes one target node ID, got 2"}},
 		{"lookup zero timeout", []string{"lookup", "--timeout", "0s", "1111111111111111111111111111111111111111"}, []string{"--timeout must be positive"}},

@@ -17,6 +17,10 @@ func parseTarget(s string) (krpc.ID, error) {
 	if err != nil {
 		return krpc.ID{}, usageErrorf("%v (`kadnode id` prints a node's ID)", err)
 	}
+	if id.IsZero() {
+		// KRPC omits zero IDs, so find_node cannot carry this target.
+		return krpc.ID{}, usageErrorf("the all-zero ID cannot be looked up: find_node cannot carry it; use another target")
+	}
 	return id, nil
 }
 
