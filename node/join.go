@@ -47,14 +47,13 @@ func (n *Node) joinLoop() {
 	n.revalidateLoaded(n.ctx)
 }
 
-// join is the paper's join: make contact (seeds, or the stored contacts
+// join is the paper's join: make contact (seeds, and the stored contacts
 // after a restart), look up our own ID, which makes every node on the way
 // insert us, then refresh every bucket farther than our closest neighbour.
 func (n *Node) join(ctx context.Context) error {
-	if n.table.Len() == 0 {
-		if answered := n.contactBootstrap(ctx); answered == 0 {
-			return fmt.Errorf("none of %d seeds and %d stored contacts answered", len(n.cfg.Seeds), len(n.loaded))
-		}
+	answered := n.contactBootstrap(ctx, n.table.Len() == 0)
+	if answered == 0 && n.table.Len() == 0 {
+		return fmt.Errorf("none of %d seeds and %d stored contacts answered", len(n.cfg.Seeds), len(n.loaded))
 	}
 	res, err := n.lookup(ctx, n.self)
 	if err != nil && !errors.Is(err, ErrNoContacts) {
@@ -80,16 +79,16 @@ type bootstrapTarget struct {
 	expect  *krpc.ID
 }
 
-// contactBootstrap pings the seeds and, failing them, the stored contacts
-// (whose table entries may have been evicted by earlier attempts), and
-// inserts whoever answers. It returns how many answered.
-func (n *Node) contactBootstrap(ctx context.Context) int {
+// contactBootstrap pings the seeds and, with stored too, the contacts
+// restored from the store (whose table entries earlier attempts may have
+// evicted), and inserts whoever answers. It returns how many answered.
+func (n *Node) contactBootstrap(ctx context.Context, stored bool) int {
 	var targets []bootstrapTarget
 	for _, s := range n.cfg.Seeds {
 		targets = append(targets, bootstrapTarget{contact: s, expect: expectedID(s)})
 	}
 	for i, c := range n.loaded {
-		if i == MaxBootstrapContacts {
+		if !stored || i == MaxBootstrapContacts {
 			break
 		}
 		id := c.ID

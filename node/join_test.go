@@ -158,3 +158,25 @@ func TestPingFeedsTableOnlyForKnownContacts(t *testing.T) {
 		t.Fatalf("failed ping of a known contact not counted: %+v, %v", c, ok)
 	}
 }
+
+func TestRestartWithStaleTableJoinsThroughSeedsAtOnce(t *testing.T) {
+	fn := newFakeNet()
+	s := startNode(t, fn, Config{})
+	st := newFakeStore()
+	n0 := startNodeOn(t, fn.endpoint(), st, Config{})
+	gone := fn.endpoint() // never serves
+	n0.table.Responded(peer(gone.id, gone.addr))
+	n0.Close()
+
+	var logs logBuffer
+	n := startNodeOn(t, fn.attach(n0.tr.id, n0.tr.addr), st, Config{
+		Seeds: []wire.Contact{s.contact()}, Logger: logs.logger(), RPCTimeout: 20 * time.Millisecond,
+	})
+	waitJoined(t, n)
+	if got := logs.lines("join failed"); got != 0 {
+		t.Fatalf("%d failed join attempts with a live seed configured, want 0", got)
+	}
+	if _, ok := s.table.Get(n.tr.id); !ok {
+		t.Fatal("the seed did not insert the restarted node")
+	}
+}

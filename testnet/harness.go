@@ -121,14 +121,37 @@ func LoopbackAddr(i int, port uint16) netip.AddrPort {
 // Grow adds count nodes one after the other, each joined through a random
 // running node added before it (the very first starts alone).
 func (n *Network) Grow(ctx context.Context, count int) error {
-	for range count {
-		var seeds []wire.Contact
-		if s := n.randomRunning(); s != nil {
-			seeds = []wire.Contact{s.Contact()}
-		}
-		if _, err := n.Add(ctx, seeds...); err != nil {
+	return n.GrowConcurrently(ctx, count, 1)
+}
+
+// GrowConcurrently adds count nodes, up to parallel of them joining at
+// once, each through a random running node that finished its join
+// before it started (the very first starts alone).
+func (n *Network) GrowConcurrently(ctx context.Context, count, parallel int) error {
+	parallel = max(parallel, 1)
+	if len(n.Running()) == 0 && count > 0 {
+		if _, err := n.Add(ctx); err != nil {
 			return err
 		}
+		count--
+	}
+	for count > 0 {
+		batch := min(count, parallel)
+		errs := make([]error, batch)
+		var wg sync.WaitGroup
+		for i := range batch {
+			seed := n.randomRunning().Contact()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = n.Add(ctx, seed)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+		count -= batch
 	}
 	return nil
 }

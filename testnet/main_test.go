@@ -1,6 +1,7 @@
 package testnet
 
 import (
+	"fmt"
 	"os"
 	"testing"
 
@@ -12,5 +13,13 @@ func TestMain(m *testing.M) {
 		runChild()
 		return
 	}
-	goleak.VerifyTestMain(m)
+	code := m.Run()
+	closeBenchNetworks()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }

@@ -1,0 +1,331 @@
+package testnet
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
+
+	"github.com/kadnode/kadnode/node"
+	"github.com/kadnode/kadnode/store"
+	"github.com/kadnode/kadnode/wire"
+)
+
+// Benchmark networks are built once per process and size, since a
+// 1,000-node network takes minutes to join; TestMain closes them.
+var (
+	benchNetsMu sync.Mutex
+	benchNets   = map[int]*Network{}
+	benchDirs   []string
+)
+
+const (
+	// benchJoinParallel is how many nodes join a benchmark network at once.
+	benchJoinParallel = 8
+	// benchIdleTimeout closes idle DTLS sessions sooner than the 2 min
+	// default: each holds about 47 KB and 4 goroutines, and a network
+	// that takes minutes to join would otherwise keep every session its
+	// joins opened.
+	benchIdleTimeout = 20 * time.Second
+)
+
+// benchNetwork returns the shared network of size nodes, building it on
+// first use (outside the timer).
+func benchNetwork(b *testing.B, size int) *Network {
+	b.Helper()
+	benchNetsMu.Lock()
+	defer benchNetsMu.Unlock()
+	if n := benchNets[size]; n != nil {
+		return n
+	}
+	b.StopTimer()
+	defer b.StartTimer()
+	dir, err := os.MkdirTemp("", "kadnode-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchDirs = append(benchDirs, dir)
+	n, err := New(Options{Dir: dir, Seed: uint64(size),
+		Wire: func(i int, c *wire.Config) { c.IdleTimeout = benchIdleTimeout }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchNets[size] = n
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	if err := n.GrowConcurrently(ctx, size, benchJoinParallel); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d nodes joined in %v", size, time.Since(start).Round(time.Millisecond))
+	return n
+}
+
+// closeBenchNetworks stops every benchmark network and removes its data.
+func closeBenchNetworks() {
+	benchNetsMu.Lock()
+	defer benchNetsMu.Unlock()
+	for size, n := range benchNets {
+		_ = n.Close()
+		delete(benchNets, size)
+	}
+	for _, d := range benchDirs {
+		_ = os.RemoveAll(d)
+	}
+	benchDirs = nil
+}
+
+// lookupSample records lookups for percentiles.
+type lookupSample struct {
+	durations []time.Duration
+	queries   int
+	found     int
+}
+
+func (s *lookupSample) add(res node.LookupResult) {
+	s.durations = append(s.durations, res.Stats.Duration)
+	s.queries += res.Stats.Queries
+	if res.Found {
+		s.found++
+	}
+}
+
+// report sets the sample's percentiles and averages as benchmark metrics.
+func (s *lookupSample) report(b *testing.B) {
+	if len(s.durations) == 0 {
+		return
+	}
+	d := slices.Clone(s.durations)
+	slices.Sort(d)
+	pct := func(p float64) float64 {
+		return float64(d[min(len(d)-1, int(p*float64(len(d))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.90), "p90-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(float64(s.queries)/float64(len(d)), "queries/lookup")
+	b.ReportMetric(100*float64(s.found)/float64(len(d)), "found-%")
+}
+
+// BenchmarkLookup measures lookups of random existing nodes.
+//
+// warm: from a member whose sessions with the nodes on the way are
+// established (the same lookup ran just before, untimed).
+//
+// cold: from a node that has a full routing table (a copy of a member's,
+// as after a restart) but no session with anyone yet, so every query
+// includes a DTLS handshake.
+func BenchmarkLookup(b *testing.B) {
+	for _, size := range benchSizes() {
+		b.Run(fmt.Sprintf("nodes=%d/warm", size), func(b *testing.B) {
+			net := benchNetwork(b, size)
+			nodes := net.Running()
+			r := rand.New(rand.NewPCG(1, uint64(size)))
+			var s lookupSample
+			for b.Loop() {
+				from, to := pickPair(r, nodes)
+				b.StopTimer()
+				benchLookup(b, from.Node(), to.ID) // warms the sessions
+				b.StartTimer()
+				s.add(benchLookup(b, from.Node(), to.ID))
+			}
+			s.report(b)
+		})
+		b.Run(fmt.Sprintf("nodes=%d/cold", size), func(b *testing.B) {
+			net := benchNetwork(b, size)
+			nodes := net.Running()
+			r := rand.New(rand.NewPCG(2, uint64(size)))
+			var s lookupSample
+			for b.Loop() {
+				b.StopTimer()
+				from, to := pickPair(r, nodes)
+				cold, closeCold := coldNode(b, from)
+				b.StartTimer()
+				s.add(benchLookup(b, cold, to.ID))
+				b.StopTimer()
+				closeCold()
+				b.StartTimer()
+			}
+			s.report(b)
+		})
+	}
+}
+
+// pickPair picks two distinct nodes.
+func pickPair(r *rand.Rand, nodes []*Node) (from, to *Node) {
+	i := r.IntN(len(nodes))
+	j := (i + 1 + r.IntN(len(nodes)-1)) % len(nodes)
+	return nodes[i], nodes[j]
+}
+
+// coldNode makes a read-only node with a fresh identity and socket whose
+// table is a copy of m's.
+func coldNode(b *testing.B, m *Node) (*node.Node, func()) {
+	b.Helper()
+	id, err := wire.NewIdentity()
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := wire.Listen(wire.Config{Identity: id, Network: DefaultNetwork, Listen: LoopbackAddr(4000, 0).String()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cs, err := m.Store().Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	nd, err := node.New(node.Config{ReadOnly: true}, tr, tableCopy(cs))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return nd, func() {
+		nd.Close()
+		tr.Close()
+	}
+}
+
+// tableCopy is a read-only Store holding contacts.
+type tableCopy []store.Contact
+
+func (t tableCopy) Load() ([]store.Contact, error) { return t, nil }
+func (tableCopy) Put(store.Contact) error          { return nil }
+func (tableCopy) Delete(krpc.ID) error             { return nil }
+func (tableCopy) Touch(store.Contact) error        { return nil }
+
+func benchLookup(b *testing.B, from *node.Node, target krpc.ID) node.LookupResult {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := from.Lookup(ctx, target)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return res
+}
+
+// BenchmarkFindable measures how long a new node takes from start to
+// the end of its join, after which every other node must find it: the
+// found-% metric is the share of them that did, at once.
+func BenchmarkFindable(b *testing.B) {
+	for _, size := range benchSizes() {
+		b.Run(fmt.Sprintf("nodes=%d", size), func(b *testing.B) {
+			net := benchNetwork(b, size)
+			var joins []time.Duration
+			found, asked := 0, 0
+			for b.Loop() {
+				seed := net.randomRunning()
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				start := time.Now()
+				m, err := net.Add(ctx, seed.Contact())
+				cancel()
+				if err != nil {
+					b.Fatal(err)
+				}
+				joins = append(joins, time.Since(start))
+				b.StopTimer()
+				others := net.Running()
+				var wg sync.WaitGroup
+				var mu sync.Mutex
+				sem := make(chan struct{}, benchJoinParallel)
+				for _, o := range others {
+					if o == m {
+						continue
+					}
+					wg.Add(1)
+					sem <- struct{}{}
+					go func() {
+						defer wg.Done()
+						defer func() { <-sem }()
+						res := benchLookup(b, o.Node(), m.ID)
+						mu.Lock()
+						asked++
+						if res.Found && res.Addr == m.Addr {
+							found++
+						}
+						mu.Unlock()
+					}()
+				}
+				wg.Wait()
+				b.StartTimer()
+			}
+			slices.Sort(joins)
+			b.ReportMetric(float64(joins[len(joins)/2].Microseconds())/1000, "join-p50-ms")
+			b.ReportMetric(100*float64(found)/float64(max(asked, 1)), "found-%")
+		})
+	}
+}
+
+// BenchmarkMemoryPerNode reports the heap, process RSS, goroutines and
+// DTLS sessions per node of a benchmark network (built once, so b.N does
+// not matter): "busy" right after the other benchmarks, "settled" once
+// sessions idle for benchIdleTimeout have been closed.
+func BenchmarkMemoryPerNode(b *testing.B) {
+	for _, size := range benchSizes() {
+		for _, state := range []string{"busy", "settled"} {
+			b.Run(fmt.Sprintf("nodes=%d/%s", size, state), func(b *testing.B) {
+				net := benchNetwork(b, size)
+				for b.Loop() {
+				}
+				if state == "settled" {
+					time.Sleep(benchIdleTimeout + 5*time.Second) // a measurement protocol, not a wait for a condition
+				}
+				reportMemory(b, net)
+			})
+		}
+	}
+}
+
+func reportMemory(b *testing.B, net *Network) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	running := net.Running()
+	n := float64(len(running))
+	sessions := 0
+	for _, m := range running {
+		sessions += m.Transport().Stats().LiveSessions
+	}
+	b.ReportMetric(float64(ms.HeapInuse)/n/1024, "heap-KiB/node")
+	b.ReportMetric(float64(rssBytes())/n/1024, "rss-KiB/node")
+	b.ReportMetric(float64(runtime.NumGoroutine())/n, "goroutines/node")
+	b.ReportMetric(float64(sessions)/n, "sessions/node")
+}
+
+// rssBytes is the process's resident set size, or 0 if unknown.
+func rssBytes() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// benchSizes are the network sizes to benchmark: KADNODE_BENCH_SIZES
+// (comma-separated) or 200 and 1,000.
+func benchSizes() []int {
+	env := os.Getenv("KADNODE_BENCH_SIZES")
+	if env == "" {
+		return []int{200, 1000}
+	}
+	var out []int
+	for _, f := range strings.Split(env, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 1 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
