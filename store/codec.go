@@ -26,10 +26,15 @@ var errShortRecord = errors.New("record is truncated")
 
 // contactKey is the key of the contact with the given ID.
 func contactKey(id krpc.ID) []byte {
-	k := make([]byte, 1+idLen)
+	var k [1 + idLen]byte
+	return append([]byte(nil), putContactKey(&k, id)...)
+}
+
+// putContactKey writes the key of id into k, without allocating.
+func putContactKey(k *[1 + idLen]byte, id krpc.ID) []byte {
 	k[0] = prefixContact
 	copy(k[1:], id[:])
-	return k
+	return k[:]
 }
 
 // contactID parses a contact key.

@@ -65,17 +65,28 @@ func closePebble(db *pebble.DB) (err error) {
 	return db.Close()
 }
 
-// commitBatch commits b synced. Any failure, reported by Commit, by Fatalf
-// or by a panic, is returned.
-func (s *Store) commitBatch(b *pebble.Batch) (err error) {
+// applyBatch applies b with a sync requested but not waited for (see
+// writer.go).
+func (s *Store) applyBatch(b *pebble.Batch) error {
+	return s.guarded("committing", func() error { return s.db.ApplyNoSyncWait(b, pebble.Sync) })
+}
+
+// syncWait waits for the sync of a batch applied by applyBatch.
+func (s *Store) syncWait(b *pebble.Batch) error {
+	return s.guarded("syncing", b.SyncWait)
+}
+
+// guarded runs a write call into Pebble and returns its failure, whether
+// reported by the call, by Fatalf or by a panic (which wedges the store).
+func (s *Store) guarded(what string, call func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.wedged.Store(true)
-			err = fmt.Errorf("pebble panicked while committing: %v", r)
+			err = fmt.Errorf("pebble panicked while %s: %v", what, r)
 		}
 		if err == nil {
 			err = s.fatalError()
 		}
 	}()
-	return b.Commit(pebble.Sync)
+	return call()
 }

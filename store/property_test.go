@@ -75,7 +75,7 @@ func TestStoreMatchesModel(t *testing.T) {
 				model[c.ID] = c
 			},
 			"flush touches": func(t *rapid.T) {
-				if err := s.flushTouches(); err != nil {
+				if err := s.flushTouches(false); err != nil {
 					t.Fatal(err)
 				}
 			},

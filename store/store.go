@@ -76,7 +76,7 @@ type Stats struct {
 }
 
 // Store is the Pebble-backed routing-table store. Its methods are safe for
-// concurrent use; concurrent writers share one synced batch (see writer.go).
+// concurrent use; concurrent writers share one fsync (see writer.go).
 type Store struct {
 	dir  string
 	opts Options
@@ -86,15 +86,15 @@ type Store struct {
 	sc   schemaCheck
 	wal  *deferredSyncFS // nil unless WALSyncInterval is set
 
-	mu      sync.Mutex
-	open    *group   // structural changes waiting for the writer
-	pending touchSet // coalesced last-seen updates not yet written
-	closed  bool
-	failed  error // first write failure; later writes return it
+	applyMu  sync.Mutex     // orders batches into Pebble; taken before mu
+	mu       sync.Mutex     // guards the fields below
+	pending  touchSet       // coalesced last-seen updates not yet written
+	closed   bool           // no more changes taken
+	failed   error          // first write failure; later writes return it
+	inflight sync.WaitGroup // writes between their check and their sync
 
-	kick     chan struct{} // a group is waiting
-	quit     chan struct{} // Close asks the writer to finish
-	finished chan struct{} // the writer has finished
+	quit     chan struct{} // Close stops the goroutine
+	finished chan struct{} // the goroutine has finished
 
 	pebbleFatal atomic.Pointer[error] // set by Pebble's Fatalf (see guard.go)
 	wedged      atomic.Bool           // Pebble panicked holding its locks (see guard.go)
@@ -114,7 +114,6 @@ func Open(dir string, opts Options) (*Store, error) {
 		opts:     opts,
 		log:      opts.Logger.With("component", "store"),
 		pending:  newTouchSet(),
-		kick:     make(chan struct{}, 1),
 		quit:     make(chan struct{}),
 		finished: make(chan struct{}),
 	}
@@ -239,6 +238,8 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	close(s.quit)
 	<-s.finished
+	s.inflight.Wait()
+	_ = s.flushTouches(true) // a failure is recorded in s.failed
 
 	s.mu.Lock()
 	err := s.failed

@@ -31,7 +31,7 @@ func TestTouchCoalescesToOneWritePerContact(t *testing.T) {
 	}
 	// Load sees pending touches before they are written.
 	checkContacts(t, loadT(t, s), want)
-	if err := s.flushTouches(); err != nil {
+	if err := s.flushTouches(false); err != nil {
 		t.Fatal(err)
 	}
 	st := s.Stats()
@@ -57,7 +57,7 @@ func TestPutSupersedesPendingTouch(t *testing.T) {
 	if err := s.Put(moved); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.flushTouches(); err != nil {
+	if err := s.flushTouches(false); err != nil {
 		t.Fatal(err)
 	}
 	if st := s.Stats(); st.Touches != 0 || st.Coalesced != 1 {
@@ -72,7 +72,7 @@ func TestPutSupersedesPendingTouch(t *testing.T) {
 	if err := s.Delete(c.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.flushTouches(); err != nil {
+	if err := s.flushTouches(false); err != nil {
 		t.Fatal(err)
 	}
 	checkContacts(t, loadT(t, s), map[krpc.ID]Contact{})

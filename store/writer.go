@@ -10,62 +10,72 @@ import (
 // Write path. Pebble with NoSync keeps a committed WAL record in a user-space
 // buffer until a 32 KiB block fills or someone syncs, so a NoSync write that
 // has returned is lost if the process is killed. Every structural change is
-// therefore committed with Sync before Put/Delete/Update return. To make that
-// affordable, callers do not commit themselves: they add their change to the
-// open group and wait, and one writer goroutine commits the whole group as
-// one synced batch (group commit). N concurrent callers cost one fsync.
+// therefore committed with Sync, and Put/Delete/Update return after the sync
+// (which, with WALSyncInterval, is a write to the operating system; see
+// walsync.go).
 //
-// Last-seen-only updates (Touch) are only remembered, newest per contact, and
-// written by the writer once per TouchInterval and on Close: at most one write
-// per contact per interval. A structural change to a contact supersedes its
+// Group commit comes from Pebble: a caller applies its batch under applyMu
+// (ApplyNoSyncWait: the record goes into the WAL buffer and the memtable, in
+// order) and waits for the sync outside it (SyncWait). Pebble's WAL writer
+// does one write and one fsync at a time, for every record queued since the
+// previous one, so N concurrent callers share one fsync. Applying under
+// applyMu also orders structural changes with the touch flush.
+//
+// Last-seen-only updates (Touch) are only remembered, newest per contact,
+// and written once per TouchInterval and on Close: at most one write per
+// contact per interval. A structural change to a contact supersedes its
 // pending touch. Touches are not durable before they are written; losing
 // one loses a last-seen time, which the node re-learns.
 
-// group is a set of changes committed together.
-type group struct {
-	batch   *pebble.Batch
-	touches int           // touch records in batch, counted once written
-	done    chan struct{} // closed when committed (or failed)
-	err     error         // set before done is closed
-}
-
 // Put writes a structural change (insert, address change, promotion, failure
-// count). It returns once the change is synced to disk.
+// count). It returns once the change is durable.
 func (s *Store) Put(c Contact) error { return s.Update([]Contact{c}, nil) }
 
-// Delete removes a contact. It returns once the change is synced to disk.
+// Delete removes a contact. It returns once the change is durable.
 func (s *Store) Delete(id krpc.ID) error { return s.Update(nil, []krpc.ID{id}) }
 
 // Update writes several structural changes atomically (for example an
 // eviction and the promotion that fills its place): puts first, then
-// deletes. It returns once they are synced to disk.
+// deletes. It returns once they are durable.
 func (s *Store) Update(puts []Contact, deletes []krpc.ID) error {
-	recs := make([][]byte, len(puts))
-	for i, c := range puts {
-		rec, err := appendContact(nil, c)
-		if err != nil {
+	for _, c := range puts {
+		if err := checkContact(c); err != nil {
 			return err
 		}
-		recs[i] = rec
 	}
+	s.applyMu.Lock()
 	s.mu.Lock()
-	if err := s.writableLocked(); err != nil {
+	if err := s.writableLocked(false); err != nil {
 		s.mu.Unlock()
+		s.applyMu.Unlock()
 		return err
 	}
-	g := s.groupLocked()
-	for i, c := range puts {
-		_ = g.batch.Set(contactKey(c.ID), recs[i], nil) // fails only on a committed batch
+	for _, c := range puts {
 		s.dropTouchLocked(c.ID)
 	}
 	for _, id := range deletes {
-		_ = g.batch.Delete(contactKey(id), nil)
 		s.dropTouchLocked(id)
 	}
+	s.inflight.Add(1)
 	s.mu.Unlock()
+	defer s.inflight.Done()
+
+	b := s.db.NewBatch()
+	var key [1 + idLen]byte
+	var rec []byte
+	for _, c := range puts {
+		rec, _ = appendContact(rec[:0], c) // checked above
+		_ = b.Set(putContactKey(&key, c.ID), rec, nil)
+	}
+	for _, id := range deletes {
+		_ = b.Delete(putContactKey(&key, id), nil)
+	}
+	if err := s.commit(b, 0); err != nil {
+		return err
+	}
 	s.stats.puts.Add(uint64(len(puts)))
 	s.stats.deletes.Add(uint64(len(deletes)))
-	return s.wait(g)
+	return nil
 }
 
 // Touch records a last-seen-only update, coalesced per TouchInterval. It does
@@ -76,7 +86,7 @@ func (s *Store) Touch(c Contact) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.writableLocked(); err != nil {
+	if err := s.writableLocked(false); err != nil {
 		return err
 	}
 	if s.pending.put(c) {
@@ -85,23 +95,33 @@ func (s *Store) Touch(c Contact) error {
 	return nil
 }
 
-// flushTouches writes the pending touches now and waits for the write.
-func (s *Store) flushTouches() error {
+// flushTouches writes the pending touches, if any, as one batch. Close
+// passes closing to write them after the store stopped taking changes.
+func (s *Store) flushTouches(closing bool) error {
+	s.applyMu.Lock()
 	s.mu.Lock()
-	if err := s.writableLocked(); err != nil {
+	err := s.writableLocked(closing)
+	if err != nil || s.pending.len() == 0 {
 		s.mu.Unlock()
+		s.applyMu.Unlock()
 		return err
 	}
-	g := s.queueTouchesLocked()
-	s.mu.Unlock()
-	if g == nil {
-		return nil
+	b := s.db.NewBatch()
+	var key [1 + idLen]byte
+	var rec []byte
+	for _, c := range s.pending.list {
+		rec, _ = appendContact(rec[:0], c) // checked by Touch
+		_ = b.Set(putContactKey(&key, c.ID), rec, nil)
 	}
-	return s.wait(g)
+	n := s.pending.len()
+	s.pending.reset()
+	s.mu.Unlock()
+	return s.commit(b, n)
 }
 
-func (s *Store) writableLocked() error {
-	if s.closed {
+// writableLocked reports why the store takes no writes, if it does not.
+func (s *Store) writableLocked(closing bool) error {
+	if s.closed && !closing {
 		return ErrClosed
 	}
 	return s.failed
@@ -114,91 +134,29 @@ func (s *Store) dropTouchLocked(id krpc.ID) {
 	}
 }
 
-// groupLocked returns the open group, starting one if needed.
-func (s *Store) groupLocked() *group {
-	if s.open == nil {
-		s.open = &group{batch: s.db.NewBatch(), done: make(chan struct{})}
-	}
-	return s.open
-}
-
-// queueTouchesLocked moves the pending touches into the open group, which it
-// returns (nil if there were none). Moving them under s.mu orders them with
-// structural changes: an earlier Put is in this group or an earlier one, a
-// later one in a later group.
-func (s *Store) queueTouchesLocked() *group {
-	if s.pending.len() == 0 {
-		return nil
-	}
-	g := s.groupLocked()
-	var rec []byte
-	for _, c := range s.pending.list {
-		rec, _ = appendContact(rec[:0], c) // checked by Touch
-		_ = g.batch.Set(contactKey(c.ID), rec, nil)
-	}
-	g.touches += s.pending.len()
-	s.pending.reset()
-	s.kickWriter()
-	return g
-}
-
-// wait hands g to the writer and waits for its commit.
-func (s *Store) wait(g *group) error {
-	s.kickWriter()
-	<-g.done
-	return g.err
-}
-
-func (s *Store) kickWriter() {
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
-}
-
-// run is the writer goroutine: it commits groups as they come, writes the
-// touches every TouchInterval, and on Close writes what is left and exits.
-func (s *Store) run() {
-	defer close(s.finished)
-	tick := time.NewTicker(s.opts.TouchInterval)
-	defer tick.Stop()
-	var walTick <-chan time.Time
-	if s.wal != nil {
-		t := time.NewTicker(s.opts.WALSyncInterval)
-		defer t.Stop()
-		walTick = t.C
-	}
-	for {
-		select {
-		case <-s.kick:
-		case <-walTick:
-			s.syncWAL()
-		case <-tick.C:
-			s.mu.Lock()
-			if s.failed == nil {
-				s.queueTouchesLocked()
-			}
-			s.mu.Unlock()
-		case <-s.quit:
-			s.mu.Lock()
-			if s.failed == nil {
-				s.queueTouchesLocked()
-			}
-			s.mu.Unlock()
-			s.commitOpen()
-			return
-		}
-		s.commitOpen()
-	}
-}
-
-// syncWAL fsyncs the WAL files written since the last time (deferred sync).
-func (s *Store) syncWAL() {
-	n, err := s.wal.syncAll()
-	s.stats.walSyncs.Add(uint64(n))
+// commit applies b, releases applyMu (which the caller holds), and waits
+// for b's sync. A failure fails the store before applyMu is released, so
+// that nobody else applies to a Pebble that has just failed (see guard.go).
+func (s *Store) commit(b *pebble.Batch, touches int) error {
+	err := s.applyBatch(b)
 	if err != nil {
-		s.fail(failedError("sync of the WAL in "+s.dir, err))
+		err = failedError("write to "+s.dir, err)
+		s.fail(err)
 	}
+	s.applyMu.Unlock()
+	if err == nil {
+		if err = s.syncWait(b); err != nil {
+			err = failedError("sync of "+s.dir, err)
+			s.fail(err)
+		}
+	}
+	if err != nil {
+		return err // b is not closed: Pebble may still reference it
+	}
+	s.stats.writes.Add(1)
+	s.stats.touches.Add(uint64(touches))
+	_ = b.Close()
+	return nil
 }
 
 // fail puts the store in the failed state: later writes return err.
@@ -212,29 +170,35 @@ func (s *Store) fail(err error) {
 	s.log.Error("store write failed; continuing from memory", "dir", s.dir, "err", err)
 }
 
-// commitOpen commits the open group, if any, and wakes its waiters. After a
-// failure the store stays failed: Pebble's WAL is in an unknown state.
-func (s *Store) commitOpen() {
-	s.mu.Lock()
-	g, failed := s.open, s.failed
-	s.open = nil
-	s.mu.Unlock()
-	if g == nil {
-		return
+// run is the store's goroutine: it writes the pending touches every
+// TouchInterval and, with WALSyncInterval, fsyncs the WAL; it exits on Close.
+func (s *Store) run() {
+	defer close(s.finished)
+	tick := time.NewTicker(s.opts.TouchInterval)
+	defer tick.Stop()
+	var walTick <-chan time.Time
+	if s.wal != nil {
+		t := time.NewTicker(s.opts.WALSyncInterval)
+		defer t.Stop()
+		walTick = t.C
 	}
-	if failed != nil {
-		g.err = failed
-		close(g.done)
-		return
+	for {
+		select {
+		case <-tick.C:
+			_ = s.flushTouches(false) // a failure is recorded by commit
+		case <-walTick:
+			s.syncWAL()
+		case <-s.quit:
+			return
+		}
 	}
-	if err := s.commitBatch(g.batch); err != nil {
-		g.err = failedError("write to "+s.dir, err)
-		s.fail(g.err)
-		// The batch is not closed: Pebble may still reference it.
-	} else {
-		s.stats.writes.Add(1)
-		s.stats.touches.Add(uint64(g.touches))
-		_ = g.batch.Close()
+}
+
+// syncWAL fsyncs the WAL files written since the last time (deferred sync).
+func (s *Store) syncWAL() {
+	n, err := s.wal.syncAll()
+	s.stats.walSyncs.Add(uint64(n))
+	if err != nil {
+		s.fail(failedError("sync of the WAL in "+s.dir, err))
 	}
-	close(g.done)
 }
