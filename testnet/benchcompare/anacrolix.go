@@ -48,13 +48,13 @@ func (a *anacrolixNet) server(i int) *dht.Server {
 }
 
 func (a *anacrolixNet) join(ctx context.Context, i, seed int) error {
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	conn, err := net.ListenPacket("udp4", serverAddr(i).String())
 	if err != nil {
 		return err
 	}
 	cfg := &dht.ServerConfig{
 		Conn:        conn,
-		NoSecurity:  true, // every node shares 127.0.0.1, so BEP 42 IDs cannot apply
+		NoSecurity:  true, // loopback addresses: BEP 42 IDs do not apply
 		SendLimiter: rate.NewLimiter(rate.Inf, 0),
 		Logger:      alog.Default.FilterLevel(alog.Critical),
 	}

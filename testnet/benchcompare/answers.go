@@ -85,13 +85,13 @@ type kadnodeClient struct {
 // handshakes with the target before any load is timed.
 func newKadnodeClients(ctx context.Context, n int, to netip.AddrPort, expect krpc.ID) ([]loadClient, error) {
 	var out []loadClient
-	for range n {
+	for j := range n {
 		ident, err := wire.NewIdentity()
 		if err != nil {
 			closeClients(out)
 			return nil, err
 		}
-		tr, err := wire.Listen(loopbackWireConfig(ident))
+		tr, err := wire.Listen(wire.Config{Identity: ident, Network: benchNetwork, Listen: clientAddr(j).String(), Logger: quietLogger})
 		if err != nil {
 			closeClients(out)
 			return nil, err
@@ -132,8 +132,8 @@ type udpClient struct {
 
 func newUDPClients(n int, to *net.UDPAddr) ([]loadClient, error) {
 	var out []loadClient
-	for range n {
-		conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	for j := range n {
+		conn, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(clientAddr(j)))
 		if err != nil {
 			closeClients(out)
 			return nil, err

@@ -11,10 +11,6 @@ const (
 	anacrolixK = 8
 	// anacrolixAlpha is anacrolix/dht's traversal concurrency (its default).
 	anacrolixAlpha = 3
-	// loopbackHandshakesPerIP replaces kadnode's per-source-IP handshake
-	// limit: every node here shares 127.0.0.1, while the limit assumes one
-	// IP per peer.
-	loopbackHandshakesPerIP = 1e6
 	// kadnodeAlpha is the α both kadnode rows use, the same as anacrolix.
 	kadnodeAlpha = 3
 

@@ -2,46 +2,51 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/anacrolix/dht/v2/krpc"
 
 	"github.com/kadnode/kadnode/node"
-	"github.com/kadnode/kadnode/store"
+	"github.com/kadnode/kadnode/testnet"
 	"github.com/kadnode/kadnode/wire"
 )
 
-// kadnodeNet is an N-node kadnode network on 127.0.0.1: real DTLS
-// transports and real Pebble stores in a temporary directory.
+// kadnodeNet is an N-node kadnode network built by the loopback harness:
+// real DTLS transports, each node on its own 127.1.x.y address, and real
+// Pebble stores in a temporary directory.
 type kadnodeNet struct {
 	k   int
 	dir string
+	net *testnet.Network
 
 	mu      sync.Mutex
-	members []*kadnodeMember
-}
-
-// kadnodeMember is one node with the transport and store it owns.
-type kadnodeMember struct {
-	id   krpc.ID
-	tr   *wire.Transport
-	st   *store.Store
-	node *node.Node
+	members []*testnet.Node // by join-plan index
 }
 
 var quietLogger = slog.New(slog.DiscardHandler)
 
-func newKadnodeNet(k int) (*kadnodeNet, error) {
+func newKadnodeNet(k int, seed uint64) (*kadnodeNet, error) {
 	dir, err := os.MkdirTemp("", "kadnode-benchcompare-")
 	if err != nil {
 		return nil, err
 	}
-	return &kadnodeNet{k: k, dir: dir}, nil
+	net, err := testnet.New(testnet.Options{
+		Dir:     dir,
+		Network: benchNetwork,
+		Node: func(_ int, c *node.Config) {
+			c.K, c.Alpha = k, kadnodeAlpha
+		},
+		Seed: seed,
+	})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return &kadnodeNet{k: k, dir: dir, net: net}, nil
 }
 
 func (kn *kadnodeNet) name() string { return fmt.Sprintf("kadnode k=%d", kn.k) }
@@ -54,7 +59,7 @@ func (kn *kadnodeNet) grow(n int) {
 	}
 }
 
-func (kn *kadnodeNet) member(i int) *kadnodeMember {
+func (kn *kadnodeNet) member(i int) *testnet.Node {
 	kn.mu.Lock()
 	defer kn.mu.Unlock()
 	return kn.members[i]
@@ -63,60 +68,13 @@ func (kn *kadnodeNet) member(i int) *kadnodeMember {
 func (kn *kadnodeNet) join(ctx context.Context, i, seed int) error {
 	var seeds []wire.Contact
 	if seed >= 0 {
-		s := kn.member(seed)
-		addr := s.tr.LocalAddr()
-		seeds = []wire.Contact{{ID: s.id, HasID: true, Host: addr.Addr().String(), Port: addr.Port()}}
+		seeds = append(seeds, kn.member(seed).Contact())
 	}
-	m, err := startKadnode(filepath.Join(kn.dir, fmt.Sprint(i)), node.Config{
-		K:      kn.k,
-		Alpha:  kadnodeAlpha,
-		Seeds:  seeds,
-		Logger: quietLogger,
-	})
-	if err != nil {
-		return err
-	}
+	m, err := kn.net.Add(ctx, seeds...)
 	kn.mu.Lock()
 	kn.members[i] = m
 	kn.mu.Unlock()
-	return m.node.WaitJoined(ctx)
-}
-
-// startKadnode opens a transport and a store and starts a node on them.
-func startKadnode(dir string, cfg node.Config) (*kadnodeMember, error) {
-	ident, err := wire.NewIdentity()
-	if err != nil {
-		return nil, err
-	}
-	tr, err := wire.Listen(loopbackWireConfig(ident))
-	if err != nil {
-		return nil, fmt.Errorf("opening transport: %w", err)
-	}
-	st, err := store.Open(dir, store.Options{Network: benchNetwork, SelfID: ident.ID, Logger: quietLogger})
-	if err != nil {
-		tr.Close()
-		return nil, fmt.Errorf("opening store: %w", err)
-	}
-	n, err := node.New(cfg, tr, st)
-	if err != nil {
-		tr.Close()
-		st.Close()
-		return nil, fmt.Errorf("making node: %w", err)
-	}
-	n.Start()
-	return &kadnodeMember{id: ident.ID, tr: tr, st: st, node: n}, nil
-}
-
-// loopbackWireConfig is the transport configuration of every kadnode node
-// and load client here.
-func loopbackWireConfig(ident *wire.Identity) wire.Config {
-	return wire.Config{
-		Identity:                 ident,
-		Network:                  benchNetwork,
-		Listen:                   "127.0.0.1:0",
-		HandshakesPerIPPerSecond: loopbackHandshakesPerIP,
-		Logger:                   quietLogger,
-	}
+	return err
 }
 
 // settle: kadnode inserts every authenticated caller, so a joined network
@@ -128,32 +86,18 @@ func (kn *kadnodeNet) ids() []krpc.ID {
 	defer kn.mu.Unlock()
 	out := make([]krpc.ID, len(kn.members))
 	for i, m := range kn.members {
-		out[i] = m.id
+		out[i] = m.ID
 	}
 	return out
 }
 
 func (kn *kadnodeNet) close() {
-	kn.mu.Lock()
-	members := kn.members
-	kn.members = nil
-	kn.mu.Unlock()
-	var wg sync.WaitGroup
-	for _, m := range members {
-		if m != nil {
-			wg.Go(func() { m.close() })
-		}
-	}
-	wg.Wait()
+	kn.net.Close()
 	os.RemoveAll(kn.dir)
 }
 
-func (m *kadnodeMember) close() error {
-	return errors.Join(m.node.Close(), m.tr.Close(), m.st.Close())
-}
-
 func (kn *kadnodeNet) lookup(ctx context.Context, from int, target krpc.ID) lookupOutcome {
-	res, err := kn.member(from).node.Lookup(ctx, target)
+	res, err := kn.member(from).Node().Lookup(ctx, target)
 	out := lookupOutcome{
 		found:     res.Found,
 		queries:   res.Stats.Queries,
@@ -173,10 +117,11 @@ func (kn *kadnodeNet) transportTotals() wire.Stats {
 	defer kn.mu.Unlock()
 	total := wire.Stats{Handshakes: map[string]uint64{}, Dropped: map[string]uint64{}}
 	for _, m := range kn.members {
-		if m == nil {
+		tr := m.Transport()
+		if tr == nil {
 			continue
 		}
-		st := m.tr.Stats()
+		st := tr.Stats()
 		total.LiveSessions += st.LiveSessions
 		total.PendingHandshakes += st.PendingHandshakes
 		for k, v := range st.Handshakes {
@@ -187,4 +132,16 @@ func (kn *kadnodeNet) transportTotals() wire.Stats {
 		}
 	}
 	return total
+}
+
+// clientAddr is load client j's address: 127.3.x.y, one IP per client as
+// for peers on a real network, apart from the nodes' addresses.
+func clientAddr(j int) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 3, byte(j >> 8), byte(j + 1)}), 0)
+}
+
+// serverAddr is anacrolix node i's address, 127.2.x.y, in the manner of
+// the harness's 127.1.x.y for kadnode nodes.
+func serverAddr(i int) netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 2, byte((i + 1) >> 8), byte(i + 1)}), 0)
 }

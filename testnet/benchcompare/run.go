@@ -48,7 +48,7 @@ func runRow(ctx context.Context, r *rowResult, plan joinPlan, rng *rand.Rand, o 
 
 	o.logf("N=%d: joining %s", r.n, sys)
 	before = takeMem()
-	kn, err := newKadnodeNet(r.k)
+	kn, err := newKadnodeNet(r.k, o.seed)
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func measureLoad(ctx context.Context, r *rowResult, an *anacrolixNet, kn *kadnod
 	}
 	defer closeClients(aClients)
 	m := kn.member(target)
-	kClients, err := newKadnodeClients(ctx, o.window, m.tr.LocalAddr(), m.id)
+	kClients, err := newKadnodeClients(ctx, o.window, m.Addr, m.ID)
 	if err != nil {
 		return err
 	}
