@@ -41,4 +41,5 @@ const (
 const (
 	plotWidth  = 960
 	plotHeight = 380
+	yTicks     = 5 // intervals on each y axis
 )

@@ -16,17 +16,19 @@ type series struct {
 }
 
 // WritePlot draws two panels as SVG: lookup rounds and lookup queries
-// against N on a log axis, each with p50, p99 and c·log2 N, where c is the
-// least-squares fit of the p50 values (so the reference line has the shape
-// of log2 N and the scale of the data).
+// against N on a log axis, each with mean, p50, p99 and c·log2 N, where c
+// is the least-squares fit to the means (so the reference line has the
+// shape of log2 N and the scale of the data).
 func WritePlot(w io.Writer, results []ExperimentResult) error {
-	var ns, r50, r99, q50, q99 []float64
+	var ns, rMean, r50, r99, qMean, q50, q99 []float64
 	for _, r := range results {
 		p, ok := r.phase(0)
 		if !ok {
 			continue
 		}
 		ns = append(ns, float64(r.Nodes))
+		rMean = append(rMean, p.Rounds.Mean)
+		qMean = append(qMean, p.Queries.Mean)
 		r50 = append(r50, float64(p.Rounds.P50))
 		r99 = append(r99, float64(p.Rounds.P99))
 		q50 = append(q50, float64(p.Queries.P50))
@@ -38,22 +40,24 @@ func WritePlot(w io.Writer, results []ExperimentResult) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", plotWidth, plotHeight)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", plotWidth, plotHeight)
+	rFit, rc := fitLog2(ns, rMean)
+	qFit, qc := fitLog2(ns, qMean)
 	panel(&b, 0, "Lookup rounds", ns, []series{
-		{"p50", "#1f77b4", false, r50}, {"p99", "#1f77b4", true, r99},
-		{"c·log2 N", "#888888", true, fitLog2(ns, r50)},
+		{"mean", "#1f77b4", false, rMean}, {"p50", "#9ecae1", false, r50}, {"p99", "#1f77b4", true, r99},
+		{fmt.Sprintf("%.2f·log2 N (fit to mean)", rc), "#888888", true, rFit},
 	})
 	panel(&b, plotWidth/2, "Lookup queries (messages sent)", ns, []series{
-		{"p50", "#d62728", false, q50}, {"p99", "#d62728", true, q99},
-		{"c·log2 N", "#888888", true, fitLog2(ns, q50)},
+		{"mean", "#d62728", false, qMean}, {"p50", "#fc9272", false, q50}, {"p99", "#d62728", true, q99},
+		{fmt.Sprintf("%.2f·log2 N (fit to mean)", qc), "#888888", true, qFit},
 	})
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-// fitLog2 returns c·log2(n) for each n, with c fitted to ys by least
+// fitLog2 returns c·log2(n) for each n, and c, fitted to ys by least
 // squares through the origin.
-func fitLog2(ns, ys []float64) []float64 {
+func fitLog2(ns, ys []float64) ([]float64, float64) {
 	var num, den float64
 	for i, n := range ns {
 		l := math.Log2(n)
@@ -65,7 +69,7 @@ func fitLog2(ns, ys []float64) []float64 {
 	for i, n := range ns {
 		out[i] = c * math.Log2(n)
 	}
-	return out
+	return out, c
 }
 
 // panel draws one chart at horizontal offset x0.
@@ -79,20 +83,23 @@ func panel(b *strings.Builder, x0 int, title string, ns []float64, ss []series) 
 			ymax = math.Max(ymax, y)
 		}
 	}
-	ymax = niceCeil(ymax * 1.1)
+	step := niceCeil(ymax * 1.1 / yTicks)
+	ymax = step * yTicks
 	px := func(n float64) float64 { return float64(x0+left) + (math.Log10(n)-lx0)/(lx1-lx0)*float64(w) }
 	py := func(y float64) float64 { return float64(top+h) - y/ymax*float64(h) }
 
 	fmt.Fprintf(b, `<text x="%d" y="22" font-size="14" font-weight="bold">%s</text>`+"\n", x0+left, title)
 	fmt.Fprintf(b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#000"/>`+"\n", x0+left, top, w, h)
-	for i := 0; i <= 4; i++ {
-		y := ymax * float64(i) / 4
+	for i := 0; i <= yTicks; i++ {
+		y := step * float64(i)
 		fmt.Fprintf(b, `<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#ddd"/>`+"\n", x0+left, x0+left+w, py(y), py(y))
 		fmt.Fprintf(b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`+"\n", x0+left-5, py(y)+4, trimFloat(y))
 	}
 	for d := math.Ceil(lx0); d <= lx1; d++ {
 		n := math.Pow(10, d)
 		fmt.Fprintf(b, `<line x1="%.1f" x2="%.1f" y1="%d" y2="%d" stroke="#ddd"/>`+"\n", px(n), px(n), top, top+h)
+	}
+	for _, n := range ns {
 		fmt.Fprintf(b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", px(n), top+h+16, trimFloat(n))
 	}
 	fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="middle">nodes N (log scale)</text>`+"\n", x0+left+w/2, top+h+34)

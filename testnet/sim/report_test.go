@@ -11,7 +11,7 @@ import (
 func sampleResults() []ExperimentResult {
 	mk := func(n, r50, r99, q50, q99 int) ExperimentResult {
 		return ExperimentResult{Nodes: n, Phases: []PhaseResult{
-			{Rounds: Summary{P50: r50, P99: r99}, Queries: Summary{P50: q50, P99: q99}, ExactK: 1, Found: 1},
+			{Rounds: Summary{P50: r50, P99: r99, Mean: float64(r50)}, Queries: Summary{P50: q50, P99: q99, Mean: float64(q50)}, ExactK: 1, Found: 1},
 			{Churn: 0.3, Found: 0.97, ExactK: 0.2},
 		}}
 	}
@@ -27,14 +27,14 @@ func TestPlotIsSVGWithBothPanelsAndReference(t *testing.T) {
 		t.Fatalf("plot is not well-formed XML: %v", err)
 	}
 	s := b.String()
-	for _, want := range []string{"Lookup rounds", "Lookup queries", "c·log2 N", "p99", "log scale"} {
+	for _, want := range []string{"Lookup rounds", "Lookup queries", "·log2 N", "p99", "mean", "log scale"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("plot lacks %q", want)
 		}
 	}
-	// Two panels × three series.
-	if n := strings.Count(s, "<polyline"); n != 6 {
-		t.Errorf("%d lines, want 6", n)
+	// Two panels × four series.
+	if n := strings.Count(s, "<polyline"); n != 8 {
+		t.Errorf("%d lines, want 8", n)
 	}
 }
 
@@ -59,7 +59,10 @@ func TestMarkdownHasOneRowPerSizeAndChurn(t *testing.T) {
 
 func TestFitLog2PassesThroughExactData(t *testing.T) {
 	ns := []float64{1024, 4096, 65536}
-	got := fitLog2(ns, []float64{5, 6, 8}) // exactly log2(N)/2
+	got, c := fitLog2(ns, []float64{5, 6, 8}) // exactly log2(N)/2
+	if math.Abs(c-0.5) > 1e-9 {
+		t.Errorf("c = %v, want 0.5", c)
+	}
 	for i, n := range ns {
 		if math.Abs(got[i]-math.Log2(n)/2) > 1e-9 {
 			t.Errorf("fit at %v = %v, want %v", n, got[i], math.Log2(n)/2)

@@ -47,6 +47,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 1, "random seed for IDs, seeds, targets and failures")
 	out := fs.String("out", "", "directory for RESULTS.md, results.svg and results.json (empty: print only)")
 	maxTime := fs.Duration("max-time", 45*time.Minute, "bound of the whole run")
+	from := fs.String("from", "", "redraw the table and plot from this results.json instead of running")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -66,7 +67,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, *maxTime)
 	defer cancel()
 
-	var results []sim.ExperimentResult
+	rf := runFile{
+		Command: "go run ./testnet/sim/cmd/kadsim " + strings.Join(args, " "),
+		Setup: fmt.Sprintf("k=%d, α=%d, %d lookups per phase, latency %v (+%v jitter), loss %.2f, dead-node timeout %v, messages bencoded: %v, %s/%s, GOMAXPROCS=%d.",
+			*k, *alpha, *lookups, *latency, *jitter, *loss, *timeout, *encode, runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0)),
+	}
+	if *from != "" {
+		raw, err := os.ReadFile(*from)
+		if err == nil {
+			err = json.Unmarshal(raw, &rf)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "-from %s: %v\n", *from, err)
+			return 1
+		}
+		ns = nil
+	}
 	for _, n := range ns {
 		fmt.Fprintf(stderr, "N=%d: building\n", n)
 		last := time.Now()
@@ -97,14 +113,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		fmt.Fprintf(stderr, "N=%d: done in %v: build %+v\n", n, time.Since(start).Round(time.Second), res.Build)
-		results = append(results, res)
+		rf.Results = append(rf.Results, res)
 	}
 
 	var md bytes.Buffer
-	fmt.Fprintf(&md, "Command: `go run ./testnet/sim/cmd/kadsim %s`\n\n", strings.Join(args, " "))
-	fmt.Fprintf(&md, "k=%d, α=%d, %d lookups per phase, latency %v (+%v jitter), loss %.2f, dead-node timeout %v, messages bencoded: %v, %s/%s, GOMAXPROCS=%d.\n\n",
-		*k, *alpha, *lookups, *latency, *jitter, *loss, *timeout, *encode, runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
-	if err := sim.WriteMarkdown(&md, results); err != nil {
+	fmt.Fprintf(&md, "Command: `%s`\n\n%s\n\n", rf.Command, rf.Setup)
+	if err := sim.WriteMarkdown(&md, rf.Results); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
@@ -113,11 +127,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	var svg bytes.Buffer
-	if err := sim.WritePlot(&svg, results); err != nil {
+	if err := sim.WritePlot(&svg, rf.Results); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	raw, err := json.MarshalIndent(results, "", "  ")
+	raw, err := json.MarshalIndent(rf, "", "  ")
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
@@ -130,6 +144,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "wrote RESULTS.md, results.svg and results.json to %s\n", *out)
 	return 0
+}
+
+// runFile is results.json: the results with how they were made, so that
+// -from can redraw them.
+type runFile struct {
+	Command string
+	Setup   string
+	Results []sim.ExperimentResult
 }
 
 func parseInts(s string) ([]int, error) {

@@ -32,6 +32,29 @@ func TestTinyRunWritesResults(t *testing.T) {
 	}
 }
 
+func TestRedrawFromJSON(t *testing.T) {
+	dir := t.TempDir()
+	if code := run([]string{"-n", "20", "-lookups", "10", "-churn", "", "-out", dir}, io.Discard, io.Discard); code != 0 {
+		t.Fatalf("first run: exit %d", code)
+	}
+	first, err := os.ReadFile(filepath.Join(dir, "RESULTS.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := t.TempDir()
+	var stderr bytes.Buffer
+	if code := run([]string{"-from", filepath.Join(dir, "results.json"), "-out", again}, io.Discard, &stderr); code != 0 {
+		t.Fatalf("redraw: exit %d: %s", code, stderr.String())
+	}
+	second, err := os.ReadFile(filepath.Join(again, "RESULTS.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(first, second) {
+		t.Errorf("redrawn table differs:\n%s\nwas:\n%s", second, first)
+	}
+}
+
 func TestBadFlagsExitTwo(t *testing.T) {
 	for _, args := range [][]string{{"-n", "1"}, {"-n", "ten"}, {"-churn", "1.5"}, {"-bogus"}} {
 		var stderr bytes.Buffer
