@@ -63,7 +63,7 @@ func sample(tr *wire.Transport, stop <-chan struct{}) *floodSample {
 	for {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		s.peakHeap = max(s.peakHeap, ms.HeapInuse)
+		s.peakHeap = max(s.peakHeap, ms.HeapAlloc)
 		s.maxPending = max(s.maxPending, tr.Stats().PendingHandshakes)
 		s.peakGoroutine = max(s.peakGoroutine, runtime.NumGoroutine())
 		select {
@@ -141,7 +141,7 @@ func TestHandshakeFlood(t *testing.T) {
 	if err := call(steady.tr); err != nil {
 		t.Fatal(err)
 	}
-	goroutinesBefore, heapBefore := runtime.NumGoroutine(), heapInUse()
+	goroutinesBefore, heapBefore := runtime.NumGoroutine(), liveHeap()
 	before := tg.Transport().Stats()
 
 	ctx, cancel := context.WithTimeout(context.Background(), spread+waitTimeout)
@@ -179,7 +179,7 @@ func TestHandshakeFlood(t *testing.T) {
 	close(stopSampling)
 	peak := <-sampled
 	waitFor(t, "the flood's goroutines to end", func() bool { return runtime.NumGoroutine() <= goroutinesBefore })
-	heapAfter := heapInUse()
+	heapAfter := liveHeap()
 	after := tg.Transport().Stats()
 
 	okSteady, failedSteady, p50, p99, lastErr := steadyLog.summary()

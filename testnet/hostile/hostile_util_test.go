@@ -472,12 +472,14 @@ func withRandom(hello []byte, random [32]byte) []byte {
 	return out
 }
 
-// heapInUse returns the live heap after a collection.
-func heapInUse() uint64 {
+// liveHeap returns the bytes of live heap objects after two collections
+// (the second empties the sync.Pools that survived the first).
+func liveHeap() uint64 {
+	runtime.GC()
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse
+	return ms.HeapAlloc
 }
 
 // percentile returns the p-th percentile (0 < p <= 100) of ds.
