@@ -49,6 +49,7 @@ type Cluster struct {
 type BuildStats struct {
 	Duration      time.Duration
 	HeapPerNode   float64 // bytes of live heap per node, store included
+	StackPerNode  float64 // bytes of goroutine stacks per node
 	Goroutines    float64 // goroutines per node once the joins are done
 	QueriesToJoin float64 // network queries per node, join and bucket refresh
 	// InDegree is, per node, how many other nodes hold it in a bucket: a
@@ -76,7 +77,7 @@ func NewCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 		return nil, err
 	}
 	c := &Cluster{Net: nw, Members: make([]*Member, 0, cfg.Nodes)}
-	heap0 := liveHeap()
+	heap0, stack0 := memory()
 	g0 := runtime.NumGoroutine()
 	start := time.Now()
 	if err := c.join(ctx, cfg); err != nil {
@@ -87,9 +88,11 @@ func NewCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 		c.Close()
 		return nil, err
 	}
+	heap1, stack1 := memory()
 	c.Build = BuildStats{
 		Duration:      time.Since(start),
-		HeapPerNode:   float64(liveHeap()-heap0) / float64(cfg.Nodes),
+		HeapPerNode:   float64(heap1-heap0) / float64(cfg.Nodes),
+		StackPerNode:  float64(stack1-stack0) / float64(cfg.Nodes),
 		Goroutines:    float64(runtime.NumGoroutine()-g0) / float64(cfg.Nodes),
 		QueriesToJoin: float64(nw.Stats().Queries) / float64(cfg.Nodes),
 	}
@@ -263,10 +266,11 @@ func (c *Cluster) Close() error {
 	return errors.Join(append(errs, err)...)
 }
 
-// liveHeap is the live heap after a full collection.
-func liveHeap() uint64 {
+// memory is the live heap after a full collection, and the memory of
+// goroutine stacks.
+func memory() (heap, stacks uint64) {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
+	return ms.HeapAlloc, ms.StackInuse
 }

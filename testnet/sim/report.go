@@ -34,11 +34,11 @@ func WriteMarkdown(w io.Writer, results []ExperimentResult) error {
 		}
 	}
 	b.WriteString("\nCost of the network, per node:\n\n")
-	b.WriteString("| N | heap per node | goroutines per node | queries to join | table size p50 | held by (min / p50) | own k nearest known (min / p50) | build time |\n")
-	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| N | heap per node | stacks per node | goroutines per node | queries to join | table size p50 | held by (min / p50) | own k nearest known (min / p50) | build time |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range results {
 		s := r.Build
-		fmt.Fprintf(&b, "| %d | %.0f KiB | %.1f | %.0f | %d | %d / %d | %d / %d | %s |\n", r.Nodes, s.HeapPerNode/1024, s.Goroutines,
+		fmt.Fprintf(&b, "| %d | %.0f KiB | %.1f KiB | %.1f | %.0f | %d | %d / %d | %d / %d | %s |\n", r.Nodes, s.HeapPerNode/1024, s.StackPerNode/1024, s.Goroutines,
 			s.QueriesToJoin, s.TableSize.P50, s.InDegree.Min, s.InDegree.P50, s.Neighbours.Min, s.Neighbours.P50, s.Duration.Round(1e9))
 	}
 	_, err := io.WriteString(w, b.String())

@@ -117,7 +117,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 
 	var md bytes.Buffer
-	fmt.Fprintf(&md, "Command: `%s`\n\n%s\n\n", rf.Command, rf.Setup)
+	fmt.Fprintf(&md, "%s\nCommand: `%s`\n\n%s\n\n", method, rf.Command, rf.Setup)
 	if err := sim.WriteMarkdown(&md, rf.Results); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
