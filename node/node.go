@@ -43,7 +43,8 @@ type Config struct {
 	RevalidateInterval time.Duration
 	Clock              Clock
 	Logger             *slog.Logger
-	// OnLookup, when set, is called after every lookup (metrics).
+	// OnLookup, when set, is called after every Lookup call (metrics);
+	// the node's own join and refresh lookups are not reported.
 	OnLookup func(LookupResult)
 
 	// BucketSubnetLimit and TableSubnetLimit cap the table's entries per

@@ -66,10 +66,16 @@ func add(tb testing.TB, n *Network, seeds ...wire.Contact) *Node {
 	return m
 }
 
+// growTimeout bounds growing a test network: a join takes up to a second
+// or so on two shared cores under the race detector.
+const growTimeout = 15 * time.Minute
+
 // grow adds count nodes, each joined through a random earlier one.
 func grow(tb testing.TB, n *Network, count int) {
 	tb.Helper()
-	if err := n.Grow(testCtx(tb), count); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), growTimeout)
+	defer cancel()
+	if err := n.Grow(ctx, count); err != nil {
 		tb.Fatal(err)
 	}
 }
