@@ -23,10 +23,10 @@ import (
 // next start Pebble replays its WAL as after a crash, so every write that
 // was acknowledged is there.
 
-// setPebbleFatal records the first fatal condition Pebble reported.
+// setPebbleFatal records the first fatal condition Pebble reported; the
+// write that meets it fails and is counted.
 func (s *Store) setPebbleFatal(err error) {
 	s.pebbleFatal.CompareAndSwap(nil, &err)
-	s.stats.errors.Add(1)
 }
 
 // fatalError returns the recorded fatal condition, if any.

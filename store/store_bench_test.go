@@ -117,21 +117,33 @@ func benchPutNew(b *testing.B, walSync time.Duration, callers int) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "puts/s")
 }
 
-// BenchmarkUpdateBatch: new contacts written 20 at a time by one caller.
+// BenchmarkUpdateBatch: new contacts written in batches by one caller, as
+// the table's flusher writes everything that changed since its last write.
 func BenchmarkUpdateBatch(b *testing.B) {
-	const batch = 20
-	s := openT(b, b.TempDir(), testOptions())
-	cs := make([]Contact, batch)
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		for j := range cs {
-			cs[j] = testContact(i*batch + j)
-		}
-		if err := s.Update(cs, nil); err != nil {
-			b.Fatal(err)
+	for _, walSync := range []time.Duration{0, 100 * time.Millisecond} {
+		for _, batch := range []int{20, 100, 500} {
+			mode := "fsync"
+			if walSync > 0 {
+				mode = "os"
+			}
+			b.Run(fmt.Sprintf("wal=%s/batch=%d", mode, batch), func(b *testing.B) {
+				o := testOptions()
+				o.WALSyncInterval = walSync
+				s := openT(b, b.TempDir(), o)
+				cs := benchContacts(batch * 64)
+				b.ReportAllocs()
+				for i := 0; b.Loop(); i++ {
+					for j := range batch {
+						cs[j].ID = testID(i*batch + j) // new contacts every time
+					}
+					if err := s.Update(cs[:batch], nil); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "contacts/s")
+			})
 		}
 	}
-	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "contacts/s")
 }
 
 // BenchmarkOpenLoad: Open and Load of a store holding a full table, and the

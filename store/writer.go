@@ -16,7 +16,9 @@ import (
 //
 // Group commit comes from Pebble: a caller applies its batch under applyMu
 // (ApplyNoSyncWait: the record goes into the WAL buffer and the memtable, in
-// order) and waits for the sync outside it (SyncWait). Pebble's WAL writer
+// order) and waits for the sync outside it (SyncWait). Pebble marks that pair
+// experimental; CockroachDB writes its Raft log with it, and the store's
+// crash and fault tests pin its behaviour in the Pebble version in go.mod. Pebble's WAL writer
 // does one write and one fsync at a time, for every record queued since the
 // previous one, so N concurrent callers share one fsync. Applying under
 // applyMu also orders structural changes with the touch flush.
