@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -169,6 +170,37 @@ func (tg *target) inTable(id krpc.ID) bool {
 // rpcsIn is one of the target's inbound RPC counters.
 func (tg *target) rpcsIn(method, outcome string) uint64 {
 	return tg.Node.Node().Stats().RPCsIn[method][outcome]
+}
+
+// kernelDrops sums, over the UDP sockets bound to addrs, the datagrams
+// the kernel dropped because the socket's receive buffer was full (the
+// drops column of /proc/net/udp).
+func kernelDrops(t *testing.T, addrs ...netip.AddrPort) uint64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		t.Logf("no kernel UDP counters: %v", err)
+		return 0
+	}
+	want := map[string]bool{}
+	for _, a := range addrs {
+		ip := a.Addr().As4()
+		// The kernel prints the address as a host-order word.
+		want[fmt.Sprintf("%02X%02X%02X%02X:%04X", ip[3], ip[2], ip[1], ip[0], a.Port())] = true
+	}
+	var sum uint64
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		fields := strings.Fields(line)
+		if len(fields) < 2 || !want[fields[1]] {
+			continue
+		}
+		n, err := strconv.ParseUint(fields[len(fields)-1], 10, 64)
+		if err != nil {
+			t.Fatalf("/proc/net/udp line %q: %v", line, err)
+		}
+		sum += n
+	}
+	return sum
 }
 
 // logRecorder is a slog handler that keeps every record, so tests can
