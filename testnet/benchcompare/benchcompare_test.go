@@ -131,7 +131,7 @@ func TestRunTinyNetworks(t *testing.T) {
 		sizes: []int{12}, ks: []int{8}, lookups: 10, joinParallel: 4,
 		window: 4, answerTime: 200 * time.Millisecond, answerRuns: 1, seed: 1, progress: io.Discard,
 	}
-	rows, err := runSize(ctx, 12, o)
+	rows, err := runSize(ctx, 12, o, func(rowResult) {})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -92,26 +92,23 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 
+	// Tables go out as soon as each row is measured; the file gets all of them.
 	var md bytes.Buffer
-	writeHeader(&md, "go run ./testnet/benchcompare "+strings.Join(args, " "))
-	writeNotes(&md, o)
+	w := io.MultiWriter(stdout, &md)
+	writeHeader(w, "go run ./testnet/benchcompare "+strings.Join(args, " "))
+	writeNotes(w, o)
 	for _, n := range o.sizes {
-		rows, err := runSize(ctx, n, o)
-		for _, r := range rows {
-			writeRow(&md, r)
+		_, err := runSize(ctx, n, o, func(r rowResult) {
+			writeRow(w, r)
 			if r.k == 8 {
-				writeTargets(&md, r)
+				writeTargets(w, r)
 			}
-		}
+		})
 		if err != nil {
-			stdout.Write(md.Bytes())
 			return fmt.Errorf("network of %d nodes: %w", n, err)
 		}
 	}
-	fmt.Fprintf(&md, "Load average at the end: %s.\n", loadAverage())
-	if _, err := stdout.Write(md.Bytes()); err != nil {
-		return err
-	}
+	fmt.Fprintf(w, "Load average at the end: %s.\n", loadAverage())
 	if *out != "" {
 		return os.WriteFile(*out, md.Bytes(), 0o644)
 	}

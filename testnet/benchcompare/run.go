@@ -11,14 +11,15 @@ import (
 
 // runSize measures one network size: for each k, a fresh anacrolix network
 // and a fresh kadnode network, joined by the same plan and measured
-// interleaved.
-func runSize(ctx context.Context, n int, o options) ([]rowResult, error) {
+// interleaved. It hands each row to emit as soon as it is measured.
+func runSize(ctx context.Context, n int, o options, emit func(rowResult)) ([]rowResult, error) {
 	rng := rand.New(rand.NewPCG(o.seed, uint64(n)))
 	plan := newJoinPlan(n, o.joinParallel, rng)
 	var rows []rowResult
 	for _, k := range o.ks {
 		r := rowResult{n: n, k: k, window: o.window}
 		err := runRow(ctx, &r, plan, rng, o)
+		emit(r)
 		rows = append(rows, r)
 		if err != nil {
 			return rows, err
