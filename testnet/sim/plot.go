@@ -16,9 +16,10 @@ type series struct {
 }
 
 // WritePlot draws two panels as SVG: lookup rounds and lookup queries
-// against N on a log axis, each with mean, p50, p99 and c·log2 N, where c
-// is the least-squares fit to the means (so the reference line has the
-// shape of log2 N and the scale of the data).
+// against N on a log axis, each with mean, p50, p99 and a least-squares
+// fit of the means in log2 N (c·log2 N for rounds, a + b·log2 N for
+// queries), so the reference line has the shape of log2 N and the scale of
+// the data.
 func WritePlot(w io.Writer, results []ExperimentResult) error {
 	var ns, rMean, r50, r99, qMean, q50, q99 []float64
 	for _, r := range results {
@@ -41,14 +42,16 @@ func WritePlot(w io.Writer, results []ExperimentResult) error {
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="12">`+"\n", plotWidth, plotHeight)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", plotWidth, plotHeight)
 	rFit, rc := fitLog2(ns, rMean)
-	qFit, qc := fitLog2(ns, qMean)
+	// Every lookup queries at least the k closest, so queries are k plus
+	// a part that grows with log N: fit a + b·log2 N.
+	qFit, qa, qb := fitAffineLog2(ns, qMean)
 	panel(&b, 0, "Lookup rounds", ns, []series{
 		{"mean", "#1f77b4", false, rMean}, {"p50", "#9ecae1", false, r50}, {"p99", "#1f77b4", true, r99},
 		{fmt.Sprintf("%.2f·log2 N (fit to mean)", rc), "#888888", true, rFit},
 	})
 	panel(&b, plotWidth/2, "Lookup queries (messages sent)", ns, []series{
 		{"mean", "#d62728", false, qMean}, {"p50", "#fc9272", false, q50}, {"p99", "#d62728", true, q99},
-		{fmt.Sprintf("%.2f·log2 N (fit to mean)", qc), "#888888", true, qFit},
+		{fmt.Sprintf("%.1f + %.2f·log2 N (fit to mean)", qa, qb), "#888888", true, qFit},
 	})
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
@@ -70,6 +73,27 @@ func fitLog2(ns, ys []float64) ([]float64, float64) {
 		out[i] = c * math.Log2(n)
 	}
 	return out, c
+}
+
+// fitAffineLog2 returns a + b·log2(n) for each n, and a and b, fitted to
+// ys by least squares; with one point it is the constant.
+func fitAffineLog2(ns, ys []float64) ([]float64, float64, float64) {
+	var sx, sy, sxx, sxy float64
+	for i, n := range ns {
+		x := math.Log2(n)
+		sx, sy, sxx, sxy = sx+x, sy+ys[i], sxx+x*x, sxy+x*ys[i]
+	}
+	m := float64(len(ns))
+	var a, b float64
+	if d := m*sxx - sx*sx; d != 0 {
+		b = (m*sxy - sx*sy) / d
+	}
+	a = (sy - b*sx) / m
+	out := make([]float64, len(ns))
+	for i, n := range ns {
+		out[i] = a + b*math.Log2(n)
+	}
+	return out, a, b
 }
 
 // panel draws one chart at horizontal offset x0.

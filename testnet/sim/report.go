@@ -11,12 +11,12 @@ import (
 // churn, lookups with churn, and the cost of the network per node.
 func WriteMarkdown(w io.Writer, results []ExperimentResult) error {
 	var b strings.Builder
-	b.WriteString("| N | log2 N | rounds p50 | rounds p99 | queries p50 | queries p99 | exact k | found |\n")
-	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| N | log2 N | rounds mean | rounds p50 | rounds p99 | queries mean | queries p50 | queries p99 | exact k | found |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range results {
 		if p, ok := r.phase(0); ok {
-			fmt.Fprintf(&b, "| %d | %.1f | %d | %d | %d | %d | %s | %s |\n", r.Nodes, math.Log2(float64(r.Nodes)),
-				p.Rounds.P50, p.Rounds.P99, p.Queries.P50, p.Queries.P99, pct(p.ExactK), pct(p.Found))
+			fmt.Fprintf(&b, "| %d | %.1f | %.2f | %d | %d | %.1f | %d | %d | %s | %s |\n", r.Nodes, math.Log2(float64(r.Nodes)),
+				p.Rounds.Mean, p.Rounds.P50, p.Rounds.P99, p.Queries.Mean, p.Queries.P50, p.Queries.P99, pct(p.ExactK), pct(p.Found))
 		}
 	}
 	if hasChurn(results) {
@@ -38,7 +38,11 @@ func WriteMarkdown(w io.Writer, results []ExperimentResult) error {
 	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range results {
 		s := r.Build
-		fmt.Fprintf(&b, "| %d | %.0f KiB | %.1f KiB | %.1f | %.0f | %d | %d / %d | %d / %d | %s |\n", r.Nodes, s.HeapPerNode/1024, s.StackPerNode/1024, s.Goroutines,
+		stacks := "n/a" // not recorded by older runs
+		if s.StackPerNode > 0 {
+			stacks = fmt.Sprintf("%.1f KiB", s.StackPerNode/1024)
+		}
+		fmt.Fprintf(&b, "| %d | %.0f KiB | %s | %.1f | %.0f | %d | %d / %d | %d / %d | %s |\n", r.Nodes, s.HeapPerNode/1024, stacks, s.Goroutines,
 			s.QueriesToJoin, s.TableSize.P50, s.InDegree.Min, s.InDegree.P50, s.Neighbours.Min, s.Neighbours.P50, s.Duration.Round(1e9))
 	}
 	_, err := io.WriteString(w, b.String())

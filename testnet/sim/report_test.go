@@ -50,7 +50,7 @@ func TestMarkdownHasOneRowPerSizeAndChurn(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := b.String()
-	for _, want := range []string{"| 1000 | 10.0 | 3 | 5 | 23 | 30 | 100% | 100% |", "| 10000 | 30.0% | 97.0% | 20.0% |"} {
+	for _, want := range []string{"| 1000 | 10.0 | 3.00 | 3 | 5 | 23.0 | 23 | 30 | 100% | 100% |", "| 10000 | 30.0% | 97.0% | 20.0% |"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("markdown lacks row %q:\n%s", want, s)
 		}
@@ -67,6 +67,17 @@ func TestFitLog2PassesThroughExactData(t *testing.T) {
 		if math.Abs(got[i]-math.Log2(n)/2) > 1e-9 {
 			t.Errorf("fit at %v = %v, want %v", n, got[i], math.Log2(n)/2)
 		}
+	}
+}
+
+func TestFitAffineLog2(t *testing.T) {
+	ns := []float64{1024, 4096, 65536}
+	_, a, b := fitAffineLog2(ns, []float64{25, 26, 28}) // 20 + log2(N)/2
+	if math.Abs(a-20) > 1e-9 || math.Abs(b-0.5) > 1e-9 {
+		t.Errorf("a, b = %v, %v; want 20, 0.5", a, b)
+	}
+	if got, a, b := fitAffineLog2([]float64{1000}, []float64{23}); got[0] != 23 || a != 23 || b != 0 {
+		t.Errorf("one point: %v, a=%v b=%v; want the constant 23", got, a, b)
 	}
 }
 
