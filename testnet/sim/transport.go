@@ -18,8 +18,9 @@ import (
 
 var _ node.Transport = (*Endpoint)(nil)
 
-// ErrClosed is returned by Call on a closed endpoint.
-var ErrClosed = errors.New("sim: endpoint is closed")
+// ErrClosed is returned by Call on a closed endpoint; it matches
+// wire.ErrClosed, as the real transport's does.
+var ErrClosed = fmt.Errorf("sim: endpoint is closed: %w", wire.ErrClosed)
 
 // Endpoint is one simulated node's transport. A query is handled in the
 // caller's goroutine, so an endpoint owns no goroutines and the cost of a
@@ -95,20 +96,21 @@ func (e *Endpoint) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.I
 	h := dst.handlerIfUp()
 	if e.down.Load() || h == nil {
 		n.stats.dead.Add(1)
-		return e.noAnswer(ctx, addr, giveUp)
+		return e.noAnswer(ctx, addr, q.Q, giveUp)
 	}
 	// The handshake comes before any query, so a peer that is not the one
 	// expected never sees the query.
 	if expect != nil && *expect != dst.id {
-		return wire.Peer{}, nil, fmt.Errorf("sim: %s authenticated as %x, expected %x", addr, dst.id, *expect)
+		return wire.Peer{ID: dst.id, Addr: dst.addr}, nil, &wire.IDMismatchError{Addr: addr, Expected: *expect, Got: dst.id}
 	}
+	method := q.Q
 	query, err := n.transfer(q, krpc.YQuery, fmt.Sprintf("%x", e.txid.Add(1)))
 	if err != nil {
 		return wire.Peer{}, nil, err
 	}
 	if n.lose() {
 		n.stats.lost.Add(1)
-		return e.noAnswer(ctx, addr, giveUp)
+		return e.noAnswer(ctx, addr, method, giveUp)
 	}
 	if err := e.sleep(ctx, n.delay()); err != nil {
 		return wire.Peer{}, nil, err
@@ -119,7 +121,7 @@ func (e *Endpoint) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.I
 		if reply != nil {
 			n.stats.lost.Add(1)
 		}
-		return e.noAnswer(ctx, addr, giveUp)
+		return e.noAnswer(ctx, addr, method, giveUp)
 	}
 	y := krpc.YResponse
 	if reply.E != nil {
@@ -168,13 +170,16 @@ func (n *Network) transfer(m *krpc.Msg, y, t string) (*krpc.Msg, error) {
 	return &out, nil
 }
 
-// noAnswer waits until the caller would give up and reports a timeout.
-func (e *Endpoint) noAnswer(ctx context.Context, addr netip.AddrPort, giveUp time.Time) (wire.Peer, *krpc.Msg, error) {
+// noAnswer waits until the caller would give up and reports a timeout the
+// way wire does (*wire.RPCTimeoutError), also matching
+// context.DeadlineExceeded.
+func (e *Endpoint) noAnswer(ctx context.Context, addr netip.AddrPort, method string, giveUp time.Time) (wire.Peer, *krpc.Msg, error) {
 	if err := e.sleep(ctx, time.Until(giveUp)); err != nil {
 		return wire.Peer{}, nil, err
 	}
 	e.net.stats.timeouts.Add(1)
-	return wire.Peer{}, nil, fmt.Errorf("sim: no answer from %s: %w", addr, context.DeadlineExceeded)
+	te := &wire.RPCTimeoutError{Addr: addr, Method: method, After: e.net.cfg.Timeout}
+	return wire.Peer{}, nil, fmt.Errorf("sim: %w: %w", te, context.DeadlineExceeded)
 }
 
 // sleep waits d unless ctx ends or the endpoint closes first.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+
+	"github.com/kadnode/kadnode/wire"
 )
 
 func TestCallDeliversQueryAndReply(t *testing.T) {
@@ -79,8 +81,9 @@ func TestCallRejectsWrongIdentityBeforeDelivery(t *testing.T) {
 
 	wrong := a.LocalID()
 	_, _, err := a.Call(context.Background(), b.LocalAddr(), &wrong, pingFrom(a))
-	if err == nil || errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v, want an identity error", err)
+	var mismatch *wire.IDMismatchError
+	if !errors.As(err, &mismatch) || mismatch.Got != b.LocalID() || mismatch.Expected != wrong {
+		t.Fatalf("err = %v, want a *wire.IDMismatchError naming both IDs", err)
 	}
 	if rb.calls.Load() != 0 {
 		t.Error("handler ran for a caller that expected another identity")
@@ -107,8 +110,9 @@ func TestLossDropsQueriesAndReplies(t *testing.T) {
 	rb := serveRecorder(b)
 
 	_, _, err := a.Call(context.Background(), b.LocalAddr(), nil, pingFrom(a))
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v, want a timeout", err)
+	var te *wire.RPCTimeoutError
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &te) || te.Method != "ping" {
+		t.Fatalf("err = %v, want a timeout matching context.DeadlineExceeded and *wire.RPCTimeoutError", err)
 	}
 	if rb.calls.Load() != 0 {
 		t.Error("a lost query reached the handler")
@@ -240,8 +244,8 @@ func TestCloseUnblocksCallsInFlight(t *testing.T) {
 	for range callers {
 		select {
 		case err := <-errs:
-			if !errors.Is(err, ErrClosed) {
-				t.Errorf("err = %v, want ErrClosed", err)
+			if !errors.Is(err, ErrClosed) || !errors.Is(err, wire.ErrClosed) {
+				t.Errorf("err = %v, want ErrClosed, matching wire.ErrClosed", err)
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatal("a Call in flight did not return after Close")
