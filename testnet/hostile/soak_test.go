@@ -67,6 +67,9 @@ func TestSoak(t *testing.T) {
 	runFor := duration(t, "SOAK_SECONDS", 5*time.Minute, 5*time.Minute)
 	interval := duration(t, "SOAK_INTERVAL_SECONDS", 10*time.Second, 10*time.Second)
 	restartShare := size(t, "SOAK_RESTART_PERCENT", 5, 5)
+	// Lookups run this long before the churn starts and memory is
+	// measured.
+	soakWarmUp := duration(t, "SOAK_WARMUP_SECONDS", time.Minute, time.Minute)
 	perRound := max(nodes*restartShare/100, 1)
 
 	n, err := testnet.New(testnet.Options{Dir: t.TempDir(), Network: networkName, Seed: 1})
@@ -78,73 +81,90 @@ func TestSoak(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), runFor+soakSetupTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), soakWarmUp+runFor+soakSetupTimeout)
 	defer cancel()
 	if err := n.Grow(ctx, nodes); err != nil {
 		t.Fatal(err)
 	}
 	all := n.Nodes()
-	heapBefore, rssBefore := liveHeap(), residentSet(t)
 
+	// Lookups run from here to the end. The first soakWarmUp is not
+	// counted: it brings the sessions between nodes (most of the memory)
+	// to the level the lookups keep them at, so that before and after
+	// compare the same workload, with and without churn behind it.
 	ch := &churn{down: map[int]bool{}, epoch: map[int]int{}}
-	start := time.Now()
-	windows := make([]soakWindowCount, int(runFor/soakWindow)+1)
-	var failures []string
-	var mu sync.Mutex
-	soakCtx, stop := context.WithTimeout(context.Background(), runFor)
-	defer stop()
+	var (
+		mu       sync.Mutex
+		counting bool
+		start    time.Time
+		windows  = make([]soakWindowCount, int(runFor/soakWindow)+1)
+		failures []string
+	)
+	lookupsCtx, stopLookups := context.WithTimeout(context.Background(), soakWarmUp+runFor+soakSetupTimeout)
+	defer stopLookups()
 	var wg sync.WaitGroup
 	for w := range soakLookupWorkers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w), 2))
-			for soakCtx.Err() == nil {
-				ok, counted, why := soakLookup(soakCtx, all, ch, rng)
-				if !counted {
-					continue
-				}
+			for lookupsCtx.Err() == nil {
+				ok, counted, why := soakLookup(lookupsCtx, all, ch, rng)
 				mu.Lock()
-				win := &windows[int(time.Since(start)/soakWindow)]
-				if ok {
-					win.ok++
-				} else {
-					win.failed++
-					failures = append(failures, why)
+				if counted && counting {
+					win := &windows[min(int(time.Since(start)/soakWindow), len(windows)-1)]
+					if ok {
+						win.ok++
+					} else {
+						win.failed++
+						failures = append(failures, why)
+					}
 				}
 				mu.Unlock()
 			}
 		}()
 	}
-	rng := rand.New(rand.NewPCG(3, 4))
-	restarts := 0
-	tick := time.NewTicker(interval)
-	for soakCtx.Err() == nil {
+	waitOrFail := func(d time.Duration) {
 		select {
-		case <-soakCtx.Done():
-		case <-tick.C:
-			for _, i := range rng.Perm(nodes)[:perRound] {
-				m := all[i]
-				ch.setDown(i, true)
-				if err := m.Kill(); err != nil {
-					t.Errorf("killing node %d: %v", i, err)
-				}
-				if err := m.Restart(ctx); err != nil {
-					t.Fatalf("restarting node %d: %v", i, err)
-				}
-				ch.setDown(i, false)
-				restarts++
-			}
+		case <-time.After(d):
+		case <-ctx.Done():
+			t.Fatal("the soak ran out of time")
 		}
 	}
-	tick.Stop()
-	wg.Wait()
+	waitOrFail(soakWarmUp)
+	heapBefore, rssBefore, sessionsBefore := liveHeap(), residentSet(t), liveSessions(n)
+
+	mu.Lock()
+	counting, start = true, time.Now()
+	mu.Unlock()
+	rng := rand.New(rand.NewPCG(3, 4))
+	restarts := 0
+	for round := 0; round < int(runFor/interval); round++ {
+		waitOrFail(interval)
+		for _, i := range rng.Perm(nodes)[:perRound] {
+			m := all[i]
+			ch.setDown(i, true)
+			if err := m.Kill(); err != nil {
+				t.Errorf("killing node %d: %v", i, err)
+			}
+			if err := m.Restart(ctx); err != nil {
+				t.Fatalf("restarting node %d: %v", i, err)
+			}
+			ch.setDown(i, false)
+			restarts++
+		}
+	}
+	mu.Lock()
+	counting = false
+	mu.Unlock()
 	for _, m := range all {
 		if err := m.WaitJoined(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
-	heapAfter, rssAfter := liveHeap(), residentSet(t)
+	heapAfter, rssAfter, sessionsAfter := liveHeap(), residentSet(t), liveSessions(n)
+	stopLookups()
+	wg.Wait()
 
 	total := soakWindowCount{}
 	for i, w := range windows {
@@ -163,8 +183,9 @@ func TestSoak(t *testing.T) {
 	}
 	t.Logf("soak: %d nodes, %d restarted (crash, then the same address and data dir) every %v for %v: %d restarts; "+
 		"%d lookups, %.2f%% found", nodes, perRound, interval, runFor, restarts, total.ok+total.failed, total.rate())
-	t.Logf("memory: live heap %s before, %s after (%+.1f%%); resident set %s before, %s after (%+.1f%%)",
-		mib(heapBefore), mib(heapAfter), change(heapAfter, heapBefore), mib(rssBefore), mib(rssAfter), change(rssAfter, rssBefore))
+	t.Logf("memory under the same lookups, before and after the churn: live heap %s, %s (%+.1f%%); "+
+		"resident set %s, %s (%+.1f%%); DTLS sessions %d, %d", mib(heapBefore), mib(heapAfter), change(heapAfter, heapBefore),
+		mib(rssBefore), mib(rssAfter), change(rssAfter, rssBefore), sessionsBefore, sessionsAfter)
 	if change(heapAfter, heapBefore) > 10 {
 		t.Errorf("live heap grew by %.1f%% over the soak, more than 10%%", change(heapAfter, heapBefore))
 	}
@@ -201,6 +222,18 @@ func soakLookup(ctx context.Context, all []*testnet.Node, ch *churn, rng *rand.R
 		return true, true, ""
 	}
 	return false, true, fmt.Sprintf("node %d looking up node %d: found %v, err %v, %+v", from, to, res.Found, err, res.Stats)
+}
+
+// liveSessions is the number of established DTLS sessions over all the
+// running nodes (each pair counts twice).
+func liveSessions(n *testnet.Network) int {
+	total := 0
+	for _, m := range n.Running() {
+		if tr := m.Transport(); tr != nil {
+			total += tr.Stats().LiveSessions
+		}
+	}
+	return total
 }
 
 // residentSet is the process's resident memory, after returning what the
