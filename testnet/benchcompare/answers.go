@@ -47,7 +47,7 @@ func runLoad(ctx context.Context, clients []loadClient, dur time.Duration, seed 
 		var wg sync.WaitGroup
 		for ci, cl := range clients {
 			wg.Go(func() {
-				var target krpc.ID
+				target := krpc.ID{19: 1} // never all zero: KRPC cannot carry that ID
 				for n := uint64(0); ctx.Err() == nil && sent.Add(1) <= answerMaxPerRun; n++ {
 					binary.BigEndian.PutUint64(target[:], seed^uint64(ci)<<32^n)
 					qctx, qcancel := context.WithTimeout(ctx, answerCallTimeout)

@@ -58,6 +58,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	out := fs.String("out", "", "also write the markdown to this file")
 	timeout := fs.Duration("timeout", 30*time.Minute, "bound on the whole run")
+	debugAddr := fs.String("debug-addr", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6060) to inspect a long run")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -86,6 +87,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *debugAddr != "" {
+		stopDebug, err := serveDebug(*debugAddr)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
