@@ -40,6 +40,8 @@ const (
 	defaultCheckTime  = 5 * time.Minute
 	defaultSample     = 3 // lookups per node in the lookup step
 	pollInterval      = 2 * time.Second
+	apiPollInterval   = 500 * time.Millisecond
+	restartBatch      = 4 // nodes restarted at once in the last step
 	stepTimeout       = 90 * time.Second
 	healthyTimeout    = 60 * time.Second
 	maxNodes          = 200 // one machine; every node is a container

@@ -112,7 +112,7 @@ func (d *dockerCLI) running(ctx context.Context, service string) bool {
 
 // waitAPI waits until each service's control API answers.
 func (d *dockerCLI) waitAPI(ctx context.Context, services []string, timeout time.Duration) error {
-	return poll(ctx, timeout, func() (bool, string) {
+	return pollEvery(ctx, apiPollInterval, timeout, func() (bool, string) {
 		var down []string
 		for _, s := range services {
 			if _, err := d.kadnode(ctx, s, "nodes", "--api", apiAddr); err != nil {
@@ -126,9 +126,13 @@ func (d *dockerCLI) waitAPI(ctx context.Context, services []string, timeout time
 // poll calls cond every pollInterval until it holds, ctx ends or timeout
 // passes; the error carries cond's last explanation.
 func poll(ctx context.Context, timeout time.Duration, cond func() (bool, string)) error {
+	return pollEvery(ctx, pollInterval, timeout, cond)
+}
+
+func pollEvery(ctx context.Context, every, timeout time.Duration, cond func() (bool, string)) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	t := time.NewTicker(pollInterval)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		ok, why := cond()
