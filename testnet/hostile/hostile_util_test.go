@@ -28,7 +28,16 @@ import (
 	"github.com/kadnode/kadnode/wire"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(envChild); spec != "" {
+		if err := runChild(spec); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // fullSize reports whether the scenarios run at full size.
 func fullSize() bool { return os.Getenv(EnvHostile) == "1" }
