@@ -27,10 +27,14 @@ type step struct {
 	run   func(ctx context.Context) error
 	// blame lists the services whose logs explain a failure.
 	blame []string
+	// critical steps leave nothing to check when they fail; after any
+	// other failure the remaining steps still run.
+	critical bool
 }
 
-// check runs every step, stopping at the first failure, always tears the
-// testnet down (unless -keep) and reports whether all steps passed.
+// check runs every step, stopping early only when a critical step fails or
+// time runs out, always tears the testnet down (unless -keep) and reports
+// whether all steps passed.
 func check(ctx context.Context, d *dockerCLI, spec composeSpec, o options, out io.Writer) bool {
 	c := &checker{d: d, spec: spec, o: o, out: out, ids: make(map[string]string)}
 	start := time.Now()
@@ -67,7 +71,9 @@ func check(ctx context.Context, d *dockerCLI, spec composeSpec, o options, out i
 		for _, svc := range s.blame {
 			fmt.Fprintf(out, "    last log lines of %s:\n%s", svc, indentAll(d.logs(context.Background(), svc)))
 		}
-		break
+		if s.critical || ctx.Err() != nil {
+			break
+		}
 	}
 	skipped := len(steps) - passed - failed
 	fmt.Fprintf(out, "testnet-check: %d passed, %d failed, %d skipped (%.0fs)\n", passed, failed, skipped, time.Since(start).Seconds())
@@ -77,14 +83,14 @@ func check(ctx context.Context, d *dockerCLI, spec composeSpec, o options, out i
 func (c *checker) steps() []step {
 	n := len(c.spec.initial())
 	return []step{
-		{fmt.Sprintf("build the image and start a seed and %d nodes", c.spec.Nodes), c.stepUp, []string{seedService, nodeService(1)}},
-		{fmt.Sprintf("all %d nodes join", n), c.stepJoin, []string{seedService, nodeService(1)}},
-		{"every node finds a sample of others at their addresses", c.stepLookups, nil},
-		{"stop the seed: a new node joins through " + nodeService(1), c.stepLateJoin, []string{lateService, nodeService(1)}},
-		{"restart " + restartTarget + " from its volume without seeds: table kept, it rejoins", c.stepRestartNoSeed, []string{restartTarget}},
-		{"disconnect " + disconnectTarget + ": the others evict it after the failure limit", c.stepDisconnect, []string{nodeService(1)}},
-		{"reconnect " + disconnectTarget + ": back in tables after its next lookup", c.stepReconnect, []string{disconnectTarget}},
-		{"restart every node, a few at a time: every table survives, lookups still find everyone", c.stepRestartAll, nil},
+		{fmt.Sprintf("build the image and start a seed and %d nodes", c.spec.Nodes), c.stepUp, []string{seedService, nodeService(1)}, true},
+		{fmt.Sprintf("all %d nodes join", n), c.stepJoin, []string{seedService, nodeService(1)}, true},
+		{"every node finds a sample of others at their addresses", c.stepLookups, nil, false},
+		{"stop the seed: a new node joins through " + nodeService(1), c.stepLateJoin, []string{lateService, nodeService(1)}, false},
+		{"restart " + restartTarget + " from its volume without seeds: table kept, it rejoins", c.stepRestartNoSeed, []string{restartTarget}, false},
+		{"restart every node, a few at a time: every table survives, lookups still find everyone", c.stepRestartAll, nil, false},
+		{"disconnect " + disconnectTarget + ": the others evict it after the failure limit", c.stepDisconnect, []string{nodeService(1)}, false},
+		{"reconnect " + disconnectTarget + ": back in tables after its next lookup", c.stepReconnect, []string{disconnectTarget}, false},
 	}
 }
 
