@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
 
@@ -29,7 +30,9 @@ type kadnodeNet struct {
 
 var quietLogger = slog.New(slog.DiscardHandler)
 
-func newKadnodeNet(k int, seed uint64) (*kadnodeNet, error) {
+// newKadnodeNet makes an empty network of nodes with bucket size k and
+// liveness-ping pause revalidate (0: the default).
+func newKadnodeNet(k int, revalidate time.Duration, seed uint64) (*kadnodeNet, error) {
 	dir, err := os.MkdirTemp("", "kadnode-benchcompare-")
 	if err != nil {
 		return nil, err
@@ -38,7 +41,7 @@ func newKadnodeNet(k int, seed uint64) (*kadnodeNet, error) {
 		Dir:     dir,
 		Network: benchNetwork,
 		Node: func(_ int, c *node.Config) {
-			c.K, c.Alpha = k, kadnodeAlpha
+			c.K, c.Alpha, c.RevalidateInterval = k, kadnodeAlpha, revalidate
 		},
 		Seed: seed,
 	})

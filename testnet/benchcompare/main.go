@@ -32,6 +32,7 @@ type options struct {
 	answerRuns   int
 	seed         uint64
 	profileDir   string
+	revalidate   time.Duration // kadnode RevalidateInterval; 0 keeps its default
 	progress     io.Writer
 }
 
@@ -54,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.answerTime, "answer-time", 2*time.Second, "duration of one find_node load run")
 	fs.IntVar(&o.answerRuns, "answer-runs", 3, "load runs per system, interleaved; the median is reported")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for join order, lookup pairs and targets")
+	fs.DurationVar(&o.revalidate, "revalidate", 0, "kadnode's pause between two liveness pings per node (0: its default); "+
+		"every node of the process shares the same cores, so at large N this background work weighs on every figure")
 	fs.StringVar(&o.profileDir, "profile-dir", "", "write a CPU profile of every phase into this directory")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	out := fs.String("out", "", "also write the markdown to this file")
@@ -69,8 +72,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if o.ks, err = parseInts(*ks, 1); err != nil {
 		return fmt.Errorf("-k: %w", err)
 	}
-	if o.lookups < 1 || o.joinParallel < 1 || o.window < 1 || o.answerRuns < 1 || o.answerTime <= 0 {
-		return errors.New("-lookups, -join-parallel, -answer-window, -answer-runs and -answer-time must be positive")
+	if o.lookups < 1 || o.joinParallel < 1 || o.window < 1 || o.answerRuns < 1 || o.answerTime <= 0 || o.revalidate < 0 {
+		return errors.New("-lookups, -join-parallel, -answer-window, -answer-runs and -answer-time must be positive, -revalidate not negative")
 	}
 	if o.profileDir != "" {
 		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {

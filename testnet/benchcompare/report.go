@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kadnode/kadnode/node"
 	"github.com/kadnode/kadnode/testnet"
 	"github.com/kadnode/kadnode/wire"
 )
@@ -225,6 +226,13 @@ func fmtRatio(k, a float64) string {
 	return fmt.Sprintf("%.2f×", k/a)
 }
 
+func revalidateText(d time.Duration) string {
+	if d == 0 {
+		return fmt.Sprintf("%v (its default)", node.DefaultRevalidateInterval)
+	}
+	return fmt.Sprintf("%v (-revalidate; its default is %v)", d, node.DefaultRevalidateInterval)
+}
+
 // writeNotes says how the figures were taken, next to the tables.
 func writeNotes(w io.Writer, o options) {
 	fmt.Fprintf(w, `How the figures were taken (in one process, on loopback: kadnode node i on 127.1.x.y by the testnet harness, anacrolix node i on 127.2.x.y, load clients on 127.3.x.y, so per-IP limits see one IP per peer as on a real network):
@@ -233,9 +241,10 @@ func writeNotes(w io.Writer, o options) {
 - Lookups: L = %d (from a random node, for a random target) per pass. Cold pass: each pair once on each system; warm pass: the same pairs again (kadnode's DTLS sessions are up). The passes interleave lookup by lookup, in rotating order. anacrolix lookups are its own traversal (k = %d, α = %d) with get_peers queries, started from the whole table as its Bootstrap and Announce do; "exact-k" = the k closest that answered are exactly the true k closest of all node IDs (the querier left out); "true k returned" = share of the true k among them. Messages = queries sent + responses received.
 - anacrolix v2.23.0's find_node handler takes the target from info_hash, which a find_node query does not carry, so its find_node answers are the responder's nodes closest to the zero ID whatever the target; its get_peers handler routes correctly. Both are measured; get_peers is the fair comparison.
 - New node findable: one more node joins through a random node; then every other node looks it up, %d at a time, in up to %d rounds (anacrolix pings the entries it has not pinged yet before each round, as its maintenance would); the time runs from the start of the join until the last node has found it.
+- kadnode's liveness ping of its least-recently-seen contact runs every %s per node; with every node on the same two cores this background work (mostly fresh DTLS handshakes, since idle sessions are reaped) weighs on all kadnode figures at large N. anacrolix runs no maintenance after its ping round.
 - Memory per node: heap after GC and RSS after returning freed memory to the OS, before and after building the network, divided by N (kadnode: after join, including Pebble with the harness's %d KiB memtable and %d KiB cache).
 - Answers/s: %d clients with one find_node each in flight against one node for %v, %d runs alternating systems, median. kadnode clients are wire transports with established DTLS sessions; anacrolix clients send plain KRPC over UDP sockets. All queries carry ro=1. Cores = process CPU time / wall time during the phase (clients and server run in the same process, on the same cores).
 
-`, o.joinParallel, o.lookups, anacrolixK, anacrolixAlpha, findableWindow, findableRounds,
+`, o.joinParallel, o.lookups, anacrolixK, anacrolixAlpha, findableWindow, findableRounds, revalidateText(o.revalidate),
 		testnet.StoreMemTableSize>>10, testnet.StoreCacheSize>>10, o.window, o.answerTime, o.answerRuns)
 }

@@ -30,7 +30,7 @@ func BenchmarkFindNodeRoundTrip(b *testing.B) {
 		roundTrips(b, clients[0])
 	})
 	b.Run("kadnode", func(b *testing.B) {
-		kn, err := newKadnodeNet(8, 1)
+		kn, err := newKadnodeNet(8, 0, 1)
 		if err != nil {
 			b.Fatal(err)
 		}
