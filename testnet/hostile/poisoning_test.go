@@ -25,7 +25,7 @@ const honestPeers = 24
 // node that applies the diversity rules to private addresses: at most the
 // per-/24 limits get in, and no long-lived live member is displaced.
 func TestTablePoisoningOneSubnet(t *testing.T) {
-	identities := size(t, "POISON_IDENTITIES", 100, 1000)
+	identities := size(t, "POISON_IDENTITIES", 50, 1000)
 	tg := newTarget(t, "", func(c *node.Config) {
 		c.K = poisonK
 		c.LimitPrivate = true
@@ -62,7 +62,7 @@ func TestTablePoisoningOneSubnet(t *testing.T) {
 // default): newcomers fill empty places and the replacement caches, but
 // no long-lived live member is displaced.
 func TestTablePoisoningKeepsLiveMembers(t *testing.T) {
-	identities := size(t, "POISON_IDENTITIES", 100, 1000)
+	identities := size(t, "POISON_IDENTITIES", 50, 1000)
 	tg := newTarget(t, "", func(c *node.Config) { c.K = poisonK }, nil)
 	before := joinHonest(t, tg)
 	admitted := sybilWave(t, tg, identities)
@@ -88,8 +88,11 @@ func TestTablePoisoningKeepsLiveMembers(t *testing.T) {
 // compete.
 func joinHonest(t *testing.T, tg *target) map[krpc.ID]node.ContactInfo {
 	t.Helper()
+	var honest []*peer
 	for i := range honestPeers {
-		p := newPeer(t, hostIP(blockHonest+i, 0), nil, contactOf(tg.ID, tg.Addr))
+		honest = append(honest, newPeer(t, hostIP(blockHonest+i, 0), nil, contactOf(tg.ID, tg.Addr)))
+	}
+	for _, p := range honest {
 		if err := p.nd.WaitJoined(testCtx(t)); err != nil {
 			t.Fatal(err)
 		}
