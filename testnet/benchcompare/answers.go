@@ -21,6 +21,7 @@ import (
 // loadResult is one run of find_node load against one node.
 type loadResult struct {
 	answers, lost int
+	lostBy        map[string]int // lost queries by kind of error
 	cost          cost
 }
 
@@ -43,6 +44,8 @@ func runLoad(ctx context.Context, clients []loadClient, dur time.Duration, seed 
 	ctx, cancel := context.WithTimeout(ctx, dur)
 	defer cancel()
 	var answers, lost, sent atomic.Int64
+	var mu sync.Mutex
+	lostBy := map[string]int{}
 	c := measure("", "", func() {
 		var wg sync.WaitGroup
 		for ci, cl := range clients {
@@ -58,13 +61,26 @@ func runLoad(ctx context.Context, clients []loadClient, dur time.Duration, seed 
 						answers.Add(1)
 					case ctx.Err() == nil:
 						lost.Add(1)
+						mu.Lock()
+						lostBy[errorKind(err)]++
+						mu.Unlock()
 					}
 				}
 			})
 		}
 		wg.Wait()
 	})
-	return loadResult{answers: int(answers.Load()), lost: int(lost.Load()), cost: c}
+	return loadResult{answers: int(answers.Load()), lost: int(lost.Load()), lostBy: lostBy, cost: c}
+}
+
+// errorKind names an error for counting: "timeout", or its text.
+func errorKind(err error) string {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout() {
+		return "timeout"
+	}
+	msg := err.Error()
+	return msg[:min(len(msg), 80)]
 }
 
 func closeClients(cs []loadClient) {

@@ -116,7 +116,7 @@ func writeRow(w io.Writer, r rowResult) {
 	line("cores used under that load", aCores, kCores, "")
 	fmt.Fprintf(w, "\nanacrolix join %.2f s = bootstrap %.2f s + one ping round %.2f s; "+
 		"findable: anacrolix %d round(s), kadnode %d round(s); kadnode live DTLS sessions after the lookups: %d (%.1f per node); "+
-		"lookup errors: anacrolix %d/%d, kadnode %d/%d; load queries lost: anacrolix %d, kadnode %d; "+
+		"lookup errors: anacrolix %d/%d, kadnode %d/%d; load queries lost: anacrolix %s, kadnode %s; "+
 		"kadnode handshakes %s, datagrams dropped %s.\n\n",
 		(r.aJoin.wall + r.aSettle.wall).Seconds(), r.aJoin.wall.Seconds(), r.aSettle.wall.Seconds(),
 		r.aFind.rounds, r.kFind.rounds, r.kTransport.LiveSessions, float64(r.kTransport.LiveSessions)/float64(r.n),
@@ -126,12 +126,19 @@ func writeRow(w io.Writer, r rowResult) {
 		fmtCounts(r.kTransport.Handshakes), fmtCounts(r.kTransport.Dropped))
 }
 
-func totalLost(rs []loadResult) int {
-	n := 0
+// totalLost says how many load queries went unanswered, and why.
+func totalLost(rs []loadResult) string {
+	n, by := 0, map[string]uint64{}
 	for _, r := range rs {
 		n += r.lost
+		for k, v := range r.lostBy {
+			by[k] += uint64(v)
+		}
 	}
-	return n
+	if n == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d (%s)", n, fmtCounts(by))
 }
 
 // fmtCounts prints the non-zero counters as "name n, …" in name order.
