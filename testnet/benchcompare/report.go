@@ -63,8 +63,11 @@ func versions() string {
 	}
 	var parts []string
 	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" {
+		switch {
+		case s.Key == "vcs.revision":
 			parts = append(parts, "kadnode "+s.Value[:min(12, len(s.Value))])
+		case s.Key == "vcs.modified" && s.Value == "true":
+			parts = append(parts, "with uncommitted changes")
 		}
 	}
 	for _, d := range bi.Deps {
