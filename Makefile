@@ -43,7 +43,7 @@ bench-compare:
 # the static binary. testnet-check runs the failure scenario and always
 # tears the testnet down; CI uses a small N.
 N               ?= 20
-TESTNET_TIMEOUT ?= 5m
+TESTNET_TIMEOUT ?= 8m
 
 .PHONY: testnet-up testnet-down testnet-check sim
 

@@ -36,12 +36,15 @@ const (
 
 // Bounds of the check.
 const (
-	defaultNodes      = 20
-	defaultCheckTime  = 5 * time.Minute
-	defaultSample     = 3 // lookups per node in the lookup step
-	pollInterval      = 2 * time.Second
-	apiPollInterval   = 500 * time.Millisecond
-	restartBatch      = 4 // nodes restarted at once in the last step
+	defaultNodes     = 20
+	defaultCheckTime = 8 * time.Minute
+	defaultSample    = 3 // lookups per node in the lookup step
+	pollInterval     = 2 * time.Second
+	apiPollInterval  = 500 * time.Millisecond
+	// restartBatch is how many nodes the persistence step restarts at once:
+	// one, because a node restarting beside its contacts may rightly evict
+	// them (they are down), which would hide what the step checks.
+	restartBatch      = 1
 	stepTimeout       = 90 * time.Second
 	healthyTimeout    = 60 * time.Second
 	maxNodes          = 200 // one machine; every node is a container

@@ -228,8 +228,9 @@ func (c *checker) stepReconnect(ctx context.Context) error {
 	return nil
 }
 
-// stepRestartAll restarts every running node, a few at a time so that most
-// stay up and nothing a node held goes stale while it is down, and checks
+// stepRestartAll restarts every running node, restartBatch at a time so
+// that the others stay up and nothing a node held goes stale while it is
+// down, and checks
 // that each table came back with every contact it had; then that lookups
 // still find everyone.
 func (c *checker) stepRestartAll(ctx context.Context) error {

@@ -88,7 +88,7 @@ func (c *checker) steps() []step {
 		{"every node finds a sample of others at their addresses", c.stepLookups, nil, false},
 		{"stop the seed: a new node joins through " + nodeService(1), c.stepLateJoin, []string{lateService, nodeService(1)}, false},
 		{"restart " + restartTarget + " from its volume without seeds: table kept, it rejoins", c.stepRestartNoSeed, []string{restartTarget}, false},
-		{"restart every node, a few at a time: every table survives, lookups still find everyone", c.stepRestartAll, nil, false},
+		{"restart every node in turn: every table survives, lookups still find everyone", c.stepRestartAll, nil, false},
 		{"disconnect " + disconnectTarget + ": the others evict it after the failure limit", c.stepDisconnect, []string{nodeService(1)}, false},
 		{"reconnect " + disconnectTarget + ": back in tables after its next lookup", c.stepReconnect, []string{disconnectTarget}, false},
 	}
