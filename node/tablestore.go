@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
@@ -128,6 +129,12 @@ func (t *Table) Flush() {
 // storeDone logs a store error; flushMu is held.
 func (t *Table) storeDone(op storeOp, id krpc.ID, err error) {
 	if err == nil {
+		return
+	}
+	if errors.Is(err, store.ErrFailed) {
+		// The store has put itself in the failed state and said so in
+		// its own error line; one broken disk should read as one error.
+		t.log.Debug("routing table: store write failed", "op", storeOpNames[op], "id", id, "err", err)
 		return
 	}
 	e := &t.storeErrs[op]

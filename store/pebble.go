@@ -27,7 +27,9 @@ func (l pebbleLogger) Fatalf(format string, args ...any) {
 			err.causes = append(err.causes, cause)
 		}
 	}
-	l.log.Error("pebble: " + err.msg)
+	// A warning, not an error: the write that meets this condition fails
+	// and the store reports that once, as the one error line of the fault.
+	l.log.Warn("pebble: " + err.msg)
 	l.fatal(err)
 }
 
