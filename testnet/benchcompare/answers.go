@@ -41,8 +41,13 @@ type loadClient interface {
 // runLoad keeps one query in flight per client for dur (or until
 // answerMaxPerRun queries), and counts answers and losses.
 func runLoad(ctx context.Context, clients []loadClient, dur time.Duration, seed uint64) loadResult {
-	ctx, cancel := context.WithTimeout(ctx, dur)
+	// The end is read from the clock, not from ctx.Err(): the context's
+	// timer can fire later than a socket deadline set from it, and a query
+	// failed in between must not count as lost.
+	end := time.Now().Add(dur)
+	ctx, cancel := context.WithDeadline(ctx, end)
 	defer cancel()
+	running := func() bool { return ctx.Err() == nil && time.Now().Before(end) }
 	var answers, lost, sent atomic.Int64
 	var mu sync.Mutex
 	lostBy := map[string]int{}
@@ -51,7 +56,7 @@ func runLoad(ctx context.Context, clients []loadClient, dur time.Duration, seed 
 		for ci, cl := range clients {
 			wg.Go(func() {
 				target := krpc.ID{19: 1} // never all zero: KRPC cannot carry that ID
-				for n := uint64(0); ctx.Err() == nil && sent.Add(1) <= answerMaxPerRun; n++ {
+				for n := uint64(0); running() && sent.Add(1) <= answerMaxPerRun; n++ {
 					binary.BigEndian.PutUint64(target[:], seed^uint64(ci)<<32^n)
 					qctx, qcancel := context.WithTimeout(ctx, answerCallTimeout)
 					err := cl.findNode(qctx, target)
@@ -59,7 +64,7 @@ func runLoad(ctx context.Context, clients []loadClient, dur time.Duration, seed 
 					switch {
 					case err == nil:
 						answers.Add(1)
-					case ctx.Err() == nil:
+					case running():
 						lost.Add(1)
 						mu.Lock()
 						lostBy[errorKind(err)]++
