@@ -134,6 +134,7 @@ func (t *Transport) promote(s *session, dc *dtls.Conn) (*session, bool) {
 		t.live++
 	} else {
 		old.vc.mute.Store(true)
+		old.replaced.Store(true)
 	}
 	sl.est = s
 	s.conn = dc
@@ -150,6 +151,12 @@ func (t *Transport) handshakeFailed(s *session, err error, timedOut bool) {
 	defer t.mu.Unlock()
 	if s.aborted {
 		return // superseded: the waiters already moved on
+	}
+	if sl := t.peers[s.addr]; s.client && sl != nil && sl.est != nil && sl.est.suspect() && !t.closed {
+		// Our redial of a session that went silent failed: the peer is
+		// gone, or is another node now. Calls still waiting on the old
+		// session would only time out.
+		t.closeAsync(sl.est)
 	}
 	t.detach(s)
 	if s.verifyErr != nil {

@@ -17,9 +17,15 @@ import (
 // Call sends a query to addr and waits for its response, opening a session
 // first when there is none. With expect set, a peer with another ID fails
 // with an *IDMismatchError. A KRPC error reply is returned as a
-// *krpc.Error. When a call over an existing session times out, the session
-// is taken for stale (the peer may have restarted) and the call is retried
-// once over a new one.
+// *krpc.Error.
+//
+// A call over an existing session that gets no answer, by RPCTimeout or by
+// ctx's deadline, while nothing else arrived on the session either, marks
+// the session suspect (the peer may have crashed and restarted): the call
+// is retried once over a new handshake if ctx allows, and otherwise the
+// next call redials. A call whose session was replaced by a newer one
+// while it waited is retried once over the new session. Either way a call
+// retries at most once.
 func (t *Transport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q *krpc.Msg) (Peer, *krpc.Msg, error) {
 	if q == nil || q.Q == "" {
 		return Peer{}, nil, errors.New("wire: Call needs a query with a method")
@@ -36,15 +42,28 @@ func (t *Transport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.
 		if expect != nil && s.peerID != *expect {
 			return s.peer(), nil, &IDMismatchError{Addr: addr, Expected: *expect, Got: s.peerID}
 		}
-		reply, err := s.roundTrip(ctx, q)
-		var te *RPCTimeoutError
-		if errors.As(err, &te) && !fresh && !retried && ctx.Err() == nil {
-			t.log.Debug("call timed out over an existing session; redialling", "peer", addr)
-			s.close()
+		reply, seen, err := s.exchange(ctx, q)
+		retry := false
+		switch {
+		case err == nil:
+		case isNoAnswer(err):
+			retry = !fresh && s.noAnswer(seen)
+		case errors.Is(err, ErrSessionClosed):
+			retry = s.replaced.Load()
+		}
+		if retry && !retried && ctx.Err() == nil {
+			t.log.Debug("call got no answer over its session; retrying over a new one", "peer", addr, "err", err)
 			continue
 		}
 		return s.peer(), reply, err
 	}
+}
+
+// isNoAnswer reports whether a call's error means the peer did not answer
+// in time: our RPC timer or the caller's deadline.
+func isNoAnswer(err error) bool {
+	var te *RPCTimeoutError
+	return errors.As(err, &te) || errors.Is(err, context.DeadlineExceeded)
 }
 
 // sessionFor returns the established session with addr, joining or
@@ -66,7 +85,7 @@ func (t *Transport) sessionOnce(ctx context.Context, addr netip.AddrPort, expect
 		return nil, false, ErrClosed
 	}
 	sl := t.peers[addr]
-	if sl != nil && sl.est != nil {
+	if sl != nil && sl.est != nil && !sl.est.suspect() {
 		s := sl.est
 		t.mu.Unlock()
 		return s, false, nil
@@ -76,7 +95,11 @@ func (t *Transport) sessionOnce(ctx context.Context, addr netip.AddrPort, expect
 	if sl != nil && sl.hs != nil {
 		s = sl.hs
 	} else {
-		if t.pending >= t.cfg.MaxPendingHandshakes || !t.makeRoom() {
+		// A suspect session gets a new handshake beside it, which takes
+		// its place when it completes (promote); calls still waiting on
+		// it keep going meanwhile.
+		redial := sl != nil && sl.est != nil
+		if t.pending >= t.cfg.MaxPendingHandshakes || (!redial && !t.makeRoom()) {
 			t.stats.handshake(hsLimited)
 			t.mu.Unlock()
 			return nil, false, &LimitError{What: "handshakes in progress or sessions", Addr: addr}
@@ -97,6 +120,13 @@ func (t *Transport) sessionOnce(ctx context.Context, addr netip.AddrPort, expect
 // roundTrip sends q with a new transaction ID and waits for the matching
 // response, at most RPCTimeout.
 func (s *session) roundTrip(ctx context.Context, q *krpc.Msg) (*krpc.Msg, error) {
+	r, _, err := s.exchange(ctx, q)
+	return r, err
+}
+
+// exchange is roundTrip that also returns how many records the session had
+// received when q went out, for noAnswer.
+func (s *session) exchange(ctx context.Context, q *krpc.Msg) (*krpc.Msg, uint64, error) {
 	msg := *q
 	msg.Y = krpc.YQuery
 	ch := make(chan *krpc.Msg, 1)
@@ -111,26 +141,31 @@ func (s *session) roundTrip(ctx context.Context, q *krpc.Msg) (*krpc.Msg, error)
 
 	b, err := EncodeMsg(&msg)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	seen := s.recvs.Load()
 	s.touch()
 	if _, err := s.conn.Write(b); err != nil {
-		return nil, fmt.Errorf("sending %s to %s: %w", msg.Q, s.addr, err)
+		if isClosed(s.closing) {
+			// Closed between the lookup of the session and the send.
+			err = ErrSessionClosed
+		}
+		return nil, seen, fmt.Errorf("sending %s to %s: %w", msg.Q, s.addr, err)
 	}
 	timer := time.NewTimer(s.t.cfg.RPCTimeout)
 	defer timer.Stop()
 	select {
 	case r := <-ch:
 		if r.Y == krpc.YError {
-			return r, r.E
+			return r, seen, r.E
 		}
-		return r, nil
+		return r, seen, nil
 	case <-timer.C:
-		return nil, &RPCTimeoutError{Addr: s.addr, Method: msg.Q, After: s.t.cfg.RPCTimeout}
+		return nil, seen, &RPCTimeoutError{Addr: s.addr, Method: msg.Q, After: s.t.cfg.RPCTimeout}
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, seen, ctx.Err()
 	case <-s.closing:
-		return nil, fmt.Errorf("%s to %s: %w", msg.Q, s.addr, ErrSessionClosed)
+		return nil, seen, fmt.Errorf("%s to %s: %w", msg.Q, s.addr, ErrSessionClosed)
 	}
 }
 
@@ -156,6 +191,7 @@ func (s *session) readLoop() {
 			continue
 		}
 		s.touch()
+		s.recvs.Add(1)
 		s.receive(buf[:n])
 	}
 }

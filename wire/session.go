@@ -36,7 +36,15 @@ type session struct {
 	verifyErr   error   // set by the certificate check, preferred over pion's error
 	peerID      krpc.ID // from the certificate; read after done
 	established atomic.Bool
-	lastUse     atomic.Int64 // unix nanoseconds of the last record in or out
+	lastUse     atomic.Int64  // unix nanoseconds of the last record in or out
+	recvs       atomic.Uint64 // records decrypted on this session
+	// silentAt is recvs+1 as it was when a call on this session got no
+	// answer and nothing else had arrived since it was sent; 0 when that
+	// never happened. See suspect.
+	silentAt atomic.Uint64
+	// replaced is set when a newer session with the same peer took over:
+	// calls that fail because this one closed are retried on the new one.
+	replaced atomic.Bool
 
 	closeOnce sync.Once
 	closing   chan struct{}
@@ -150,6 +158,24 @@ func (s *session) close() {
 		}
 		s.vc.Close()
 	})
+}
+
+// noAnswer records that a call sent when s had received seen records got
+// no answer, and reports whether the session is now suspect.
+func (s *session) noAnswer(seen uint64) bool {
+	if s.recvs.Load() == seen {
+		s.silentAt.Store(seen + 1)
+	}
+	return s.suspect()
+}
+
+// suspect reports whether a call on s went unanswered and nothing has
+// arrived on s since: the peer may have restarted and lost the session's
+// keys (a crash sends no close_notify), so the next call redials instead
+// of waiting on s again. Any record that arrives later clears it.
+func (s *session) suspect() bool {
+	m := s.silentAt.Load()
+	return m != 0 && m-1 == s.recvs.Load()
 }
 
 func (s *session) touch() { s.lastUse.Store(s.t.cfg.Now().UnixNano()) }
