@@ -2,8 +2,12 @@ package wire
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
 )
 
 // A peer crashes (no close_notify) and comes back on its address, with
@@ -77,5 +81,68 @@ func TestSuspectOnlyWhenSilent(t *testing.T) {
 	}
 	if a.sessionWith(b.LocalAddr()) == s {
 		t.Error("the suspect session was not replaced")
+	}
+}
+
+// One call times out on a session that other calls are using: the peer
+// lost its query and is stuck on the next one, so nothing comes back. The
+// timed-out call redials; the calls in flight on the old session must not
+// fail when it is replaced, but complete over the new one.
+func TestTimeoutDoesNotFailConcurrentCalls(t *testing.T) {
+	const inFlight = 4
+	a := newTestNode(t, func(c *Config) { c.RPCTimeout = time.Second })
+	b := newTestNode(t, nil)
+	dropTarget, holdTarget := testID(1), testID(2)
+	gate := make(chan struct{})
+	var release sync.Once
+	defer release.Do(func() { close(gate) })
+	var dropped, held atomic.Int64
+	b.Serve(func(from Peer, q *krpc.Msg) *krpc.Msg {
+		if q.Q == MethodFindNode {
+			switch q.A.Target {
+			case dropTarget:
+				if dropped.Add(1) == 1 {
+					return nil // the first one is lost
+				}
+			case holdTarget:
+				if held.Add(1) == 1 {
+					<-gate // the first one blocks the old session's reader
+				}
+			}
+		}
+		return b.handle(from, q)
+	})
+	a.ping(t, b, nil)
+	old := a.sessionWith(b.LocalAddr())
+
+	findNode := func(target krpc.ID) <-chan error {
+		ch := make(chan error, 1)
+		go func() {
+			_, _, err := a.Call(context.Background(), b.LocalAddr(), nil, FindNodeQuery(a.LocalID(), target, false))
+			ch <- err
+		}()
+		return ch
+	}
+	lost := findNode(dropTarget)
+	waitFor(t, "B to drop the first query", func() bool { return dropped.Load() == 1 })
+	var others []<-chan error
+	for range inFlight {
+		others = append(others, findNode(holdTarget))
+	}
+	waitFor(t, "the calls to be in flight on the old session", func() bool { return old.inFlight() == inFlight+1 })
+	if err := <-lost; err != nil {
+		t.Errorf("the call whose query was lost did not succeed on its retry: %v", err)
+	}
+	for i, ch := range others {
+		if err := <-ch; err != nil {
+			t.Errorf("call %d in flight on the replaced session failed: %v", i, err)
+		}
+	}
+	release.Do(func() { close(gate) })
+	if n := a.Stats().Handshakes["ok"]; n != 2 {
+		t.Errorf("A completed %d handshakes, want 2 (one redial)", n)
+	}
+	if a.sessionWith(b.LocalAddr()) == old {
+		t.Error("the silent session was not replaced")
 	}
 }
