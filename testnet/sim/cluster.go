@@ -26,7 +26,8 @@ type ClusterConfig struct {
 	JoinParallel int
 	// Seed makes the node IDs and the choice of seeds reproducible.
 	Seed uint64
-	// Progress, when set, is told how many nodes have joined.
+	// Progress, when set, is told how many nodes have joined; it is called
+	// from one goroutine at a time.
 	Progress func(joined, total int)
 }
 
@@ -197,11 +198,10 @@ func (c *Cluster) join(ctx context.Context, cfg ClusterConfig) error {
 				return
 			}
 			mu.Lock()
+			defer mu.Unlock()
 			joined = append(joined, m)
-			n := len(joined)
-			mu.Unlock()
 			if cfg.Progress != nil {
-				cfg.Progress(n, cfg.Nodes)
+				cfg.Progress(len(joined), cfg.Nodes)
 			}
 		})
 	}
