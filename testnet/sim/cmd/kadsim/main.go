@@ -48,6 +48,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "directory for RESULTS.md, results.svg and results.json (empty: print only)")
 	maxTime := fs.Duration("max-time", 45*time.Minute, "bound of the whole run")
 	from := fs.String("from", "", "redraw the table and plot from this results.json instead of running")
+	minExact := fs.Float64("min-exact", 0, "exit 1 when, without churn, exact-k or found falls below this share (e.g. 0.99)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -123,6 +124,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	stdout.Write(md.Bytes())
+	if bad := belowTarget(rf.Results, *minExact); bad != "" {
+		fmt.Fprintln(stderr, bad)
+		return 1
+	}
 	if *out == "" {
 		return 0
 	}
@@ -152,6 +157,19 @@ type runFile struct {
 	Command string
 	Setup   string
 	Results []sim.ExperimentResult
+}
+
+// belowTarget describes the first churn-free phase whose exact-k or found
+// share is under min, or returns "".
+func belowTarget(results []sim.ExperimentResult, min float64) string {
+	for _, r := range results {
+		for _, p := range r.Phases {
+			if p.Churn == 0 && (p.ExactK < min || p.Found < min) {
+				return fmt.Sprintf("N=%d: exact k %.1f%%, found %.1f%%: below the -min-exact target of %.1f%%", r.Nodes, 100*p.ExactK, 100*p.Found, 100*min)
+			}
+		}
+	}
+	return ""
 }
 
 func parseInts(s string) ([]int, error) {

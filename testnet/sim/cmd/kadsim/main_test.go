@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/kadnode/kadnode/testnet/sim"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -16,7 +18,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestTinyRunWritesResults(t *testing.T) {
 	dir := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	code := run([]string{"-n", "20,40", "-lookups", "20", "-churn", "0.2", "-timeout", "5ms", "-encode", "-out", dir}, &stdout, &stderr)
+	code := run([]string{"-n", "20,40", "-lookups", "20", "-churn", "0.2", "-timeout", "5ms", "-encode", "-min-exact", "0.99", "-out", dir}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
@@ -52,6 +54,18 @@ func TestRedrawFromJSON(t *testing.T) {
 	}
 	if !bytes.Equal(first, second) {
 		t.Errorf("redrawn table differs:\n%s\nwas:\n%s", second, first)
+	}
+}
+
+func TestBelowTarget(t *testing.T) {
+	ok := sim.PhaseResult{ExactK: 1, Found: 1}
+	low := sim.PhaseResult{ExactK: 0.95, Found: 1}
+	churned := sim.PhaseResult{Churn: 0.3, ExactK: 0.1, Found: 0.9}
+	if msg := belowTarget([]sim.ExperimentResult{{Nodes: 10, Phases: []sim.PhaseResult{ok, churned}}}, 0.99); msg != "" {
+		t.Errorf("exact run flagged: %s", msg)
+	}
+	if msg := belowTarget([]sim.ExperimentResult{{Nodes: 10, Phases: []sim.PhaseResult{low}}}, 0.99); !strings.Contains(msg, "N=10") {
+		t.Errorf("95%% exact not flagged against 99%%: %q", msg)
 	}
 }
 
