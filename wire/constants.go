@@ -52,6 +52,10 @@ const (
 	// DefaultPeerQueueLen is the number of datagrams queued per peer before
 	// the read loop drops (it never blocks).
 	DefaultPeerQueueLen = 64
+	// DefaultSocketBuffer is the kernel receive and send buffer asked for
+	// the socket: Linux's default (~208 KiB) overflows under a burst of a
+	// few hundred clients, and each datagram lost there costs a timeout.
+	DefaultSocketBuffer = 4 << 20
 )
 
 // Wire limits of the transport.

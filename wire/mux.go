@@ -12,8 +12,10 @@ import (
 func (t *Transport) readLoop() {
 	defer t.wg.Done()
 	buf := make([]byte, socketReadBufferSize)
+	oob := make([]byte, overflowOOBSize)
+	var overflow overflowCount
 	for {
-		n, from, err := t.sock.ReadFromUDPAddrPort(buf)
+		n, oobn, _, from, err := t.sock.ReadMsgUDPAddrPort(buf, oob)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -23,6 +25,11 @@ func (t *Transport) readLoop() {
 				return
 			default:
 				continue // e.g. an ICMP error surfaced by the kernel
+			}
+		}
+		if oobn > 0 {
+			if d := overflow.update(oob[:oobn]); d > 0 {
+				t.stats.dropN(dropKernelOverflow, d)
 			}
 		}
 		if g := t.routeGate.Load(); g != nil {

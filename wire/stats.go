@@ -33,23 +33,25 @@ var outcomeNames = [numOutcomes]string{
 type dropReason int
 
 const (
-	dropQueueFull   dropReason = iota // the peer's queue was full
-	dropGarbage                       // not DTLS
-	dropPlaintext                     // a KRPC message without DTLS
-	dropOversize                      // datagram or message over its limit
-	dropNoSession                     // a DTLS record from an address with no session
-	dropStaleHello                    // a late copy of a ClientHello already handled
-	dropMalformed                     // not valid KRPC inside a session
-	dropUnknownTxID                   // a response nobody waits for
-	dropIDMismatch                    // the message's sender id is not the certificate's
-	dropDTLSError                     // pion reported a non-fatal read error
-	dropUnexpected                    // a plaintext record for an established session
+	dropQueueFull      dropReason = iota // the peer's queue was full
+	dropGarbage                          // not DTLS
+	dropPlaintext                        // a KRPC message without DTLS
+	dropOversize                         // datagram or message over its limit
+	dropNoSession                        // a DTLS record from an address with no session
+	dropStaleHello                       // a late copy of a ClientHello already handled
+	dropMalformed                        // not valid KRPC inside a session
+	dropUnknownTxID                      // a response nobody waits for
+	dropIDMismatch                       // the message's sender id is not the certificate's
+	dropDTLSError                        // pion reported a non-fatal read error
+	dropUnexpected                       // a plaintext record for an established session
+	dropKernelOverflow                   // the kernel's socket receive buffer was full
 	numDropReasons
 )
 
 var dropNames = [numDropReasons]string{
 	"queue_full", "garbage", "plaintext", "oversize", "no_session", "stale_hello",
 	"malformed", "unknown_txid", "id_mismatch", "dtls_error", "unexpected_record",
+	"kernel_overflow",
 }
 
 type counters struct {
@@ -59,6 +61,7 @@ type counters struct {
 
 func (c *counters) handshake(o handshakeOutcome) { c.handshakes[o].Add(1) }
 func (c *counters) drop(r dropReason)            { c.dropped[r].Add(1) }
+func (c *counters) dropN(r dropReason, n uint64) { c.dropped[r].Add(n) }
 
 // Stats snapshots the counters.
 func (t *Transport) Stats() Stats {

@@ -29,7 +29,10 @@ type Config struct {
 	// (burst: twice the rate); negative disables the limit.
 	HandshakesPerIPPerSecond float64
 	PeerQueueLen             int
-	Logger                   *slog.Logger
+	// SocketBuffer is the size asked for the socket's kernel receive and
+	// send buffers; the kernel caps it at net.core.rmem_max / wmem_max.
+	SocketBuffer int
+	Logger       *slog.Logger
 	// Now is the clock for idle and rate-limit decisions; nil is time.Now.
 	Now func() time.Time
 }
@@ -61,6 +64,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PeerQueueLen <= 0 {
 		c.PeerQueueLen = DefaultPeerQueueLen
+	}
+	if c.SocketBuffer <= 0 {
+		c.SocketBuffer = DefaultSocketBuffer
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -129,6 +135,7 @@ func Listen(cfg Config) (*Transport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen on UDP %s: %w", cfg.Listen, err)
 	}
+	tuneSocket(sock, cfg.SocketBuffer, cfg.Logger)
 	t := &Transport{
 		cfg:     cfg,
 		id:      cfg.Identity,

@@ -51,19 +51,6 @@ func long(t *testing.T) {
 	}
 }
 
-// knownIssue reports a requirement the code under test does not meet yet:
-// a failure at full size (make hostile, the hardening suite), a logged
-// "KNOWN ISSUE" line in the regular run, so that run stays usable while
-// the fix is pending.
-func knownIssue(t testing.TB, format string, args ...any) {
-	t.Helper()
-	if fullSize() {
-		t.Errorf("KNOWN ISSUE: "+format, args...)
-		return
-	}
-	t.Logf("KNOWN ISSUE: "+format, args...)
-}
-
 // size is a scenario parameter: light in the regular run, full with
 // EnvHostile, and EnvPrefix+name when that is set.
 func size(t testing.TB, name string, light, full int) int {
