@@ -40,7 +40,7 @@ func (t *Table) pingDone(b *bucket, c store.Contact, err error) {
 		t.refresh(b, &b.members, j, c.Addr, t.now(), true)
 		return
 	}
-	t.log.Debug("evicting unresponsive contact", "id", c.ID, "addr", c.Addr, "err", err)
+	t.log.Info("evicted a contact that did not answer a liveness ping", "id", c.ID, "addr", c.Addr, "err", err)
 	t.evictions++
 	t.removeMember(b, j)
 }

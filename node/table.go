@@ -266,6 +266,7 @@ func (t *Table) Failed(id krpc.ID) {
 	}
 	if list == &b.members {
 		t.evictions++
+		t.log.Info("evicted a contact after consecutive failures", "id", c.ID, "addr", c.Addr, "failures", c.Failures)
 	}
 	t.remove(b, list, j)
 }
