@@ -76,6 +76,9 @@ const (
 	alpnPrefix = "kadnode/"
 	// txIDLen is the length of the transaction IDs this node generates.
 	txIDLen = 4
+	// pionReplayLog is the format of pion's (v2.2.12) debug log line for a
+	// record its replay window dropped; it is how those drops are counted.
+	pionReplayLog = "discarded duplicated packet (epoch: %d, seq: %d)"
 )
 
 // DTLS record layout, as far as the demultiplexer reads it (RFC 6347 4.1

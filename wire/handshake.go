@@ -23,6 +23,7 @@ var quietLogs = &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelD
 // verified: the ID is derived from the certificate the peer proved it holds.
 func (t *Transport) dtlsConfig(s *session) *dtls.Config {
 	cfg := baseDTLSConfig(t.id, t.alpn)
+	cfg.LoggerFactory = pionLogs{&t.stats}
 	cfg.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
 		id, err := peerIDFromCerts(raw)
 		if err == nil && s.expect != nil && id != *s.expect {

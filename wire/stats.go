@@ -45,13 +45,14 @@ const (
 	dropDTLSError                        // pion reported a non-fatal read error
 	dropUnexpected                       // a plaintext record for an established session
 	dropKernelOverflow                   // the kernel's socket receive buffer was full
+	dropReplayed                         // a record pion's replay window refused
 	numDropReasons
 )
 
 var dropNames = [numDropReasons]string{
 	"queue_full", "garbage", "plaintext", "oversize", "no_session", "stale_hello",
 	"malformed", "unknown_txid", "id_mismatch", "dtls_error", "unexpected_record",
-	"kernel_overflow",
+	"kernel_overflow", "replayed",
 }
 
 type counters struct {
