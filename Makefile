@@ -13,8 +13,14 @@ build:
 static:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/kadnode-static .
 
+# Every package runs under the race detector. The in-process networks of
+# ./testnet (50 to 200 real nodes) run under it at reduced size, and again
+# at full size without it: under -race they alone would take longer than
+# the rest of the suite.
 test:
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/testnet$$')
+	$(GO) test -race -short -count=1 -timeout 20m ./testnet
+	$(GO) test -count=1 -timeout 20m ./testnet
 
 test-short:
 	$(GO) test -short -count=1 ./...
