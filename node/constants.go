@@ -38,6 +38,19 @@ const (
 	// DefaultRPCTimeout is how long a query may take before it counts as a
 	// failure against the peer.
 	DefaultRPCTimeout = time.Second
+	// CallDeadlineFactor times the RPC timeout is a call's deadline. The
+	// transport gives up on a silent session after its own RPC timeout and
+	// redials once (a peer that restarted); the headroom lets that redial
+	// finish within the same call instead of failing exactly when it starts.
+	CallDeadlineFactor = 2
+	// OfflineFailureRun is how many failed calls in a row, across all
+	// peers and with no answer in between, make the node take itself for
+	// offline: it then stops counting failures against contacts until a
+	// peer answers, so a lost link does not empty the table.
+	OfflineFailureRun = 8
+	// EmptyTableCheckInterval is how often a joined node checks whether
+	// its table went empty, which starts a new join.
+	EmptyTableCheckInterval = time.Second
 	// MinQueryTimeout is the floor of a lookup's adaptive per-query timeout
 	// (srtt + 4·rttvar); past it a query stops holding one of the α slots
 	// but may still answer until the RPC timeout.

@@ -18,8 +18,9 @@ type externalAddr struct {
 	agreed netip.AddrPort
 }
 
-// vote records what responder from reported as our address.
-func (e *externalAddr) vote(from krpc.ID, ip krpc.NodeAddr) {
+// vote records what responder from reported as our address. changed says
+// whether the agreed address moved from old to cur.
+func (e *externalAddr) vote(from krpc.ID, ip krpc.NodeAddr) (old, cur netip.AddrPort, changed bool) {
 	addr, ok := netip.AddrFromSlice(ip.IP)
 	if !ok || ip.Port <= 0 || ip.Port > 0xffff || addr.IsUnspecified() {
 		return
@@ -30,8 +31,9 @@ func (e *externalAddr) vote(from krpc.ID, ip krpc.NodeAddr) {
 	if e.votes == nil {
 		e.votes = make(map[krpc.ID]netip.AddrPort)
 	}
-	if old, known := e.votes[from]; known && old == ap {
-		return
+	old = e.agreed
+	if prev, known := e.votes[from]; known && prev == ap {
+		return old, old, false
 	}
 	if _, known := e.votes[from]; !known {
 		e.order = append(e.order, from)
@@ -52,6 +54,7 @@ func (e *externalAddr) vote(from krpc.ID, ip krpc.NodeAddr) {
 	if bestCount >= ExternalAgreement {
 		e.agreed = best
 	}
+	return old, e.agreed, e.agreed != old
 }
 
 // get returns the agreed external address, or the zero value.

@@ -11,49 +11,93 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 
+	"github.com/kadnode/kadnode/store"
 	"github.com/kadnode/kadnode/wire"
 )
 
 // joinLoop runs the join until it succeeds, backing off between attempts,
-// then revalidates the contacts the store gave back.
+// then revalidates the contacts the store gave back. Afterwards it joins
+// again whenever the table goes empty (every contact evicted), through the
+// seeds and the last contacts the table held, since an empty table cannot
+// look anything up.
 func (n *Node) joinLoop() {
 	defer n.wg.Done()
-	if len(n.cfg.Seeds) == 0 && len(n.loaded) == 0 {
-		return // the first node of a network: joined at start
+	known := n.loaded
+	if len(n.cfg.Seeds) > 0 || len(known) > 0 {
+		if !n.joinUntilDone(known) {
+			return
+		}
+		n.revalidateLoaded(n.ctx)
+	} // else the first node of a network: joined at start
+	for {
+		var ok bool
+		if known, ok = n.waitEmptyTable(known); !ok {
+			return
+		}
+		n.log.Info("routing table is empty; joining again", "seeds", len(n.cfg.Seeds), "last_contacts", len(known))
+		if !n.joinUntilDone(known) {
+			return
+		}
 	}
+}
+
+// joinUntilDone runs the join through the seeds and known until it
+// succeeds, backing off between attempts. It returns false when the node
+// closes first.
+func (n *Node) joinUntilDone(known []store.Contact) bool {
 	backoff := JoinBackoffMin
 	for attempt := 1; ; attempt++ {
-		err := n.join(n.ctx)
+		err := n.join(n.ctx, known)
 		if err == nil {
-			break
+			return true
 		}
 		if n.ctx.Err() != nil {
-			return
+			return false
 		}
 		if len(n.cfg.Seeds) == 0 && !n.isJoined() {
 			// Without seeds nobody would ever let us back in; serve as a
 			// first node so that whoever calls us gets inserted, and keep
 			// trying the old contacts.
-			n.log.Warn("no stored contact answered and no seeds are configured; serving as the first node of a network", "contacts", len(n.loaded))
+			n.log.Warn("no stored contact answered and no seeds are configured; serving as the first node of a network", "contacts", len(known))
 			n.markJoined()
 		}
 		wait := jitter(backoff, JoinBackoffJitter)
 		n.log.Warn("join failed; retrying", "attempt", attempt, "retry_in", wait.Round(time.Millisecond), "err", err)
 		if !n.sleep(wait) {
-			return
+			return false
 		}
 		backoff = min(2*backoff, JoinBackoffMax)
 	}
-	n.revalidateLoaded(n.ctx)
 }
 
-// join is the paper's join: make contact (seeds, and the stored contacts
-// after a restart), look up our own ID, which makes every node on the way
-// insert us, then refresh every bucket farther than our closest neighbour.
-func (n *Node) join(ctx context.Context) error {
-	answered := n.contactBootstrap(ctx, n.table.Len() == 0)
+// waitEmptyTable checks every EmptyTableCheckInterval until the table is
+// empty and there is someone to join through, and returns the last
+// contacts the table held (known until it held any). It returns false
+// when the node closes.
+func (n *Node) waitEmptyTable(known []store.Contact) ([]store.Contact, bool) {
+	for n.sleep(EmptyTableCheckInterval) {
+		if cs := n.table.Contacts(); len(cs) > 0 {
+			known = cs
+			continue
+		}
+		if len(n.cfg.Seeds) > 0 || len(known) > 0 {
+			return known, true
+		}
+	}
+	return nil, false
+}
+
+// join is the paper's join: make contact (seeds, and the known contacts
+// when the table is empty, as after a restart), look up our own ID, which
+// makes every node on the way insert us, then refresh every bucket farther
+// than our closest neighbour.
+func (n *Node) join(ctx context.Context, known []store.Contact) error {
+	if n.table.Len() > 0 {
+		known = nil
+	}
+	answered := n.contactBootstrap(ctx, known)
 	if answered == 0 && n.table.Len() == 0 {
-		return fmt.Errorf("none of %d seeds and %d stored contacts answered", len(n.cfg.Seeds), len(n.loaded))
+		return fmt.Errorf("none of %d seeds and %d stored contacts answered", len(n.cfg.Seeds), len(known))
 	}
 	res, err := n.lookup(ctx, n.self)
 	if err != nil && !errors.Is(err, ErrNoContacts) {
@@ -79,16 +123,17 @@ type bootstrapTarget struct {
 	expect  *krpc.ID
 }
 
-// contactBootstrap pings the seeds and, with stored too, the contacts
-// restored from the store (whose table entries earlier attempts may have
-// evicted), and inserts whoever answers. It returns how many answered.
-func (n *Node) contactBootstrap(ctx context.Context, stored bool) int {
+// contactBootstrap pings the seeds and up to MaxBootstrapContacts of
+// known (contacts from the store, or the table's last ones, whose entries
+// may have been evicted since), and inserts whoever answers. It returns
+// how many answered.
+func (n *Node) contactBootstrap(ctx context.Context, known []store.Contact) int {
 	var targets []bootstrapTarget
 	for _, s := range n.cfg.Seeds {
 		targets = append(targets, bootstrapTarget{contact: s, expect: expectedID(s)})
 	}
-	for i, c := range n.loaded {
-		if !stored || i == MaxBootstrapContacts {
+	for i, c := range known {
+		if i == MaxBootstrapContacts {
 			break
 		}
 		id := c.ID

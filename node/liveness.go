@@ -1,6 +1,10 @@
 package node
 
-import "github.com/kadnode/kadnode/store"
+import (
+	"errors"
+
+	"github.com/kadnode/kadnode/store"
+)
 
 // checkLiveness starts a ping of b's least-recently-seen member when the
 // bucket is full and a replacement is waiting, unless one is in flight:
@@ -39,6 +43,9 @@ func (t *Table) pingDone(b *bucket, c store.Contact, err error) {
 	if err == nil {
 		t.refresh(b, &b.members, j, c.Addr, t.now(), true)
 		return
+	}
+	if errors.Is(err, errOffline) {
+		return // our link is down, not the member: keep it
 	}
 	t.log.Info("evicted a contact that did not answer a liveness ping", "id", c.ID, "addr", c.Addr, "err", err)
 	t.evictions++

@@ -113,6 +113,7 @@ type Node struct {
 
 	rtt      rttEstimator
 	external externalAddr
+	offline  offlineDetector
 	rpcsIn   rpcCounters
 	rpcsOut  rpcCounters
 	refresh  refreshTimes
@@ -148,6 +149,7 @@ func New(cfg Config, tr Transport, st Store) (*Node, error) {
 		log:    cfg.Logger,
 		joined: make(chan struct{}),
 	}
+	n.offline.log = cfg.Logger
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.refresh.init(cfg.Clock.Now(), cfg.RefreshInterval)
 	n.table = NewTable(n.self, TableConfig{
@@ -290,20 +292,27 @@ func (n *Node) pingAddr(ctx context.Context, addr netip.AddrPort, expect *krpc.I
 	return peer, rtt, nil
 }
 
-// livenessPing is the table's check of a full bucket's oldest member.
+// livenessPing is the table's check of a full bucket's oldest member. While
+// the node seems offline its error says so, and the member is kept.
 func (n *Node) livenessPing(ctx context.Context, c store.Contact) error {
 	ctx, cancel := n.withClose(ctx)
 	defer cancel()
 	_, _, err := n.pingAddr(ctx, c.Addr, &c.ID)
+	if err != nil && n.offline.isOffline() {
+		return fmt.Errorf("%w: %w", errOffline, err)
+	}
 	return err
 }
 
-// call sends q with the RPC timeout and measures the round trip.
+// call sends q and measures the round trip. Its deadline leaves the
+// transport room for one redial after its own RPC timeout (see
+// CallDeadlineFactor).
 func (n *Node) call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q *krpc.Msg) (wire.Peer, *krpc.Msg, time.Duration, error) {
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.RPCTimeout)
+	callCtx, cancel := context.WithTimeout(ctx, CallDeadlineFactor*n.cfg.RPCTimeout)
 	defer cancel()
 	start := time.Now()
-	peer, reply, err := n.tr.Call(ctx, addr, expect, q)
+	peer, reply, err := n.tr.Call(callCtx, addr, expect, q)
+	n.offline.outcome(ctx, err)
 	return peer, reply, time.Since(start), err
 }
 
@@ -328,14 +337,17 @@ func (n *Node) checkReply(peer wire.Peer, expect *krpc.ID, reply *krpc.Msg) erro
 // address.
 func (n *Node) learn(peer wire.Peer, reply *krpc.Msg, rtt time.Duration) {
 	n.rtt.observe(rtt)
-	n.external.vote(peer.ID, reply.IP)
+	if old, cur, changed := n.external.vote(peer.ID, reply.IP); changed {
+		n.log.Info("external address changed", "old", old, "new", cur)
+	}
 }
 
 // failed tells the table that a query to id failed, unless the peer did
-// answer (with a KRPC error: it is alive) or we gave up on it ourselves.
+// answer (with a KRPC error: it is alive), we gave up on it ourselves, or
+// this node seems offline (the failure is ours, not the peer's).
 func (n *Node) failed(ctx context.Context, id krpc.ID, err error) {
 	var kerr *krpc.Error
-	if ctx.Err() != nil || errors.As(err, &kerr) {
+	if ctx.Err() != nil || errors.As(err, &kerr) || n.offline.isOffline() {
 		return
 	}
 	n.table.Failed(id)

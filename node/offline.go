@@ -1,0 +1,64 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"github.com/anacrolix/dht/v2/krpc"
+)
+
+// errOffline marks a failure that is blamed on this node's own link, not on
+// the peer: the table must not count it.
+var errOffline = errors.New("this node seems offline: no peer has answered lately")
+
+// offlineDetector tells a dead peer from a dead link. When our own network
+// goes away every call fails, and counting those failures would evict the
+// whole table and leave nothing to come back through. A run of
+// OfflineFailureRun failed calls, across all peers with no response in
+// between, means the link is down; failures stop counting until any peer
+// answers. With some peers dead and others alive, answers interleave with
+// the failures and the run stays short.
+type offlineDetector struct {
+	mu      sync.Mutex
+	run     int // failed calls since the last response
+	offline bool
+	log     *slog.Logger
+}
+
+// outcome records how one outbound call ended. parent is the caller's
+// context before the per-call deadline: a call we cancelled ourselves says
+// nothing about the link. A KRPC error is an answer.
+func (o *offlineDetector) outcome(parent context.Context, err error) {
+	var kerr *krpc.Error
+	if err != nil && !errors.As(err, &kerr) {
+		if parent.Err() == nil {
+			o.failed()
+		}
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.offline {
+		o.log.Info("a peer answered again; back online, counting failures against contacts", "failed_calls", o.run)
+	}
+	o.run, o.offline = 0, false
+}
+
+func (o *offlineDetector) failed() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.run++
+	if !o.offline && o.run >= OfflineFailureRun {
+		o.offline = true
+		o.log.Info("no peer answered the last calls; this node seems offline, not counting failures against contacts until one answers", "failed_calls", o.run)
+	}
+}
+
+// isOffline reports whether failures are currently blamed on our link.
+func (o *offlineDetector) isOffline() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.offline
+}
