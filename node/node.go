@@ -298,7 +298,7 @@ func (n *Node) livenessPing(ctx context.Context, c store.Contact) error {
 	ctx, cancel := n.withClose(ctx)
 	defer cancel()
 	_, _, err := n.pingAddr(ctx, c.Addr, &c.ID)
-	if err != nil && n.offline.isOffline() {
+	if err != nil && n.seemsOffline(c.ID) {
 		return fmt.Errorf("%w: %w", errOffline, err)
 	}
 	return err
@@ -347,7 +347,7 @@ func (n *Node) learn(peer wire.Peer, reply *krpc.Msg, rtt time.Duration) {
 // this node seems offline (the failure is ours, not the peer's).
 func (n *Node) failed(ctx context.Context, id krpc.ID, err error) {
 	var kerr *krpc.Error
-	if ctx.Err() != nil || errors.As(err, &kerr) || n.offline.isOffline() {
+	if ctx.Err() != nil || errors.As(err, &kerr) || n.seemsOffline(id) {
 		return
 	}
 	n.table.Failed(id)

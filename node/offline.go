@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"github.com/anacrolix/dht/v2/krpc"
+
+	"github.com/kadnode/kadnode/store"
 )
 
 // errOffline marks a failure that is blamed on this node's own link, not on
@@ -17,9 +19,11 @@ var errOffline = errors.New("this node seems offline: no peer has answered latel
 // goes away every call fails, and counting those failures would evict the
 // whole table and leave nothing to come back through. A run of
 // OfflineFailureRun failed calls, across all peers with no response in
-// between, means the link is down; failures stop counting until any peer
-// answers. With some peers dead and others alive, answers interleave with
-// the failures and the run stays short.
+// between, makes the link suspect; the node then pings the contact that
+// answered last, and if it is silent too the link is taken as down:
+// failures stop counting until any peer answers. With some peers dead and
+// others alive, answers interleave with the failures, or the probe
+// answers, and every failure counts.
 type offlineDetector struct {
 	mu      sync.Mutex
 	run     int // failed calls since the last response
@@ -50,10 +54,51 @@ func (o *offlineDetector) failed() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.run++
-	if !o.offline && o.run >= OfflineFailureRun {
-		o.offline = true
-		o.log.Info("no peer answered the last calls; this node seems offline, not counting failures against contacts until one answers", "failed_calls", o.run)
+}
+
+// suspect reports whether the last OfflineFailureRun calls all failed.
+func (o *offlineDetector) suspect() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.run >= OfflineFailureRun
+}
+
+// probeFailed records that the probe of a suspect link went unanswered
+// too, unless an answer came meanwhile.
+func (o *offlineDetector) probeFailed() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.offline || o.run < OfflineFailureRun {
+		return
 	}
+	o.offline = true
+	o.log.Info("no peer answered the last calls; this node seems offline, not counting failures against contacts until one answers", "failed_calls", o.run)
+}
+
+// seemsOffline reports whether a failed call to failedID is better blamed
+// on our own link, probing the link when the failures make it suspect.
+func (n *Node) seemsOffline(failedID krpc.ID) bool {
+	if n.offline.isOffline() {
+		return true
+	}
+	if !n.offline.suspect() {
+		return false
+	}
+	var probe store.Contact
+	for _, c := range n.table.Contacts() {
+		if c.ID != failedID && c.Place == store.InBucket && c.LastResponse.After(probe.LastResponse) {
+			probe = c
+		}
+	}
+	if probe.LastResponse.IsZero() {
+		return false // nobody else to ask: the failure may be the peer's
+	}
+	ctx, cancel := n.withClose(context.Background())
+	defer cancel()
+	if _, _, err := n.pingAddr(ctx, probe.Addr, &probe.ID); err != nil && ctx.Err() == nil {
+		n.offline.probeFailed()
+	}
+	return n.offline.isOffline()
 }
 
 // isOffline reports whether failures are currently blamed on our link.
