@@ -208,7 +208,10 @@ func startDaemon(cfg daemonConfig) (_ *daemon, err error) {
 		cfg.log.Warn("the node key changed since the routing table was written; re-bucketing the table",
 			"old_id", old, "id", id.ID)
 	}
-	d.tr, err = wire.Listen(wire.Config{Identity: id, Network: cfg.network, Listen: cfg.listen, Logger: cfg.log})
+	// Node and transport share the RPC timeout: the node's per-call deadline
+	// is a multiple of it, which leaves the transport room for its redial.
+	d.tr, err = wire.Listen(wire.Config{Identity: id, Network: cfg.network, Listen: cfg.listen,
+		RPCTimeout: cfg.rpcTimeout, Logger: cfg.log})
 	if err != nil {
 		return nil, listenError("UDP", "--listen", cfg.listen, err)
 	}
