@@ -48,6 +48,9 @@ const (
 	// offline: it then stops counting failures against contacts until a
 	// peer answers, so a lost link does not empty the table.
 	OfflineFailureRun = 8
+	// OfflineProbes is how many recently answering contacts are pinged
+	// before a suspect link is taken as down; all must stay silent.
+	OfflineProbes = 3
 	// EmptyTableCheckInterval is how often a joined node checks whether
 	// its table went empty, which starts a new join.
 	EmptyTableCheckInterval = time.Second

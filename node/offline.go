@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/anacrolix/dht/v2/krpc"
@@ -76,7 +77,10 @@ func (o *offlineDetector) probeFailed() {
 }
 
 // seemsOffline reports whether a failed call to failedID is better blamed
-// on our own link, probing the link when the failures make it suspect.
+// on our own link, probing the link when the failures make it suspect:
+// OfflineProbes contacts that answered lately, and none of them failing
+// now, are pinged at once, and the link is taken as down only if all of
+// them stay silent. One probe could hit a peer that died since its answer.
 func (n *Node) seemsOffline(failedID krpc.ID) bool {
 	if n.offline.isOffline() {
 		return true
@@ -84,21 +88,42 @@ func (n *Node) seemsOffline(failedID krpc.ID) bool {
 	if !n.offline.suspect() {
 		return false
 	}
-	var probe store.Contact
-	for _, c := range n.table.Contacts() {
-		if c.ID != failedID && c.Place == store.InBucket && c.LastResponse.After(probe.LastResponse) {
-			probe = c
-		}
-	}
-	if probe.LastResponse.IsZero() {
+	probes := n.offlineProbes(failedID)
+	if len(probes) == 0 {
 		return false // nobody else to ask: the failure may be the peer's
 	}
 	ctx, cancel := n.withClose(context.Background())
 	defer cancel()
-	if _, _, err := n.pingAddr(ctx, probe.Addr, &probe.ID); err != nil && ctx.Err() == nil {
+	var wg sync.WaitGroup
+	answered := make(chan struct{}, len(probes))
+	for _, c := range probes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, err := n.pingAddr(ctx, c.Addr, &c.ID); err == nil {
+				answered <- struct{}{}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(answered) == 0 && ctx.Err() == nil {
 		n.offline.probeFailed()
 	}
 	return n.offline.isOffline()
+}
+
+// offlineProbes picks the contacts to ask when the link is suspect: bucket
+// members other than failedID with no failure counted, most recent answer
+// first.
+func (n *Node) offlineProbes(failedID krpc.ID) []store.Contact {
+	var cands []store.Contact
+	for _, c := range n.table.Contacts() {
+		if c.ID != failedID && c.Place == store.InBucket && c.Failures == 0 && !c.LastResponse.IsZero() {
+			cands = append(cands, c)
+		}
+	}
+	slices.SortFunc(cands, func(a, b store.Contact) int { return b.LastResponse.Compare(a.LastResponse) })
+	return cands[:min(len(cands), OfflineProbes)]
 }
 
 // isOffline reports whether failures are currently blamed on our link.
