@@ -1,11 +1,8 @@
 package cli
 
 import (
-	"math/bits"
 	"net/netip"
 	"time"
-
-	"github.com/anacrolix/dht/v2/krpc"
 
 	"github.com/kadnode/kadnode/node"
 	"github.com/kadnode/kadnode/wire"
@@ -123,7 +120,7 @@ func toLookupJSON(r node.LookupResult) lookupJSON {
 		out.Closest = append(out.Closest, closestJSON{
 			ID:     c.ID.String(),
 			Addr:   c.Addr.String(),
-			Bucket: distanceBucket(c.ID, r.Target),
+			Bucket: node.BucketIndex(r.Target, c.ID),
 			RTTMs:  millis(c.RTT),
 		})
 	}
@@ -137,17 +134,6 @@ func toPeerJSON(p wire.Peer, rtt time.Duration) peerJSON {
 		Contact: wire.ContactString(p.ID, p.Addr),
 		RTTMs:   millis(rtt),
 	}
-}
-
-// distanceBucket is the index of the k-bucket a would occupy in b's table:
-// 159 minus the leading zero bits of a XOR b, or -1 when a == b.
-func distanceBucket(a, b krpc.ID) int {
-	for i := range a {
-		if x := a[i] ^ b[i]; x != 0 {
-			return (len(a)-i)*8 - 1 - bits.LeadingZeros8(x)
-		}
-	}
-	return -1
 }
 
 func millis(d time.Duration) float64 {
