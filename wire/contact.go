@@ -136,7 +136,7 @@ func (c Contact) String() string {
 
 // ContactString formats a known node as "ID@host:port".
 func ContactString(id krpc.ID, addr netip.AddrPort) string {
-	return id.String() + "@" + netip.AddrPortFrom(addr.Addr().Unmap(), addr.Port()).String()
+	return id.String() + "@" + unmapAddrPort(addr).String()
 }
 
 // Resolve returns the UDP address to reach c. An IP literal is used as is;

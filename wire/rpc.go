@@ -117,15 +117,9 @@ func (t *Transport) sessionOnce(ctx context.Context, addr netip.AddrPort, expect
 	return s, fresh, err
 }
 
-// roundTrip sends q with a new transaction ID and waits for the matching
-// response, at most RPCTimeout.
-func (s *session) roundTrip(ctx context.Context, q *krpc.Msg) (*krpc.Msg, error) {
-	r, _, err := s.exchange(ctx, q)
-	return r, err
-}
-
-// exchange is roundTrip that also returns how many records the session had
-// received when q went out, for noAnswer.
+// exchange sends q with a new transaction ID and waits for the matching
+// response, at most RPCTimeout. It also returns how many records the
+// session had received when q went out, for noAnswer.
 func (s *session) exchange(ctx context.Context, q *krpc.Msg) (*krpc.Msg, uint64, error) {
 	msg := *q
 	msg.Y = krpc.YQuery

@@ -73,7 +73,7 @@ func TestHostileInput(t *testing.T) {
 	waitDropped("id_mismatch", 1)
 
 	// A query whose id is not the certificate's is answered with 203.
-	_, err := s.roundTrip(context.Background(), PingQuery(testID(9), false))
+	_, _, err := s.exchange(context.Background(), PingQuery(testID(9), false))
 	var ke *krpc.Error
 	if !errors.As(err, &ke) || ke.Code != krpc.ErrorCodeProtocolError {
 		t.Fatalf("query with a forged id: got %v, want KRPC error 203", err)
