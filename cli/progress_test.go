@@ -4,27 +4,8 @@ import (
 	"bytes"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 )
-
-// lockedBuffer lets the progress loop write while the test reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func TestProgressOnlyOnTerminal(t *testing.T) {
 	var quiet bytes.Buffer
@@ -35,7 +16,7 @@ func TestProgressOnlyOnTerminal(t *testing.T) {
 		t.Errorf("progress wrote %q to a non-terminal", quiet.String())
 	}
 
-	var tty lockedBuffer
+	var tty syncBuffer // the progress loop writes while the test reads
 	p = newProgress(&tty, "contacting 1 seed(s)", true)
 	waitFor(t, "the first progress line", func() bool { return strings.Contains(tty.String(), "contacting 1 seed(s) ") })
 	p.set("looking up")
