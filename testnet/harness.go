@@ -287,10 +287,7 @@ func (m *Node) WaitJoined(ctx context.Context) error {
 // Stop shuts the node down cleanly: its loops end, then its socket
 // closes, then the store syncs and unlocks.
 func (m *Node) Stop() error {
-	m.mu.Lock()
-	nd, tr, st := m.node, m.transport, m.store
-	m.node, m.transport, m.store = nil, nil, nil
-	m.mu.Unlock()
+	nd, tr, st := m.detach()
 	if nd == nil {
 		return nil
 	}
@@ -302,14 +299,21 @@ func (m *Node) Stop() error {
 // its peers. (A real SIGKILL, which also skips the store's shutdown, needs
 // a separate process; see the restart tests.)
 func (m *Node) Kill() error {
-	m.mu.Lock()
-	nd, tr, st := m.node, m.transport, m.store
-	m.node, m.transport, m.store = nil, nil, nil
-	m.mu.Unlock()
+	nd, tr, st := m.detach()
 	if nd == nil {
 		return nil
 	}
 	return errors.Join(tr.Close(), nd.Close(), st.Close())
+}
+
+// detach takes the running node's parts away from m, leaving it stopped;
+// the caller closes them (all nil if it was not running).
+func (m *Node) detach() (*node.Node, *wire.Transport, *store.Store) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	nd, tr, st := m.node, m.transport, m.store
+	m.node, m.transport, m.store = nil, nil, nil
+	return nd, tr, st
 }
 
 // Restart starts a stopped node again on the same data dir and address,
