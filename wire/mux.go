@@ -149,11 +149,11 @@ func (t *Transport) routeHello(from netip.AddrPort, sl *peerSlot, b []byte, d *D
 	s := t.newSession(from, false, nil, b)
 	s.random, s.hasRandom = d.Random, true
 	if replace != nil {
-		t.pending-- // newSession counted s; the slot's count carries over
 		t.supersede(sl, replace, s, why)
 		return
 	}
 	sl.hs = s
+	t.pending++
 }
 
 // admitInbound applies the limits to a new inbound handshake. Called with

@@ -110,6 +110,7 @@ func (t *Transport) sessionOnce(ctx context.Context, addr netip.AddrPort, expect
 		}
 		s = t.newSession(addr, true, expect, nil)
 		sl.hs = s
+		t.pending++
 		fresh = true
 	}
 	t.mu.Unlock()

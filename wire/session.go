@@ -56,7 +56,8 @@ type session struct {
 
 // newSession creates a session and starts its handshake. Called with t.mu
 // held, after the limits were checked; first is the ClientHello that
-// opens an inbound session.
+// opens an inbound session. The caller puts it in its slot (and counts it
+// in t.pending when it does not take over another handshake's place).
 func (t *Transport) newSession(addr netip.AddrPort, client bool, expect *krpc.ID, first []byte) *session {
 	s := &session{
 		t:       t,
@@ -75,7 +76,6 @@ func (t *Transport) newSession(addr netip.AddrPort, client bool, expect *krpc.ID
 	} else {
 		s.vc.deliver(first)
 	}
-	t.pending++
 	t.wg.Add(1)
 	go s.run()
 	return s
