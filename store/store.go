@@ -29,7 +29,6 @@ type Options struct {
 	// process, and the WAL is fsynced every WALSyncInterval and on Close, so
 	// a power loss takes at most that much. See walsync.go.
 	WALSyncInterval time.Duration
-	Now             func() time.Time // reserved: the store stamps no times of its own yet
 	Logger          *slog.Logger
 
 	fs         vfs.FS      // tests inject faults here; nil means the OS
@@ -45,9 +44,6 @@ func (o *Options) setDefaults() {
 	}
 	if o.TouchInterval <= 0 {
 		o.TouchInterval = DefaultTouchInterval
-	}
-	if o.Now == nil {
-		o.Now = time.Now
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
