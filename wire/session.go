@@ -62,7 +62,7 @@ func (t *Transport) newSession(addr netip.AddrPort, client bool, expect *krpc.ID
 	s := &session{
 		t:       t,
 		addr:    addr,
-		vc:      newVconn(t.sock, t.sock.LocalAddr(), addr, t.cfg.PeerQueueLen),
+		vc:      newVconn(t.sock, addr, t.cfg.PeerQueueLen),
 		client:  client,
 		expect:  expect,
 		done:    make(chan struct{}),

@@ -22,7 +22,6 @@ var datagramPool = sync.Pool{New: func() any {
 // pion cancels its reader that way and Close would hang otherwise.
 type vconn struct {
 	sock   *net.UDPConn
-	local  net.Addr
 	remote netip.AddrPort
 	in     chan *[]byte
 	// onWrite, when set, sees every outgoing datagram and can veto it; the
@@ -46,10 +45,9 @@ type vconn struct {
 	dlCh    chan struct{} // closed while the read deadline is in the past
 }
 
-func newVconn(sock *net.UDPConn, local net.Addr, remote netip.AddrPort, queueLen int) *vconn {
+func newVconn(sock *net.UDPConn, remote netip.AddrPort, queueLen int) *vconn {
 	return &vconn{
 		sock:   sock,
-		local:  local,
 		remote: remote,
 		in:     make(chan *[]byte, queueLen),
 		closed: make(chan struct{}),
@@ -128,7 +126,7 @@ func (c *vconn) Close() error {
 	return nil
 }
 
-func (c *vconn) LocalAddr() net.Addr  { return c.local }
+func (c *vconn) LocalAddr() net.Addr  { return c.sock.LocalAddr() }
 func (c *vconn) RemoteAddr() net.Addr { return net.UDPAddrFromAddrPort(c.remote) }
 
 func (c *vconn) SetDeadline(t time.Time) error { return c.SetReadDeadline(t) }
