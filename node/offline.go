@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"slices"
 	"sync"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/store"
 )
 
 // errOffline marks a failure that is blamed on this node's own link, not on
@@ -88,7 +85,7 @@ func (n *Node) seemsOffline(failedID krpc.ID) bool {
 	if !n.offline.suspect() {
 		return false
 	}
-	probes := n.offlineProbes(failedID)
+	probes := n.table.recentResponders(failedID, OfflineProbes)
 	if len(probes) == 0 {
 		return false // nobody else to ask: the failure may be the peer's
 	}
@@ -110,20 +107,6 @@ func (n *Node) seemsOffline(failedID krpc.ID) bool {
 		n.offline.probeFailed()
 	}
 	return n.offline.isOffline()
-}
-
-// offlineProbes picks the contacts to ask when the link is suspect: bucket
-// members other than failedID with no failure counted, most recent answer
-// first.
-func (n *Node) offlineProbes(failedID krpc.ID) []store.Contact {
-	var cands []store.Contact
-	for _, c := range n.table.Contacts() {
-		if c.ID != failedID && c.Place == store.InBucket && c.Failures == 0 && !c.LastResponse.IsZero() {
-			cands = append(cands, c)
-		}
-	}
-	slices.SortFunc(cands, func(a, b store.Contact) int { return b.LastResponse.Compare(a.LastResponse) })
-	return cands[:min(len(cands), OfflineProbes)]
 }
 
 // isOffline reports whether failures are currently blamed on our link.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -396,6 +397,32 @@ func (t *Table) LeastRecentlySeen() (store.Contact, bool) {
 		}
 	}
 	return lrs, found
+}
+
+// recentResponders returns up to n members other than exclude that have
+// answered us and have no failure counted, most recent answer first: the
+// contacts to probe when our own link is suspect. It scans the members in
+// place rather than copying the table.
+func (t *Table) recentResponders(exclude krpc.ID, n int) []store.Contact {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]store.Contact, 0, n+1)
+	for i := range t.buckets {
+		for _, c := range t.buckets[i].members {
+			if c.ID == exclude || c.Failures != 0 || c.LastResponse.IsZero() {
+				continue
+			}
+			j := len(out)
+			for j > 0 && out[j-1].LastResponse.Before(c.LastResponse) {
+				j--
+			}
+			if j < n {
+				out = slices.Insert(out, j, c)
+				out = out[:min(len(out), n)]
+			}
+		}
+	}
+	return out
 }
 
 // ClosestNonEmptyBucket is the lowest bucket index that has a member, or
