@@ -58,6 +58,10 @@ func checkContact(c Contact) error {
 	if !c.Addr.IsValid() {
 		return fmt.Errorf("contact %x has no address", c.ID)
 	}
+	// The binary form is 4 or 16 address bytes, the IPv6 zone and 2 of port.
+	if zone := c.Addr.Addr().Zone(); 16+len(zone)+2 > maxAddrLen {
+		return fmt.Errorf("contact %x has an address zone of %d bytes", c.ID, len(zone))
+	}
 	for _, t := range [...]time.Time{c.FirstSeen, c.LastSeen, c.LastResponse} {
 		if !t.IsZero() && (t.Before(minTime) || t.After(maxTime)) {
 			return fmt.Errorf("contact %x has time %v, outside what unix nanoseconds can hold", c.ID, t)
@@ -79,10 +83,7 @@ func appendContact(b []byte, c Contact) ([]byte, error) {
 	}
 	b = append(b, contactRecordVersion, byte(c.Place))
 	b = binary.AppendUvarint(b, uint64(c.Failures))
-	addr, _ := c.Addr.MarshalBinary() // cannot fail
-	if len(addr) > maxAddrLen {
-		return b, fmt.Errorf("contact %x has an address of %d bytes", c.ID, len(addr))
-	}
+	addr, _ := c.Addr.MarshalBinary() // cannot fail; its size is checked above
 	b = append(b, byte(len(addr)))
 	b = append(b, addr...)
 	times := [...]time.Time{c.FirstSeen, c.LastSeen, c.LastResponse}

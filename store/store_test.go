@@ -1,6 +1,8 @@
 package store
 
 import (
+	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,6 +78,7 @@ func TestInvalidContactIsRefused(t *testing.T) {
 		{ID: testID(1), Addr: testContact(1).Addr, Place: 3}, // unknown place
 		{ID: testID(1), Addr: testContact(1).Addr, Place: InBucket, Failures: -1},
 		{ID: testID(1), Addr: testContact(1).Addr, Place: InBucket, LastSeen: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)},
+		{ID: testID(1), Addr: netip.AddrPortFrom(testContact(2).Addr.Addr().WithZone(strings.Repeat("z", 60)), 1), Place: InBucket},
 	}
 	for _, c := range bad {
 		if err := s.Put(c); err == nil {
