@@ -136,12 +136,36 @@ func isLoopbackHost(host string) bool {
 	return err == nil && ip.IsLoopback()
 }
 
+// nodeStack is a node with the socket and the store it runs on; `run` and
+// the standalone client commands both hold one.
+type nodeStack struct {
+	store *store.Store
+	tr    *wire.Transport
+	node  *node.Node
+}
+
+// close stops the node, the socket and the store, in that order, skipping
+// whatever was never opened; the store syncs on close.
+func (s *nodeStack) close() error {
+	var errs []error
+	if s.node != nil {
+		errs = append(errs, s.node.Close())
+	}
+	if s.tr != nil {
+		errs = append(errs, s.tr.Close())
+	}
+	if s.store != nil {
+		if err := s.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing the routing table (recent changes may be lost): %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // daemon is a running node with everything it owns.
 type daemon struct {
+	nodeStack
 	cfg     daemonConfig
-	store   *store.Store
-	tr      *wire.Transport
-	node    *node.Node
 	api     *http.Server
 	apiLn   net.Listener
 	apiDone chan struct{}
@@ -261,10 +285,8 @@ func (d *daemon) serveAPI(lookups *lookupLog) {
 	}()
 }
 
-// close stops the API, the node, the socket and the store, in that order;
-// the store syncs on close.
+// close stops the API, then the node, the socket and the store.
 func (d *daemon) close() error {
-	var errs []error
 	if d.api != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 		if err := d.api.Shutdown(ctx); err != nil {
@@ -275,16 +297,5 @@ func (d *daemon) close() error {
 	} else if d.apiLn != nil {
 		_ = d.apiLn.Close()
 	}
-	if d.node != nil {
-		errs = append(errs, d.node.Close())
-	}
-	if d.tr != nil {
-		errs = append(errs, d.tr.Close())
-	}
-	if d.store != nil {
-		if err := d.store.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("closing the routing table (recent changes may be lost): %w", err))
-		}
-	}
-	return errors.Join(errs...)
+	return d.nodeStack.close()
 }

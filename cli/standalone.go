@@ -16,12 +16,8 @@ import (
 // standalone is a short-lived read-only node for client commands run
 // without a daemon: a fresh in-memory identity and an in-memory store, so
 // nothing is written to disk, and BEP 43's read-only flag, so no node puts
-// it in its table.
-type standalone struct {
-	tr   *wire.Transport
-	st   *store.Store
-	node *node.Node
-}
+// it in its table. Errors closing a throwaway node are not worth reporting.
+type standalone struct{ nodeStack }
 
 // startStandalone starts a read-only node with an empty table, bound to
 // the address family of the contacts it is to reach.
@@ -29,14 +25,14 @@ func startStandalone(network string, reach []wire.Contact, log *slog.Logger) (_ 
 	s := &standalone{}
 	defer func() {
 		if err != nil {
-			s.close()
+			_ = s.close()
 		}
 	}()
 	id, err := wire.NewIdentity()
 	if err != nil {
 		return nil, err
 	}
-	if s.st, err = store.Open("", store.Options{Network: network, SelfID: id.ID, InMemory: true, Logger: log}); err != nil {
+	if s.store, err = store.Open("", store.Options{Network: network, SelfID: id.ID, InMemory: true, Logger: log}); err != nil {
 		return nil, fmt.Errorf("opening an in-memory table: %w", err)
 	}
 	listen := standaloneListen(reach)
@@ -46,7 +42,7 @@ func startStandalone(network string, reach []wire.Contact, log *slog.Logger) (_ 
 	// No Seeds: the node counts as joined at once; bootstrap adds the seeds
 	// itself, so that a seed that does not answer is reported at once
 	// instead of being retried in the background.
-	if s.node, err = node.New(node.Config{ReadOnly: true, Logger: log}, s.tr, s.st); err != nil {
+	if s.node, err = node.New(node.Config{ReadOnly: true, Logger: log}, s.tr, s.store); err != nil {
 		return nil, fmt.Errorf("starting a read-only node: %w", err)
 	}
 	s.node.Start()
@@ -82,19 +78,6 @@ func (s *standalone) bootstrap(ctx context.Context, seeds []wire.Contact, networ
 	}
 	return fmt.Errorf("no seed answered (%s); check that a kadnode runs at each seed with --network %q",
 		strings.Join(reasons, "; "), network)
-}
-
-// close stops the node; errors of a throwaway node are not worth reporting.
-func (s *standalone) close() {
-	if s.node != nil {
-		_ = s.node.Close()
-	}
-	if s.tr != nil {
-		_ = s.tr.Close()
-	}
-	if s.st != nil {
-		_ = s.st.Close()
-	}
 }
 
 // standaloneListen is an ephemeral port of the contacts' address family.
