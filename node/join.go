@@ -72,12 +72,15 @@ func (n *Node) joinUntilDone(known []store.Contact) bool {
 
 // waitEmptyTable checks every EmptyTableCheckInterval until the table is
 // empty and there is someone to join through, and returns the last
-// contacts the table held (known until it held any). It returns false
-// when the node closes.
+// contacts the table held (known until it held any), as many as a join
+// pings. It returns false when the node closes.
 func (n *Node) waitEmptyTable(known []store.Contact) ([]store.Contact, bool) {
+	// The check runs for the node's whole life: it reuses one buffer and
+	// copies only the contacts a rejoin would ping, not the whole table.
+	var last []store.Contact
 	for n.sleep(EmptyTableCheckInterval) {
-		if cs := n.table.Contacts(); len(cs) > 0 {
-			known = cs
+		if cs := n.table.appendContacts(last[:0], MaxBootstrapContacts); len(cs) > 0 {
+			last, known = cs, cs
 			continue
 		}
 		if len(n.cfg.Seeds) > 0 || len(known) > 0 {

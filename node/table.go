@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"log/slog"
+	"math"
 	"net/netip"
 	"slices"
 	"sync"
@@ -354,15 +355,22 @@ func (t *Table) getLocked(id krpc.ID) (store.Contact, bool) {
 
 // Contacts returns every entry: bucket by bucket from the nearest, members
 // least recently seen first, then replacements newest first.
-func (t *Table) Contacts() []store.Contact {
+func (t *Table) Contacts() []store.Contact { return t.appendContacts(nil, math.MaxInt) }
+
+// appendContacts appends the first limit entries in the order of Contacts
+// to dst.
+func (t *Table) appendContacts(dst []store.Contact, limit int) []store.Contact {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var out []store.Contact
+	start := len(dst)
 	for i := range t.buckets {
-		out = append(out, t.buckets[i].members...)
-		out = append(out, t.buckets[i].replacements...)
+		dst = append(dst, t.buckets[i].members...)
+		dst = append(dst, t.buckets[i].replacements...)
+		if len(dst)-start >= limit {
+			return dst[:start+limit]
+		}
 	}
-	return out
+	return dst
 }
 
 // Len is the number of bucket members.
