@@ -63,16 +63,12 @@ func (s *Store) Update(puts []Contact, deletes []krpc.ID) error {
 	defer s.inflight.Done()
 
 	b := s.db.NewBatch()
+	setContacts(b, puts)
 	var key [1 + idLen]byte
-	var rec []byte
-	for _, c := range puts {
-		rec, _ = appendContact(rec[:0], c) // checked above
-		_ = b.Set(putContactKey(&key, c.ID), rec, nil)
-	}
 	for _, id := range deletes {
 		_ = b.Delete(putContactKey(&key, id), nil)
 	}
-	if err := s.commit(b, 0); err != nil {
+	if err := s.commit(b); err != nil {
 		return err
 	}
 	s.stats.puts.Add(uint64(len(puts)))
@@ -109,16 +105,26 @@ func (s *Store) flushTouches(closing bool) error {
 		return err
 	}
 	b := s.db.NewBatch()
-	var key [1 + idLen]byte
-	var rec []byte
-	for _, c := range s.pending.list {
-		rec, _ = appendContact(rec[:0], c) // checked by Touch
-		_ = b.Set(putContactKey(&key, c.ID), rec, nil)
-	}
+	setContacts(b, s.pending.list)
 	n := s.pending.len()
 	s.pending.reset()
 	s.mu.Unlock()
-	return s.commit(b, n)
+	if err := s.commit(b); err != nil {
+		return err
+	}
+	s.stats.touches.Add(uint64(n))
+	return nil
+}
+
+// setContacts adds the records of cs to b. Every contact has passed
+// checkContact (in Update or Touch), so encoding cannot fail.
+func setContacts(b *pebble.Batch, cs []Contact) {
+	var key [1 + idLen]byte
+	var rec []byte
+	for _, c := range cs {
+		rec, _ = appendContact(rec[:0], c)
+		_ = b.Set(putContactKey(&key, c.ID), rec, nil)
+	}
 }
 
 // writableLocked reports why the store takes no writes, if it does not.
@@ -139,7 +145,7 @@ func (s *Store) dropTouchLocked(id krpc.ID) {
 // commit applies b, releases applyMu (which the caller holds), and waits
 // for b's sync. A failure fails the store before applyMu is released, so
 // that nobody else applies to a Pebble that has just failed (see guard.go).
-func (s *Store) commit(b *pebble.Batch, touches int) error {
+func (s *Store) commit(b *pebble.Batch) error {
 	err := s.applyBatch(b)
 	if err != nil {
 		err = failedError("write to "+s.dir, err)
@@ -156,7 +162,6 @@ func (s *Store) commit(b *pebble.Batch, touches int) error {
 		return err // b is not closed: Pebble may still reference it
 	}
 	s.stats.writes.Add(1)
-	s.stats.touches.Add(uint64(touches))
 	_ = b.Close()
 	return nil
 }
