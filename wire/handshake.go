@@ -125,7 +125,7 @@ func (t *Transport) promote(s *session, dc *dtls.Conn) (*session, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	sl := t.peers[s.addr]
-	if t.closed || s.aborted || sl == nil || sl.hs != s {
+	if t.closed || s.next != nil || sl == nil || sl.hs != s {
 		return nil, false
 	}
 	sl.hs = nil
@@ -150,7 +150,7 @@ func (t *Transport) promote(s *session, dc *dtls.Conn) (*session, bool) {
 func (t *Transport) handshakeFailed(s *session, err error, timedOut bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if s.aborted {
+	if s.next != nil {
 		return // superseded: the waiters already moved on
 	}
 	if sl := t.peers[s.addr]; s.client && sl != nil && sl.est != nil && sl.est.suspect() && !t.closed {

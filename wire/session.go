@@ -22,9 +22,10 @@ type session struct {
 	// Guarded by t.mu.
 	random    [helloRandomLen]byte // ClientHello random: ours (client) or the peer's (server)
 	hasRandom bool
-	aborted   bool     // superseded before its handshake ended
-	next      *session // the session that took over when aborted
-	conn      *dtls.Conn
+	// next is the session that took over when this one was superseded
+	// before its handshake ended; nil otherwise.
+	next *session
+	conn *dtls.Conn
 
 	hsCtx    context.Context
 	hsCancel context.CancelFunc
@@ -89,7 +90,7 @@ func (s *session) noteClientWrite(b []byte) bool {
 	}
 	s.t.mu.Lock()
 	defer s.t.mu.Unlock()
-	if s.aborted {
+	if s.next != nil {
 		return false
 	}
 	if !s.hasRandom {
@@ -103,7 +104,6 @@ func (s *session) noteClientWrite(b []byte) bool {
 // supersede hands the slot's handshake over from old to next: waiters on
 // old follow next. Called with t.mu held; the pending count is unchanged.
 func (t *Transport) supersede(sl *peerSlot, old, next *session, why handshakeOutcome) {
-	old.aborted = true
 	old.next = next
 	sl.hs = next
 	old.vc.mute.Store(true)
