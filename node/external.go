@@ -21,11 +21,10 @@ type externalAddr struct {
 // vote records what responder from reported as our address. changed says
 // whether the agreed address moved from old to cur.
 func (e *externalAddr) vote(from krpc.ID, ip krpc.NodeAddr) (old, cur netip.AddrPort, changed bool) {
-	addr, ok := netip.AddrFromSlice(ip.IP)
-	if !ok || ip.Port <= 0 || ip.Port > 0xffff || addr.IsUnspecified() {
+	ap, ok := addrPortOf(ip)
+	if !ok || ap.Addr().IsUnspecified() {
 		return
 	}
-	ap := netip.AddrPortFrom(addr.Unmap(), uint16(ip.Port))
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.votes == nil {

@@ -268,15 +268,18 @@ func (l *lookup) result(start time.Time) LookupResult {
 // nodeAddr converts an address from a nodes list, rejecting ones no node
 // can listen on.
 func nodeAddr(na krpc.NodeAddr) (netip.AddrPort, bool) {
+	addr, ok := addrPortOf(na)
+	return addr, ok && usableAddr(addr)
+}
+
+// addrPortOf converts a KRPC address, unmapping an IPv4-mapped IP; false
+// when the IP or the port is missing or out of range.
+func addrPortOf(na krpc.NodeAddr) (netip.AddrPort, bool) {
 	addr, ok := netip.AddrFromSlice(na.IP)
 	if !ok || na.Port <= 0 || na.Port > 0xffff {
 		return netip.AddrPort{}, false
 	}
-	addr = addr.Unmap()
-	if addr.IsUnspecified() || addr.IsMulticast() {
-		return netip.AddrPort{}, false
-	}
-	return netip.AddrPortFrom(addr, uint16(na.Port)), true
+	return netip.AddrPortFrom(addr.Unmap(), uint16(na.Port)), true
 }
 
 // isTimeout reports whether err means the peer did not answer in time.
