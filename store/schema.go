@@ -20,7 +20,7 @@ type schemaCheck struct {
 // meta record, migrates an older schema, and checks key size and network.
 // A changed own ID is recorded, never treated as a reason to discard: the
 // contacts stay and the table re-buckets them on Load.
-func openSchema(db *pebble.DB, dir string, o Options, steps []migration, log *slog.Logger) (schemaCheck, error) {
+func openSchema(db *pebble.DB, dir string, o Options, log *slog.Logger) (schemaCheck, error) {
 	var sc schemaCheck
 	v, found, err := getVersion(db)
 	if err != nil {
@@ -41,7 +41,7 @@ func openSchema(db *pebble.DB, dir string, o Options, steps []migration, log *sl
 		return sc, tooNewError(dir, v)
 	}
 	if v < schemaVersion {
-		if err := migrate(db, dir, v, steps, log); err != nil {
+		if err := migrate(db, dir, v, o.migrations, log); err != nil {
 			return sc, err
 		}
 	}

@@ -116,7 +116,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := s.openDB(); err != nil {
 		return nil, err
 	}
-	sc, err := openSchema(s.db, dir, opts, opts.migrations, s.log)
+	sc, err := openSchema(s.db, dir, opts, s.log)
 	if err == nil {
 		err = s.fatalError()
 	}
