@@ -140,11 +140,7 @@ func pingStandalone(c *ucli.Context, contact wire.Contact) (peerJSON, error) {
 		return peerJSON{}, err
 	}
 	defer cancel()
-	log, err := newLogger(c, c.App.ErrWriter)
-	if err != nil {
-		return peerJSON{}, err
-	}
-	s, err := startStandalone(c.String("network"), []wire.Contact{contact}, log)
+	s, err := startStandalone(c, []wire.Contact{contact})
 	if err != nil {
 		return peerJSON{}, err
 	}

@@ -74,17 +74,13 @@ func runLookup(c *ucli.Context) error {
 }
 
 func lookupStandalone(ctx context.Context, c *ucli.Context, seeds []wire.Contact, target krpc.ID, prog *progress) (lookupJSON, error) {
-	log, err := newLogger(c, c.App.ErrWriter)
-	if err != nil {
-		return lookupJSON{}, err
-	}
-	s, err := startStandalone(c.String("network"), seeds, log)
+	s, err := startStandalone(c, seeds)
 	if err != nil {
 		return lookupJSON{}, err
 	}
 	defer s.close()
 	prog.set(fmt.Sprintf("contacting %d seed(s)", len(seeds)))
-	if err := s.bootstrap(ctx, seeds, c.String("network")); err != nil {
+	if err := s.bootstrap(ctx, seeds); err != nil {
 		return lookupJSON{}, err
 	}
 	prog.set("looking up " + target.String())

@@ -3,10 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"strings"
 	"sync"
+
+	ucli "github.com/urfave/cli/v2"
 
 	"github.com/kadnode/kadnode/node"
 	"github.com/kadnode/kadnode/store"
@@ -17,12 +18,21 @@ import (
 // without a daemon: a fresh in-memory identity and an in-memory store, so
 // nothing is written to disk, and BEP 43's read-only flag, so no node puts
 // it in its table. Errors closing a throwaway node are not worth reporting.
-type standalone struct{ nodeStack }
+type standalone struct {
+	nodeStack
+	network string // --network, named when no seed answers
+}
 
 // startStandalone starts a read-only node with an empty table, bound to
-// the address family of the contacts it is to reach.
-func startStandalone(network string, reach []wire.Contact, log *slog.Logger) (_ *standalone, err error) {
-	s := &standalone{}
+// the address family of the contacts it is to reach, on the command's
+// --network and logging as its --log-level and --log-format say.
+func startStandalone(c *ucli.Context, reach []wire.Contact) (_ *standalone, err error) {
+	log, err := newLogger(c, c.App.ErrWriter)
+	if err != nil {
+		return nil, err
+	}
+	network := c.String("network")
+	s := &standalone{network: network}
 	defer func() {
 		if err != nil {
 			_ = s.close()
@@ -51,7 +61,7 @@ func startStandalone(network string, reach []wire.Contact, log *slog.Logger) (_ 
 
 // bootstrap pings every seed at once and puts those that answer in the
 // table; it fails when none answered, saying why for each.
-func (s *standalone) bootstrap(ctx context.Context, seeds []wire.Contact, network string) error {
+func (s *standalone) bootstrap(ctx context.Context, seeds []wire.Contact) error {
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
@@ -77,7 +87,7 @@ func (s *standalone) bootstrap(ctx context.Context, seeds []wire.Contact, networ
 		return nil
 	}
 	return fmt.Errorf("no seed answered (%s); check that a kadnode runs at each seed with --network %q",
-		strings.Join(reasons, "; "), network)
+		strings.Join(reasons, "; "), s.network)
 }
 
 // standaloneListen is an ephemeral port of the contacts' address family.
