@@ -221,14 +221,22 @@ func (r *reader) end() error {
 // The schema version is not part of it: it has its own key (versionKey).
 
 func encodeMeta(m Meta) ([]byte, error) {
-	if len(m.Network) > maxNetworkLen {
-		return nil, fmt.Errorf("network name is %d bytes, at most %d allowed", len(m.Network), maxNetworkLen)
+	if err := checkNetwork(m.Network); err != nil {
+		return nil, err
 	}
 	b := []byte{metaRecordVersion}
 	b = binary.AppendUvarint(b, uint64(m.KeyBits))
 	b = append(b, m.SelfID[:]...)
 	b = append(b, byte(len(m.Network)))
 	return append(b, m.Network...), nil
+}
+
+// checkNetwork rejects a network name the meta record cannot hold.
+func checkNetwork(name string) error {
+	if len(name) > maxNetworkLen {
+		return fmt.Errorf("network name is %d bytes, at most %d allowed", len(name), maxNetworkLen)
+	}
+	return nil
 }
 
 func decodeMeta(rec []byte) (Meta, error) {

@@ -101,8 +101,8 @@ type Store struct {
 // store of another key size or network, a locked or corrupt one, and one
 // with a newer schema, each with an error saying what to do.
 func Open(dir string, opts Options) (*Store, error) {
-	if len(opts.Network) > maxNetworkLen {
-		return nil, fmt.Errorf("network name is %d bytes, at most %d allowed", len(opts.Network), maxNetworkLen)
+	if err := checkNetwork(opts.Network); err != nil {
+		return nil, err
 	}
 	opts.setDefaults()
 	s := &Store{
