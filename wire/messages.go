@@ -3,7 +3,6 @@ package wire
 import (
 	"net"
 	"net/netip"
-	"strconv"
 
 	"github.com/anacrolix/dht/v2/krpc"
 )
@@ -113,7 +112,13 @@ func findNodeReplySize(ipLen, n4, n6 int) int {
 	return size
 }
 
-// bencodedLen is the encoded length of an n-byte bencode string.
+// bencodedLen is the encoded length of an n-byte bencode string. It
+// counts the length's digits instead of formatting them, which would
+// allocate on every find_node reply.
 func bencodedLen(n int) int {
-	return len(strconv.Itoa(n)) + 1 + n
+	digits := 1
+	for v := n; v >= 10; v /= 10 {
+		digits++
+	}
+	return digits + 1 + n
 }
