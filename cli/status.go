@@ -7,6 +7,8 @@ import (
 	"html/template"
 	"net/http"
 	"time"
+
+	"github.com/kadnode/kadnode/node"
 )
 
 //go:embed status.html
@@ -16,7 +18,7 @@ var statusTemplate = template.Must(template.New("status").Parse(statusHTML))
 
 // Geometry of the bucket-fill picture: one bar per bucket index.
 const (
-	svgBuckets   = 160
+	svgBuckets   = node.NumBuckets
 	svgBarWidth  = 6
 	svgBarHeight = 120 // a full bucket (k contacts)
 	svgTop       = 14  // room above a full bar for the "k" label
@@ -116,7 +118,7 @@ func (p *statusPage) data() statusData {
 			Title: fmt.Sprintf("bucket %d: %d of %d, %d waiting", b, live[b], p.k, waiting[b]),
 		})
 	}
-	for _, b := range []int{0, 40, 80, 120, 159} {
+	for _, b := range []int{0, 40, 80, 120, svgBuckets - 1} {
 		d.Ticks = append(d.Ticks, statusTick{X: b*svgBarWidth + svgBarWidth/2, Label: fmt.Sprint(b)})
 	}
 	for _, l := range p.lookups.latest() {
