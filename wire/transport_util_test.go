@@ -203,19 +203,12 @@ type callResult struct {
 // nothing, so that it holds no per-query state.
 func newBenchNode(b testing.TB) *Transport {
 	b.Helper()
-	id, err := NewIdentity()
-	if err != nil {
-		b.Fatal(err)
-	}
-	tr, err := Listen(Config{
-		Identity: id, Listen: "127.0.0.1:0", Network: "bench",
-		HandshakesPerIPPerSecond: -1, MaxPendingHandshakes: 1 << 16, MaxSessions: 1 << 16,
+	n := newTestNode(b, func(c *Config) {
+		c.Network = "bench"
+		c.MaxPendingHandshakes, c.MaxSessions = 1<<16, 1<<16
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	tr := n.Transport
 	tr.Serve(func(from Peer, q *krpc.Msg) *krpc.Msg { return PingReply(tr.LocalID(), from.Addr) })
-	b.Cleanup(func() { tr.Close() })
 	return tr
 }
 
