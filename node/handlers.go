@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"net"
 
 	"github.com/anacrolix/dht/v2/krpc"
 
@@ -62,18 +63,28 @@ func (n *Node) validate(from wire.Peer, q *krpc.Msg) *krpc.Msg {
 }
 
 // closestExcept returns the K contacts closest to target, leaving out the
-// caller: it knows itself.
+// caller: it knows itself. Their IPs share one buffer instead of taking an
+// allocation each, as krpc.NodeAddr.FromAddrPort would.
 func (n *Node) closestExcept(target, caller krpc.ID) []krpc.NodeInfo {
 	cs := n.table.Closest(target, n.cfg.K+1)
 	out := make([]krpc.NodeInfo, 0, n.cfg.K)
+	ips := make([]byte, 0, net.IPv6len*len(cs))
 	for _, c := range cs {
 		if c.ID == caller || len(out) == n.cfg.K {
 			continue
 		}
-		var ni krpc.NodeInfo
-		ni.ID = c.ID
-		ni.Addr.FromAddrPort(c.Addr)
-		out = append(out, ni)
+		start := len(ips)
+		if a := c.Addr.Addr(); a.Is4() {
+			ip := a.As4()
+			ips = append(ips, ip[:]...)
+		} else {
+			ip := a.As16()
+			ips = append(ips, ip[:]...)
+		}
+		out = append(out, krpc.NodeInfo{
+			ID:   c.ID,
+			Addr: krpc.NodeAddr{IP: ips[start:len(ips):len(ips)], Port: int(c.Addr.Port())},
+		})
 	}
 	return out
 }
