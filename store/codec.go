@@ -24,12 +24,6 @@ import (
 
 var errShortRecord = errors.New("record is truncated")
 
-// contactKey is the key of the contact with the given ID.
-func contactKey(id krpc.ID) []byte {
-	var k [1 + idLen]byte
-	return append([]byte(nil), putContactKey(&k, id)...)
-}
-
 // putContactKey writes the key of id into k, without allocating.
 func putContactKey(k *[1 + idLen]byte, id krpc.ID) []byte {
 	k[0] = prefixContact

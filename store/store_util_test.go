@@ -147,6 +147,12 @@ func writeRaw(t testing.TB, dir string, kv map[string][]byte) {
 	}
 }
 
+// contactKey returns the key of the contact with the given ID.
+func contactKey(id krpc.ID) []byte {
+	var k [1 + idLen]byte
+	return append([]byte(nil), putContactKey(&k, id)...)
+}
+
 // rawHeader returns the version and meta records of a store.
 func rawHeader(t testing.TB, version int, m Meta) map[string][]byte {
 	t.Helper()
