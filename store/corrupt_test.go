@@ -144,7 +144,7 @@ func TestUndecodableRecordGivesClearError(t *testing.T) {
 	for name, rec := range bad {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			kv := rawHeader(t, schemaVersion, Meta{KeyBits: keyBits, SelfID: testID(-1), Network: testNetwork})
+			kv := rawHeader(t, schemaVersion, testMeta())
 			kv[string(contactKey(testID(1)))] = rec
 			writeRaw(t, dir, kv)
 			openCorrupt(t, dir)
@@ -152,14 +152,14 @@ func TestUndecodableRecordGivesClearError(t *testing.T) {
 	}
 	t.Run("short key", func(t *testing.T) {
 		dir := t.TempDir()
-		kv := rawHeader(t, schemaVersion, Meta{KeyBits: keyBits, SelfID: testID(-1), Network: testNetwork})
+		kv := rawHeader(t, schemaVersion, testMeta())
 		kv[string(contactKey(testID(1))[:10])] = mustRecord(t, testContact(1))
 		writeRaw(t, dir, kv)
 		openCorrupt(t, dir)
 	})
 	t.Run("garbled meta", func(t *testing.T) {
 		dir := t.TempDir()
-		kv := rawHeader(t, schemaVersion, Meta{KeyBits: keyBits, SelfID: testID(-1), Network: testNetwork})
+		kv := rawHeader(t, schemaVersion, testMeta())
 		kv[string(metaKey)] = kv[string(metaKey)][:5]
 		writeRaw(t, dir, kv)
 		openCorrupt(t, dir)

@@ -112,7 +112,7 @@ func parseV0Contact(key, rec string) (Contact, error) {
 
 func TestMigrationFromOlderSchema(t *testing.T) {
 	dir := t.TempDir()
-	m := Meta{KeyBits: keyBits, SelfID: testID(-1), Network: testNetwork}
+	m := testMeta()
 	want := map[krpc.ID]Contact{}
 	var cs []Contact
 	for i := range 40 {
@@ -147,7 +147,7 @@ func TestMigrationFromOlderSchema(t *testing.T) {
 
 func TestOlderSchemaWithoutMigrationIsRefused(t *testing.T) {
 	dir := t.TempDir()
-	m := Meta{KeyBits: keyBits, SelfID: testID(-1), Network: testNetwork}
+	m := testMeta()
 	writeRaw(t, dir, v0Store(m, []Contact{testContact(1)}))
 	_, err := Open(dir, testOptions())
 	checkDirError(t, err, ErrSchema, dir, "schema version 0", "no migration")
@@ -155,7 +155,7 @@ func TestOlderSchemaWithoutMigrationIsRefused(t *testing.T) {
 
 func TestFailedMigrationLeavesStoreUntouched(t *testing.T) {
 	dir := t.TempDir()
-	m := Meta{KeyBits: keyBits, SelfID: testID(-1), Network: testNetwork}
+	m := testMeta()
 	kv := v0Store(m, []Contact{testContact(1), testContact(2)})
 	id := testID(3)
 	kv[v0ContactPrefix+hex.EncodeToString(id[:])] = []byte("10.0.0.1:1|garbage")

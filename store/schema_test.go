@@ -30,7 +30,7 @@ func TestForeignKeySizeIsRefused(t *testing.T) {
 
 func TestNewerSchemaIsRefused(t *testing.T) {
 	dir := t.TempDir()
-	m := Meta{KeyBits: keyBits, SelfID: testID(-1), Network: testNetwork}
+	m := testMeta()
 	writeRaw(t, dir, rawHeader(t, schemaVersion+1, m))
 	_, err := Open(dir, testOptions())
 	checkDirError(t, err, ErrSchema, dir, "schema version 2", "upgrade kadnode")

@@ -63,6 +63,11 @@ func testOptions() Options {
 	return Options{Network: testNetwork, SelfID: testID(-1)}
 }
 
+// testMeta is the meta record of a store opened with testOptions.
+func testMeta() Meta {
+	return Meta{KeyBits: keyBits, SelfID: testID(-1), Network: testNetwork}
+}
+
 // openT opens a store and closes it at the end of the test.
 func openT(t testing.TB, dir string, o Options) *Store {
 	t.Helper()
