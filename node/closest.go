@@ -26,42 +26,62 @@ func (t *Table) Closest(target krpc.ID, n int) []store.Contact {
 		return nil
 	}
 	out := make([]store.Contact, 0, n)
+	t.eachClosest(target, n, func(c *store.Contact) { out = append(out, *c) })
+	return out
+}
+
+// visitClosest calls f on the n members nearest to target, nearest first,
+// without copying them out. It holds the table's lock: f must not call
+// the table or keep c.
+func (t *Table) visitClosest(target krpc.ID, n int, f func(c *store.Contact)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.eachClosest(target, min(n, t.members), f)
+}
+
+// eachClosest calls f on the n members nearest to target, nearest first,
+// in the bucket order Closest describes; t.mu is held and n is at most
+// t.members.
+func (t *Table) eachClosest(target krpc.ID, n int, f func(c *store.Contact)) {
+	if n <= 0 {
+		return
+	}
 	key := newDistanceKey(target, 0)
 	d := Distance(t.self, target)
 	top := BucketIndex(t.self, target)
 	if top >= 0 {
-		if out = t.appendNearest(out, n, top, key); len(out) == n {
-			return out
+		if n -= t.eachNearest(top, n, key, f); n <= 0 {
+			return
 		}
 	}
 	for i := top - 1; i >= 0; i-- {
 		if bitAt(d, i) == 1 {
-			if out = t.appendNearest(out, n, i, key); len(out) == n {
-				return out
+			if n -= t.eachNearest(i, n, key, f); n <= 0 {
+				return
 			}
 		}
 	}
 	for i := 0; i < top; i++ {
 		if bitAt(d, i) == 0 {
-			if out = t.appendNearest(out, n, i, key); len(out) == n {
-				return out
+			if n -= t.eachNearest(i, n, key, f); n <= 0 {
+				return
 			}
 		}
 	}
 	for i := top + 1; i < NumBuckets; i++ {
-		if out = t.appendNearest(out, n, i, key); len(out) == n {
-			return out
+		if n -= t.eachNearest(i, n, key, f); n <= 0 {
+			return
 		}
 	}
-	return out
 }
 
-// appendNearest appends bucket i's members to out, nearest to target first,
-// until out holds n. It sorts small distance keys instead of contacts.
-func (t *Table) appendNearest(out []store.Contact, n, i int, target distanceKey) []store.Contact {
+// eachNearest calls f on up to n of bucket i's members, nearest to target
+// first, and returns how many. It sorts small distance keys instead of
+// contacts.
+func (t *Table) eachNearest(i, n int, target distanceKey, f func(c *store.Contact)) int {
 	members := t.buckets[i].members
 	if len(members) == 0 {
-		return out
+		return 0
 	}
 	var buf [2 * DefaultK]distanceKey
 	keys := buf[:0]
@@ -77,10 +97,11 @@ func (t *Table) appendNearest(out []store.Contact, n, i int, target distanceKey)
 			keys[b], keys[b-1] = keys[b-1], keys[b]
 		}
 	}
-	for _, k := range keys[:min(len(keys), n-len(out))] {
-		out = append(out, members[k.index])
+	keys = keys[:min(len(keys), n)]
+	for _, k := range keys {
+		f(&members[k.index])
 	}
-	return out
+	return len(keys)
 }
 
 // distanceKey holds an ID, or its XOR distance from a target, as three

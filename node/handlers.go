@@ -6,6 +6,7 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 
+	"github.com/kadnode/kadnode/store"
 	"github.com/kadnode/kadnode/wire"
 )
 
@@ -63,15 +64,16 @@ func (n *Node) validate(from wire.Peer, q *krpc.Msg) *krpc.Msg {
 }
 
 // closestExcept returns the K contacts closest to target, leaving out the
-// caller: it knows itself. Their IPs share one buffer instead of taking an
-// allocation each, as krpc.NodeAddr.FromAddrPort would.
+// caller: it knows itself. It reads them in the table rather than through
+// a copy, and their IPs share one buffer instead of taking an allocation
+// each, as krpc.NodeAddr.FromAddrPort would.
 func (n *Node) closestExcept(target, caller krpc.ID) []krpc.NodeInfo {
-	cs := n.table.Closest(target, n.cfg.K+1)
-	out := make([]krpc.NodeInfo, 0, n.cfg.K)
-	ips := make([]byte, 0, net.IPv6len*len(cs))
-	for _, c := range cs {
-		if c.ID == caller || len(out) == n.cfg.K {
-			continue
+	k := n.cfg.K
+	out := make([]krpc.NodeInfo, 0, k)
+	ips := make([]byte, 0, net.IPv6len*k)
+	n.table.visitClosest(target, k+1, func(c *store.Contact) {
+		if c.ID == caller || len(out) == k {
+			return
 		}
 		start := len(ips)
 		if a := c.Addr.Addr(); a.Is4() {
@@ -85,6 +87,6 @@ func (n *Node) closestExcept(target, caller krpc.ID) []krpc.NodeInfo {
 			ID:   c.ID,
 			Addr: krpc.NodeAddr{IP: ips[start:len(ips):len(ips)], Port: int(c.Addr.Port())},
 		})
-	}
+	})
 	return out
 }
