@@ -70,14 +70,21 @@ var (
 	maxTime = time.Unix(0, math.MaxInt64)
 )
 
-// appendContact appends the record of c (without its ID) to b.
+// appendContact appends the record of c (without its ID) to b, or refuses
+// a contact that fails checkContact.
 func appendContact(b []byte, c Contact) ([]byte, error) {
 	if err := checkContact(c); err != nil {
 		return b, err
 	}
+	return appendCheckedContact(b, c), nil
+}
+
+// appendCheckedContact appends the record of c, which has passed
+// checkContact, to b.
+func appendCheckedContact(b []byte, c Contact) []byte {
 	b = append(b, contactRecordVersion, byte(c.Place))
 	b = binary.AppendUvarint(b, uint64(c.Failures))
-	addr, _ := c.Addr.MarshalBinary() // cannot fail; its size is checked above
+	addr, _ := c.Addr.MarshalBinary() // cannot fail; its size is checked
 	b = append(b, byte(len(addr)))
 	b = append(b, addr...)
 	times := [...]time.Time{c.FirstSeen, c.LastSeen, c.LastResponse}
@@ -93,7 +100,7 @@ func appendContact(b []byte, c Contact) ([]byte, error) {
 			b = binary.AppendVarint(b, t.UnixNano())
 		}
 	}
-	return b, nil
+	return b
 }
 
 // decodeContact parses a record written by appendContact.

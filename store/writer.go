@@ -117,12 +117,12 @@ func (s *Store) flushTouches(closing bool) error {
 }
 
 // setContacts adds the records of cs to b. Every contact has passed
-// checkContact (in Update or Touch), so encoding cannot fail.
+// checkContact, in Update or Touch.
 func setContacts(b *pebble.Batch, cs []Contact) {
 	var key [1 + idLen]byte
 	var rec []byte
 	for _, c := range cs {
-		rec, _ = appendContact(rec[:0], c)
+		rec = appendCheckedContact(rec[:0], c)
 		_ = b.Set(putContactKey(&key, c.ID), rec, nil)
 	}
 }
