@@ -1,7 +1,10 @@
 package node
 
 import (
-	"sync"
+	"slices"
+	"sync/atomic"
+
+	"github.com/kadnode/kadnode/wire"
 )
 
 // RPC outcomes counted in Stats.
@@ -17,43 +20,52 @@ const (
 // peer cannot grow the counter maps with made-up names.
 const methodUnknown = "unknown"
 
+// rpcMethods and rpcOutcomes are every method and outcome counted: the
+// counters are a fixed array, so counting an RPC takes no lock and no map
+// lookup on the path of every query.
+var (
+	rpcMethods  = [...]string{wire.MethodPing, wire.MethodFindNode, methodUnknown}
+	rpcOutcomes = [...]string{outcomeOK, outcomeError, outcomeTimeout, outcomeInvalid, outcomeIgnored}
+)
+
 // rpcCounters counts RPCs by method and outcome.
 type rpcCounters struct {
-	mu sync.Mutex
-	m  map[string]map[string]uint64
+	n [len(rpcMethods)][len(rpcOutcomes)]atomic.Uint64
 }
 
-func (c *rpcCounters) add(method, outcome string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = make(map[string]map[string]uint64)
+// counter is the counter of method (methodUnknown for one not served)
+// and outcome, which must be one of rpcOutcomes.
+func (c *rpcCounters) counter(method, outcome string) *atomic.Uint64 {
+	m := slices.Index(rpcMethods[:], method)
+	if m < 0 {
+		m = slices.Index(rpcMethods[:], methodUnknown)
 	}
-	byOutcome := c.m[method]
-	if byOutcome == nil {
-		byOutcome = make(map[string]uint64)
-		c.m[method] = byOutcome
+	o := slices.Index(rpcOutcomes[:], outcome)
+	if o < 0 {
+		panic("node: RPC outcome " + outcome + " is not counted")
 	}
-	byOutcome[outcome]++
+	return &c.n[m][o]
 }
+
+func (c *rpcCounters) add(method, outcome string) { c.counter(method, outcome).Add(1) }
 
 // get returns one counter (tests and logs).
-func (c *rpcCounters) get(method, outcome string) uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.m[method][outcome]
-}
+func (c *rpcCounters) get(method, outcome string) uint64 { return c.counter(method, outcome).Load() }
 
+// snapshot returns the counters that are not zero, by method and outcome.
 func (c *rpcCounters) snapshot() map[string]map[string]uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make(map[string]map[string]uint64, len(c.m))
-	for method, byOutcome := range c.m {
-		cp := make(map[string]uint64, len(byOutcome))
-		for k, v := range byOutcome {
-			cp[k] = v
+	out := make(map[string]map[string]uint64)
+	for m, method := range rpcMethods {
+		for o, outcome := range rpcOutcomes {
+			v := c.n[m][o].Load()
+			if v == 0 {
+				continue
+			}
+			if out[method] == nil {
+				out[method] = make(map[string]uint64)
+			}
+			out[method][outcome] = v
 		}
-		out[method] = cp
 	}
 	return out
 }
