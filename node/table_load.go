@@ -25,10 +25,8 @@ import (
 func (t *Table) Load(cs []store.Contact) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	pinging := make([]bool, NumBuckets)
 	for i := range t.buckets {
-		pinging[i] = t.buckets[i].pinging
-		t.buckets[i] = bucket{pinging: pinging[i]}
+		t.buckets[i] = bucket{pinging: t.buckets[i].pinging}
 	}
 	t.members = 0
 	t.subnets = make(map[netip.Prefix]int)
