@@ -9,8 +9,9 @@ import (
 )
 
 // Load returns every stored contact in ID order, with pending last-seen
-// updates applied. A record that does not decode fails the whole Load with
-// ErrCorrupt: the table must not start from part of its memory unnoticed.
+// updates applied; contacts only touched, never put, follow in no order. A
+// record that does not decode fails the whole Load with ErrCorrupt: the
+// table must not start from part of its memory unnoticed.
 func (s *Store) Load() ([]Contact, error) {
 	s.mu.Lock()
 	if s.closed {
