@@ -85,7 +85,7 @@ func (r SeenResult) String() string {
 type Table struct {
 	self  krpc.ID
 	cfg   TableConfig
-	store Store
+	store Store // nil: memory only, nothing to write through
 	clock Clock
 	ping  LivenessPing
 	log   *slog.Logger
@@ -95,7 +95,6 @@ type Table struct {
 	pings     sync.WaitGroup
 	afterPing func() // test hook: runs after a ping's outcome is applied
 
-	persist     bool          // there is a store to write to
 	kick        chan struct{} // wakes the flusher
 	stopFlusher chan struct{}
 	flusherDone chan struct{}
@@ -128,7 +127,6 @@ func NewTable(self krpc.ID, cfg TableConfig, st Store, clock Clock, ping Livenes
 	t := &Table{
 		self: self, cfg: cfg.withDefaults(), store: st, clock: clock, ping: ping, log: log,
 		ctx: ctx, cancel: cancel,
-		persist:     st != nil,
 		kick:        make(chan struct{}, 1),
 		stopFlusher: make(chan struct{}),
 		flusherDone: make(chan struct{}),
@@ -136,7 +134,7 @@ func NewTable(self krpc.ID, cfg TableConfig, st Store, clock Clock, ping Livenes
 		dirty:       make(map[krpc.ID]struct{}),
 		touched:     make(map[krpc.ID]struct{}),
 	}
-	if t.persist {
+	if st != nil {
 		go t.runFlusher()
 	} else {
 		close(t.flusherDone)

@@ -47,7 +47,7 @@ func (t *Table) put(c store.Contact) { t.markDirty(c.ID) }
 func (t *Table) del(id krpc.ID)      { t.markDirty(id) }
 
 func (t *Table) markDirty(id krpc.ID) {
-	if t.persist && !t.closed {
+	if t.store != nil && !t.closed {
 		t.dirty[id] = struct{}{}
 		delete(t.touched, id)
 		t.kickFlusher()
@@ -55,7 +55,7 @@ func (t *Table) markDirty(id krpc.ID) {
 }
 
 func (t *Table) touch(c store.Contact) {
-	if t.persist && !t.closed {
+	if t.store != nil && !t.closed {
 		if _, ok := t.dirty[c.ID]; !ok {
 			t.touched[c.ID] = struct{}{}
 			t.kickFlusher()
@@ -87,7 +87,7 @@ func (t *Table) runFlusher() {
 // Flush writes every change made so far to the store and returns when the
 // store has taken them. Close flushes too.
 func (t *Table) Flush() {
-	if !t.persist {
+	if t.store == nil {
 		return
 	}
 	t.flushMu.Lock()
