@@ -29,7 +29,7 @@ func (n *Node) handle(from wire.Peer, q *krpc.Msg) *krpc.Msg {
 		n.rpcsIn.add(method, outcomeIgnored)
 		return nil
 	}
-	if reply := n.validate(from, q); reply != nil {
+	if reply := n.validate(from, method, q); reply != nil {
 		n.rpcsIn.add(method, outcomeInvalid)
 		n.log.Debug("rejected query", "from", from.ID, "addr", from.Addr, "method", method, "err", reply.E.Msg)
 		return reply
@@ -44,12 +44,17 @@ func (n *Node) handle(from wire.Peer, q *krpc.Msg) *krpc.Msg {
 	return wire.PingReply(n.self, from.Addr)
 }
 
-// validate returns the KRPC error reply for a query we must refuse, or nil.
-func (n *Node) validate(from wire.Peer, q *krpc.Msg) *krpc.Msg {
+// validate returns the KRPC error reply for a query we must refuse, or nil;
+// method is q.Q as handle classified it. wire refuses most of these before
+// a query reaches the handler (DecodeMsg a missing "a", "id" or "target",
+// the session an "id" that is not the certificate's), but the node does
+// not depend on every transport doing so: the simulated one hands it
+// queries wire never decoded.
+func (n *Node) validate(from wire.Peer, method string, q *krpc.Msg) *krpc.Msg {
 	switch {
-	case q == nil || q.A == nil:
+	case q.A == nil:
 		return wire.ErrorReply(krpc.ErrorCodeProtocolError, `query has no arguments "a"`)
-	case !wire.KnownMethod(q.Q):
+	case method == methodUnknown:
 		return wire.ErrorReply(krpc.ErrorCodeMethodUnknown, fmt.Sprintf("method %.32q unknown; this node answers ping and find_node", q.Q))
 	case q.A.ID != from.ID:
 		return wire.ErrorReply(krpc.ErrorCodeProtocolError, `"id" differs from the ID of the certificate the caller presented`)
