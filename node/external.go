@@ -42,12 +42,23 @@ func (e *externalAddr) vote(from krpc.ID, ip krpc.NodeAddr) (old, cur netip.Addr
 		}
 	}
 	e.votes[from] = ap
-	counts := make(map[netip.AddrPort]int, len(e.votes))
-	best, bestCount := netip.AddrPort{}, 0
+	// Tally in a stack array: a new responder votes on most replies, and a
+	// map per vote would be an allocation each.
+	var buf [ExternalVoteWindow + 1]netip.AddrPort
+	votes := buf[:0]
 	for _, v := range e.votes {
-		counts[v]++
-		if counts[v] > bestCount {
-			best, bestCount = v, counts[v]
+		votes = append(votes, v)
+	}
+	best, bestCount := netip.AddrPort{}, 0
+	for i, v := range votes {
+		n := 0
+		for _, w := range votes[:i+1] {
+			if w == v {
+				n++
+			}
+		}
+		if n > bestCount {
+			best, bestCount = v, n
 		}
 	}
 	if bestCount >= ExternalAgreement {
