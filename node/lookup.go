@@ -9,6 +9,7 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 
+	"github.com/kadnode/kadnode/store"
 	"github.com/kadnode/kadnode/wire"
 )
 
@@ -73,9 +74,7 @@ func (n *Node) lookup(ctx context.Context, target krpc.ID) (LookupResult, error)
 	qctx, cancelQueries := context.WithCancel(ctx)
 	defer cancelQueries()
 	l := &lookup{n: n, ctx: qctx, target: target, seen: make(map[krpc.ID]*candidate)}
-	for _, c := range n.table.Closest(target, n.cfg.K) {
-		l.add(c.ID, c.Addr, 1)
-	}
+	n.table.visitClosest(target, n.cfg.K, func(c *store.Contact) { l.add(c.ID, c.Addr, 1) })
 	if len(l.cands) == 0 {
 		return l.result(start), ErrNoContacts
 	}
