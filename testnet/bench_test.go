@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,16 +103,18 @@ func (s *lookupSample) report(b *testing.B) {
 	if len(s.durations) == 0 {
 		return
 	}
-	d := slices.Clone(s.durations)
-	slices.Sort(d)
-	pct := func(p float64) float64 {
-		return float64(d[min(len(d)-1, int(p*float64(len(d))))].Microseconds()) / 1000
-	}
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.90), "p90-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
-	b.ReportMetric(float64(s.queries)/float64(len(d)), "queries/lookup")
-	b.ReportMetric(100*float64(s.found)/float64(len(d)), "found-%")
+	ps := Percentiles(s.durations, 50, 90, 99)
+	b.ReportMetric(ms(ps[0]), "p50-ms")
+	b.ReportMetric(ms(ps[1]), "p90-ms")
+	b.ReportMetric(ms(ps[2]), "p99-ms")
+	n := float64(len(s.durations))
+	b.ReportMetric(float64(s.queries)/n, "queries/lookup")
+	b.ReportMetric(100*float64(s.found)/n, "found-%")
+}
+
+// ms is d in milliseconds, to the microsecond.
+func ms(d time.Duration) float64 {
+	return float64(d.Microseconds()) / 1000
 }
 
 // BenchmarkLookup measures lookups of random existing nodes.
@@ -256,8 +257,7 @@ func BenchmarkFindable(b *testing.B) {
 				wg.Wait()
 				b.StartTimer()
 			}
-			slices.Sort(joins)
-			b.ReportMetric(float64(joins[len(joins)/2].Microseconds())/1000, "join-p50-ms")
+			b.ReportMetric(ms(Percentiles(joins, 50)[0]), "join-p50-ms")
 			b.ReportMetric(100*float64(found)/float64(max(asked, 1)), "found-%")
 		})
 	}

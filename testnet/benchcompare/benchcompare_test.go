@@ -70,21 +70,6 @@ func TestExactnessAgainstTrueClosest(t *testing.T) {
 	}
 }
 
-func TestPercentileNearestRank(t *testing.T) {
-	var ds []time.Duration
-	for i := 100; i >= 1; i-- {
-		ds = append(ds, time.Duration(i))
-	}
-	for _, c := range []struct {
-		p    float64
-		want time.Duration
-	}{{50, 50}, {90, 90}, {99, 99}, {100, 100}, {1, 1}} {
-		if got := percentile(ds, c.p); got != c.want {
-			t.Errorf("p%v = %v, want %v", c.p, got, c.want)
-		}
-	}
-}
-
 // TestAnacrolixNetworkAnswers checks the anacrolix side on a small network:
 // it joins, its lookups get answers, and the load client gets answers.
 func TestAnacrolixNetworkAnswers(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+
+	"github.com/kadnode/kadnode/testnet"
 )
 
 // lookupPass is one series of lookups by one system over the shared pairs.
@@ -91,5 +93,6 @@ func finishSummary(s *lookupSummary, durs []time.Duration) {
 	s.trueShare /= n
 	s.messages /= n
 	s.timeouts /= n
-	s.p50, s.p90, s.p99 = percentile(durs, 50), percentile(durs, 90), percentile(durs, 99)
+	ps := testnet.Percentiles(durs, 50, 90, 99)
+	s.p50, s.p90, s.p99 = ps[0], ps[1], ps[2]
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -140,17 +139,6 @@ func writeHeapProfile(dir, name string) {
 	if err := pprof.WriteHeapProfile(f); err != nil {
 		fmt.Fprintf(os.Stderr, "benchcompare: cannot write profile %s: %v\n", name, err)
 	}
-}
-
-// percentile returns the p-th percentile (0 < p ≤ 100) of ds, nearest rank.
-func percentile(ds []time.Duration, p float64) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	rank := int(math.Ceil(p/100*float64(len(s)))) - 1
-	return s[max(0, min(rank, len(s)-1))]
 }
 
 func median(xs []float64) float64 {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kadnode/kadnode/testnet"
 	"github.com/kadnode/kadnode/wire"
 )
 
@@ -36,7 +37,8 @@ func (l *callLog) add(d time.Duration, err error) {
 func (l *callLog) summary() (ok, failed int, p50, p99 time.Duration, lastErr error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.latencies), l.failures, percentile(l.latencies, 50), percentile(l.latencies, 99), l.lastErr
+	ps := testnet.Percentiles(l.latencies, 50, 99)
+	return len(l.latencies), l.failures, ps[0], ps[1], l.lastErr
 }
 
 func (l *callLog) successRate() float64 {

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/kadnode/kadnode/testnet"
 	"github.com/kadnode/kadnode/wire"
 )
 
@@ -95,7 +96,8 @@ func TestRequestLoad(t *testing.T) {
 		tr.Close()
 	}
 	clear(trs) // the heap measured below is the node's
-	p50, p99 := percentile(lat, 50), percentile(lat, 99)
+	ps := testnet.Percentiles(lat, 50, 99)
+	p50, p99 := ps[0], ps[1]
 	lat = nil
 	waitFor(t, "the node to drop the clients' sessions", func() bool { return tg.Transport().Stats().LiveSessions == 0 })
 	goleak.VerifyNone(t, idle)

@@ -1,11 +1,10 @@
 package sim
 
 import (
-	"slices"
+	"github.com/anacrolix/dht/v2/krpc"
 
 	"github.com/kadnode/kadnode/node"
-
-	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/testnet"
 )
 
 // Summary is the distribution of one count (per lookup, per node).
@@ -19,25 +18,18 @@ func summarize(xs []int) Summary {
 	if len(xs) == 0 {
 		return Summary{}
 	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
 	sum := 0
-	for _, x := range s {
+	for _, x := range xs {
 		sum += x
 	}
+	ps := testnet.Percentiles(xs, 0, 50, 99, 100)
 	return Summary{
-		Min:  s[0],
-		P50:  percentile(s, 50),
-		P99:  percentile(s, 99),
-		Max:  s[len(s)-1],
-		Mean: float64(sum) / float64(len(s)),
+		Min:  ps[0],
+		P50:  ps[1],
+		P99:  ps[2],
+		Max:  ps[3],
+		Mean: float64(sum) / float64(len(xs)),
 	}
-}
-
-// percentile is the nearest-rank p-th percentile of sorted s.
-func percentile(s []int, p int) int {
-	rank := (p*len(s) + 99) / 100 // ceil(p/100 · n)
-	return s[max(rank, 1)-1]
 }
 
 func contactIDs(cs []node.LookupContact) []krpc.ID {

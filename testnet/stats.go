@@ -1,0 +1,25 @@
+package testnet
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// Percentiles returns the nearest-rank percentiles ps of xs, in the order
+// of ps: for p in (0, 100], the smallest value with at least p% of xs at
+// or below it; p = 0 gives the minimum. xs is sorted once, on a copy; an
+// empty xs gives zero values.
+func Percentiles[T cmp.Ordered](xs []T, ps ...float64) []T {
+	out := make([]T, len(ps))
+	if len(xs) == 0 {
+		return out
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	for i, p := range ps {
+		rank := int(math.Ceil(p * float64(len(s)) / 100)) // 1-based
+		out[i] = s[min(max(rank, 1), len(s))-1]
+	}
+	return out
+}
