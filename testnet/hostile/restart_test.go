@@ -4,15 +4,15 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kadnode/kadnode/node"
-	"github.com/kadnode/kadnode/store"
+	"github.com/kadnode/kadnode/testnet"
 	"github.com/kadnode/kadnode/wire"
 )
 
@@ -31,27 +31,20 @@ func runChild(spec string) error {
 	if !ok {
 		return fmt.Errorf("%s=%q: want a data dir and a listen address", envChild, spec)
 	}
-	id, err := wire.LoadOrCreateIdentity(dir)
+	addr, err := netip.ParseAddrPort(listen)
+	if err != nil {
+		return fmt.Errorf("%s=%q: %w", envChild, spec, err)
+	}
+	net, err := testnet.New(testnet.Options{Dir: dir, Network: networkName})
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(filepath.Join(dir, "table"), store.Options{Network: networkName, SelfID: id.ID})
+	defer net.Close()
+	m, err := net.Adopt(context.Background(), dir, addr)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	tr, err := wire.Listen(wire.Config{Identity: id, Network: networkName, Listen: listen})
-	if err != nil {
-		return err
-	}
-	defer tr.Close()
-	nd, err := node.New(node.Config{}, tr, st)
-	if err != nil {
-		return err
-	}
-	defer nd.Close()
-	nd.Start()
-	fmt.Println(wire.ContactString(id.ID, tr.LocalAddr()))
+	fmt.Println(m.Contact())
 	time.Sleep(childLifetime)
 	return nil
 }
