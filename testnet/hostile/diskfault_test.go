@@ -158,7 +158,7 @@ func joinPeers(t *testing.T, tg *target, first, n int) []*peer {
 	t.Helper()
 	var out []*peer
 	for i := first; i < first+n; i++ {
-		p := newPeer(t, hostIP(blockHonest+i, 0), nil, contactOf(tg.ID, tg.Addr))
+		p := newPeer(t, hostIP(blockHonest+i, 0), nil, tg.Contact())
 		if err := p.nd.WaitJoined(testCtx(t)); err != nil {
 			t.Fatal(err)
 		}

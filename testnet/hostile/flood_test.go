@@ -132,7 +132,7 @@ func TestHandshakeFlood(t *testing.T) {
 		c.MaxPendingHandshakes = pendingCap
 	})
 	hello := clientHello(t, rogueConfig(mustIdentity(t), networkName, true))
-	steady := newPeer(t, hostIP(blockLegit, 0), nil, contactOf(tg.ID, tg.Addr))
+	steady := newPeer(t, hostIP(blockLegit, 0), nil, tg.Contact())
 	if err := steady.nd.WaitJoined(testCtx(t)); err != nil {
 		t.Fatal(err)
 	}

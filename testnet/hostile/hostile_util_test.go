@@ -288,11 +288,6 @@ func (p *peer) close() {
 	p.tr.Close()
 }
 
-// contact is how to reach a testnet node, with its ID.
-func contactOf(id krpc.ID, addr netip.AddrPort) wire.Contact {
-	return wire.Contact{ID: id, HasID: true, Host: addr.Addr().String(), Port: addr.Port()}
-}
-
 // udpOn opens a UDP socket on ip (any port), closed when the test ends.
 func udpOn(t testing.TB, ip netip.Addr) *net.UDPConn {
 	t.Helper()

@@ -90,7 +90,7 @@ func joinHonest(t *testing.T, tg *target) map[krpc.ID]node.ContactInfo {
 	t.Helper()
 	var honest []*peer
 	for i := range honestPeers {
-		honest = append(honest, newPeer(t, hostIP(blockHonest+i, 0), nil, contactOf(tg.ID, tg.Addr)))
+		honest = append(honest, newPeer(t, hostIP(blockHonest+i, 0), nil, tg.Contact()))
 	}
 	for _, p := range honest {
 		if err := p.nd.WaitJoined(testCtx(t)); err != nil {
