@@ -33,10 +33,10 @@ func TestChurn(t *testing.T) {
 	t.Logf("%d nodes joined in %v", size, time.Since(start))
 
 	r := rand.New(rand.NewPCG(9, 0))
-	dead := make(map[krpc.ID]bool)
+	dead := make(map[krpc.ID]*Node)
 	for _, i := range r.Perm(size)[:size*3/10] {
 		m := net.Nodes()[i]
-		dead[m.ID] = true
+		dead[m.ID] = m
 		if err := m.Kill(); err != nil {
 			t.Fatal(err)
 		}
@@ -82,7 +82,7 @@ func TestChurn(t *testing.T) {
 	// The pings only wait for timeouts, so they all run at once.
 	forEachOn(len(pairs), len(pairs), func(i int) {
 		m, c := pairs[i].m, pairs[i].c
-		contact := wire.Contact{ID: c.ID, HasID: true, Host: c.Addr.Addr().String(), Port: c.Addr.Port()}
+		contact := dead[c.ID].Contact()
 		for sent := 0; ; sent++ {
 			cur, ok := entry(m, c.ID)
 			if !ok || cur.Addr != c.Addr {
@@ -118,10 +118,10 @@ func TestChurn(t *testing.T) {
 func r2(i, mul, add, n int) int { return (i*mul + add) % n }
 
 // deadMembers lists m's bucket members that are dead.
-func deadMembers(m *Node, dead map[krpc.ID]bool) []node.ContactInfo {
+func deadMembers(m *Node, dead map[krpc.ID]*Node) []node.ContactInfo {
 	var out []node.ContactInfo
 	for _, c := range m.Node().Nodes() {
-		if c.State == "bucket" && dead[c.ID] {
+		if c.State == "bucket" && dead[c.ID] != nil {
 			out = append(out, c)
 		}
 	}
