@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-	"github.com/anacrolix/torrent/bencode"
 
 	"github.com/kadnode/kadnode/node"
 	"github.com/kadnode/kadnode/wire"
@@ -158,16 +157,16 @@ func (n *Network) transfer(m *krpc.Msg, y, t string) (*krpc.Msg, error) {
 	if n.cfg.SkipEncoding {
 		return &c, nil
 	}
-	b, err := bencode.Marshal(c)
+	b, err := wire.EncodeMsg(&c)
 	if err != nil {
 		return nil, fmt.Errorf("sim: encoding %q message: %w", y, err)
 	}
 	n.stats.bytes.Add(uint64(len(b)))
-	var out krpc.Msg
-	if err := bencode.Unmarshal(b, &out); err != nil {
+	out, err := wire.DecodeMsg(b)
+	if err != nil {
 		return nil, fmt.Errorf("sim: decoding %q message: %w", y, err)
 	}
-	return &out, nil
+	return out, nil
 }
 
 // noAnswer waits until the caller would give up and reports a timeout the
