@@ -1,10 +1,10 @@
 package sim
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -224,35 +224,23 @@ func randomID(rng *rand.Rand) krpc.ID {
 // XOR distance, found by scanning all of them. The member that runs the
 // lookup is left out, since a lookup never returns its own node.
 func closestLive(live []*Member, from *Member, target krpc.ID, k int) []krpc.ID {
-	best := make([]krpc.ID, 0, k+1)
-	var bestDist [][20]byte
+	byDistance := func(a, b krpc.ID) int { return node.CompareDistance(target, a, b) }
+	best := make([]krpc.ID, 0, k+1) // closest first
 	for _, m := range live {
 		if m == from {
 			continue
 		}
 		id := m.Endpoint.LocalID()
-		d := xor(id, target)
-		if len(best) == k && bytes.Compare(d[:], bestDist[k-1][:]) >= 0 {
+		if len(best) == k && byDistance(id, best[k-1]) >= 0 {
 			continue
 		}
-		i := len(best)
-		for i > 0 && bytes.Compare(d[:], bestDist[i-1][:]) < 0 {
-			i--
-		}
-		best = append(best[:i], append([]krpc.ID{id}, best[i:]...)...)
-		bestDist = append(bestDist[:i], append([][20]byte{d}, bestDist[i:]...)...)
+		i, _ := slices.BinarySearchFunc(best, id, byDistance)
+		best = slices.Insert(best, i, id)
 		if len(best) > k {
-			best, bestDist = best[:k], bestDist[:k]
+			best = best[:k]
 		}
 	}
 	return best
-}
-
-func xor(a, b krpc.ID) (d [20]byte) {
-	for i := range d {
-		d[i] = a[i] ^ b[i]
-	}
-	return d
 }
 
 func sameIDs(a, b []krpc.ID) bool {
