@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,7 +104,7 @@ func (e *Endpoint) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.I
 		return wire.Peer{ID: dst.id, Addr: dst.addr}, nil, &wire.IDMismatchError{Addr: addr, Expected: *expect, Got: dst.id}
 	}
 	method := q.Q
-	query, err := n.transfer(q, krpc.YQuery, fmt.Sprintf("%x", e.txid.Add(1)))
+	query, err := n.transfer(q, krpc.YQuery, strconv.FormatUint(e.txid.Add(1), 16))
 	if err != nil {
 		return wire.Peer{}, nil, err
 	}
