@@ -13,6 +13,8 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"go.uber.org/goleak"
+
+	"github.com/kadnode/kadnode/node"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -53,7 +55,7 @@ func TestExactnessAgainstTrueClosest(t *testing.T) {
 		t.Fatalf("truth has %d IDs (want %d) or contains the querier", len(truth), k)
 	}
 	for i, id := range ids {
-		if i != self && !slices.Contains(truth, id) && compareDistance(id, truth[k-1], target) < 0 {
+		if i != self && !slices.Contains(truth, id) && node.CompareDistance(target, id, truth[k-1]) < 0 {
 			t.Fatalf("node %d is closer than the farthest of the truth but left out", i)
 		}
 	}

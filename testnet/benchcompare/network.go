@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -9,6 +8,8 @@ import (
 	"sync"
 
 	"github.com/anacrolix/dht/v2/krpc"
+
+	"github.com/kadnode/kadnode/node"
 )
 
 // network is one N-node network of either system, built in this process.
@@ -113,18 +114,9 @@ func trueClosest(ids []krpc.ID, self int, target krpc.ID, k int) []krpc.ID {
 // and returns at most k of them.
 func closestOf(ids []krpc.ID, target krpc.ID, k int) []krpc.ID {
 	s := slices.Clone(ids)
-	slices.SortFunc(s, func(a, b krpc.ID) int { return compareDistance(a, b, target) })
+	slices.SortFunc(s, func(a, b krpc.ID) int { return node.CompareDistance(target, a, b) })
 	s = slices.Compact(s)
 	return s[:min(k, len(s))]
-}
-
-func compareDistance(a, b, target krpc.ID) int {
-	var da, db krpc.ID
-	for i := range target {
-		da[i] = a[i] ^ target[i]
-		db[i] = b[i] ^ target[i]
-	}
-	return bytes.Compare(da[:], db[:])
 }
 
 // exactness compares what a lookup returned with the truth: whether its k
