@@ -48,14 +48,7 @@ func TestCallerWithForeignIDIsNeverInserted(t *testing.T) {
 	grow(t, net, 5)
 	target := net.Nodes()[2]
 
-	ident, err := wire.NewIdentity()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr, err := wire.Listen(wire.Config{Identity: ident, Network: DefaultNetwork, Listen: LoopbackAddr(900, 0).String()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ident, tr := listenOutside(t, 900)
 	defer tr.Close()
 	claimed := net.Nodes()[4].ID // pretends to be another, existing node
 	queries := []*krpc.Msg{

@@ -172,14 +172,7 @@ func pickPair(r *rand.Rand, nodes []*Node) (from, to *Node) {
 // table is a copy of m's.
 func coldNode(b *testing.B, m *Node) (*node.Node, func()) {
 	b.Helper()
-	id, err := wire.NewIdentity()
-	if err != nil {
-		b.Fatal(err)
-	}
-	tr, err := wire.Listen(wire.Config{Identity: id, Network: DefaultNetwork, Listen: LoopbackAddr(4000, 0).String()})
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, tr := listenOutside(b, 4000)
 	cs, err := m.Store().Load()
 	if err != nil {
 		b.Fatal(err)

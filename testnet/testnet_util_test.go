@@ -88,6 +88,21 @@ func waitFor(tb testing.TB, what string, cond func() bool) {
 	}
 }
 
+// listenOutside opens a transport with a fresh identity on the harness
+// address of index i, outside the network's nodes; the caller closes it.
+func listenOutside(tb testing.TB, i int) (*wire.Identity, *wire.Transport) {
+	tb.Helper()
+	id, err := wire.NewIdentity()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tr, err := wire.Listen(wire.Config{Identity: id, Network: DefaultNetwork, Listen: LoopbackAddr(i, 0).String()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return id, tr
+}
+
 // entry returns m's routing-table entry for id, if any.
 func entry(m *Node, id krpc.ID) (node.ContactInfo, bool) {
 	for _, c := range m.Node().Nodes() {
