@@ -280,31 +280,11 @@ func reportMemory(b *testing.B, net *Network) {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	running := net.Running()
-	n := float64(len(running))
-	sessions := 0
-	for _, m := range running {
-		sessions += m.Transport().Stats().LiveSessions
-	}
+	n := float64(len(net.Running()))
 	b.ReportMetric(float64(ms.HeapInuse)/n/1024, "heap-KiB/node")
-	b.ReportMetric(float64(rssBytes())/n/1024, "rss-KiB/node")
+	b.ReportMetric(float64(ResidentSet())/n/1024, "rss-KiB/node")
 	b.ReportMetric(float64(runtime.NumGoroutine())/n, "goroutines/node")
-	b.ReportMetric(float64(sessions)/n, "sessions/node")
-}
-
-// rssBytes is the process's resident set size, or 0 if unknown.
-func rssBytes() int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
+	b.ReportMetric(float64(net.LiveSessions())/n, "sessions/node")
 }
 
 // benchSizes are the network sizes to benchmark: KADNODE_BENCH_SIZES

@@ -185,6 +185,18 @@ func (n *Network) Running() []*Node {
 	return out
 }
 
+// LiveSessions is the number of established DTLS sessions over all the
+// running nodes (a session between two of them counts at both ends).
+func (n *Network) LiveSessions() int {
+	total := 0
+	for _, m := range n.Running() {
+		if tr := m.Transport(); tr != nil {
+			total += tr.Stats().LiveSessions
+		}
+	}
+	return total
+}
+
 // Close stops every running node cleanly, all at once.
 func (n *Network) Close() error {
 	var wg sync.WaitGroup

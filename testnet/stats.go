@@ -3,7 +3,10 @@ package testnet
 import (
 	"cmp"
 	"math"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // Percentiles returns the nearest-rank percentiles ps of xs, in the order
@@ -22,4 +25,23 @@ func Percentiles[T cmp.Ordered](xs []T, ps ...float64) []T {
 		out[i] = s[min(max(rank, 1), len(s))-1]
 	}
 	return out
+}
+
+// ResidentSet is the process's resident set size in bytes (VmRSS of
+// /proc/self/status), or 0 where that is not known.
+func ResidentSet() uint64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
 }

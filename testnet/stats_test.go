@@ -1,6 +1,9 @@
 package testnet
 
-import "testing"
+import (
+	"runtime"
+	"testing"
+)
 
 func TestPercentilesNearestRank(t *testing.T) {
 	var xs []int
@@ -23,5 +26,14 @@ func TestPercentilesNearestRank(t *testing.T) {
 	}
 	if got := Percentiles([]int(nil), 50); got[0] != 0 {
 		t.Errorf("no values: %v, want [0]", got)
+	}
+}
+
+func TestResidentSetOnLinux(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	if rss := ResidentSet(); rss < 1<<20 {
+		t.Errorf("resident set %d bytes, want at least a MiB", rss)
 	}
 }

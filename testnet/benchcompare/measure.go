@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,10 +8,10 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kadnode/kadnode/testnet"
 )
 
 // memSnapshot is the process's memory after a full GC.
@@ -30,7 +29,7 @@ func takeMem() memSnapshot {
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return memSnapshot{heap: ms.HeapAlloc, rss: readRSS(), goroutines: runtime.NumGoroutine()}
+	return memSnapshot{heap: ms.HeapAlloc, rss: testnet.ResidentSet(), goroutines: runtime.NumGoroutine()}
 }
 
 // perNode is the memory each of n nodes added between before and after.
@@ -46,28 +45,6 @@ func memPerNode(before, after memSnapshot, n int) perNode {
 		rss:        d(after.rss, before.rss),
 		goroutines: float64(after.goroutines-before.goroutines) / float64(n),
 	}
-}
-
-// readRSS reads VmRSS from /proc/self/status; 0 where there is none.
-func readRSS() uint64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:")
-		if !ok {
-			continue
-		}
-		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-		if err != nil {
-			return 0
-		}
-		return kb << 10
-	}
-	return 0
 }
 
 // cpuTime is the process's user plus system CPU time so far.

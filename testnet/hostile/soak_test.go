@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -134,7 +132,7 @@ func TestSoak(t *testing.T) {
 		}
 	}
 	waitOrFail(soakWarmUp)
-	heapBefore, rssBefore, sessionsBefore := liveHeap(), residentSet(t), liveSessions(n)
+	heapBefore, rssBefore, sessionsBefore := liveHeap(), residentSet(), n.LiveSessions()
 
 	mu.Lock()
 	counting, start = true, time.Now()
@@ -164,7 +162,7 @@ func TestSoak(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	heapAfter, rssAfter, sessionsAfter := liveHeap(), residentSet(t), liveSessions(n)
+	heapAfter, rssAfter, sessionsAfter := liveHeap(), residentSet(), n.LiveSessions()
 	stopLookups()
 	wg.Wait()
 
@@ -226,33 +224,11 @@ func soakLookup(ctx context.Context, all []*testnet.Node, ch *churn, rng *rand.R
 	return false, true, fmt.Sprintf("node %d looking up node %d: found %v, err %v, %+v", from, to, res.Found, err, res.Stats)
 }
 
-// liveSessions is the number of established DTLS sessions over all the
-// running nodes (each pair counts twice).
-func liveSessions(n *testnet.Network) int {
-	total := 0
-	for _, m := range n.Running() {
-		if tr := m.Transport(); tr != nil {
-			total += tr.Stats().LiveSessions
-		}
-	}
-	return total
-}
-
 // residentSet is the process's resident memory, after returning what the
 // runtime can to the system.
-func residentSet(t *testing.T) uint64 {
-	t.Helper()
+func residentSet() uint64 {
 	debug.FreeOSMemory()
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		t.Logf("no resident set size: %v", err)
-		return 0
-	}
-	var size, resident uint64
-	if _, err := fmt.Sscan(strings.TrimSpace(string(b)), &size, &resident); err != nil {
-		t.Fatalf("/proc/self/statm: %v", err)
-	}
-	return resident * uint64(os.Getpagesize())
+	return testnet.ResidentSet()
 }
 
 // change is the relative change from before to after, in percent.
