@@ -199,14 +199,11 @@ func (n *Network) LiveSessions() int {
 
 // Close stops every running node cleanly, all at once.
 func (n *Network) Close() error {
+	nodes := n.Nodes()
+	errs := make([]error, len(nodes))
 	var wg sync.WaitGroup
-	errs := make([]error, len(n.Nodes()))
-	for i, m := range n.Nodes() {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = m.Stop()
-		}()
+	for i, m := range nodes {
+		wg.Go(func() { errs[i] = m.Stop() })
 	}
 	wg.Wait()
 	return errors.Join(errs...)
