@@ -6,9 +6,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -213,7 +215,8 @@ func BenchmarkFindable(b *testing.B) {
 		b.Run(fmt.Sprintf("nodes=%d", size), func(b *testing.B) {
 			net := benchNetwork(b, size)
 			var joins []time.Duration
-			found, asked := 0, 0
+			var found atomic.Int64
+			asked := 0
 			for b.Loop() {
 				seed := net.randomRunning()
 				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -225,33 +228,17 @@ func BenchmarkFindable(b *testing.B) {
 				}
 				joins = append(joins, time.Since(start))
 				b.StopTimer()
-				others := net.Running()
-				var wg sync.WaitGroup
-				var mu sync.Mutex
-				sem := make(chan struct{}, benchJoinParallel)
-				for _, o := range others {
-					if o == m {
-						continue
+				others := slices.DeleteFunc(net.Running(), func(o *Node) bool { return o == m })
+				forEachOn(benchJoinParallel, len(others), func(i int) {
+					if res := benchLookup(b, others[i].Node(), m.ID); res.Found && res.Addr == m.Addr {
+						found.Add(1)
 					}
-					wg.Add(1)
-					sem <- struct{}{}
-					go func() {
-						defer wg.Done()
-						defer func() { <-sem }()
-						res := benchLookup(b, o.Node(), m.ID)
-						mu.Lock()
-						asked++
-						if res.Found && res.Addr == m.Addr {
-							found++
-						}
-						mu.Unlock()
-					}()
-				}
-				wg.Wait()
+				})
+				asked += len(others)
 				b.StartTimer()
 			}
 			b.ReportMetric(ms(Percentiles(joins, 50)[0]), "join-p50-ms")
-			b.ReportMetric(100*float64(found)/float64(max(asked, 1)), "found-%")
+			b.ReportMetric(100*float64(found.Load())/float64(max(asked, 1)), "found-%")
 		})
 	}
 }
