@@ -125,8 +125,7 @@ func startNodeOn(tb testing.TB, tr *fakeTransport, st *fakeStore, cfg Config) *t
 
 // contact is the node's contact as a seed.
 func (n *testNode) contact() wire.Contact {
-	a := n.tr.addr
-	return wire.Contact{ID: n.tr.id, HasID: true, Host: a.Addr().String(), Port: a.Port()}
+	return wire.ContactOf(n.tr.id, n.tr.addr)
 }
 
 // waitJoined waits for the node's join with a deadline.

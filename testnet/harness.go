@@ -278,7 +278,7 @@ func (m *Node) Running() bool { return m.Node() != nil }
 func (m *Node) Contact() wire.Contact {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return wire.Contact{ID: m.ID, HasID: true, Host: m.Addr.Addr().String(), Port: m.Addr.Port()}
+	return wire.ContactOf(m.ID, m.Addr)
 }
 
 // WaitJoined waits until the node's join is done.

@@ -134,6 +134,12 @@ func (c Contact) String() string {
 	return hp
 }
 
+// ContactOf is the contact of a known node at an authenticated address.
+func ContactOf(id krpc.ID, addr netip.AddrPort) Contact {
+	addr = unmapAddrPort(addr)
+	return Contact{ID: id, HasID: true, Host: addr.Addr().String(), Port: addr.Port()}
+}
+
 // ContactString formats a known node as "ID@host:port".
 func ContactString(id krpc.ID, addr netip.AddrPort) string {
 	return id.String() + "@" + unmapAddrPort(addr).String()

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/anacrolix/dht/v2/krpc"
 )
 
 const hexID = "00112233445566778899aabbccddeeff01234567"
@@ -148,6 +150,24 @@ func TestResolve(t *testing.T) {
 		got, err := c.c.Resolve(ctx)
 		if err != nil || got.String() != c.want {
 			t.Errorf("Resolve(%+v) = %v, %v; want %s", c.c, got, err, c.want)
+		}
+	}
+}
+
+func TestContactOfFormatsLikeContactString(t *testing.T) {
+	id := krpc.RandomNodeID()
+	for _, s := range []string{"192.0.2.1:4114", "[2001:db8::1]:4114", "[::ffff:192.0.2.1]:4114"} {
+		addr := netip.MustParseAddrPort(s)
+		c := ContactOf(id, addr)
+		if !c.HasID || c.ID != id {
+			t.Fatalf("ContactOf(%s) = %+v: lost the ID", s, c)
+		}
+		if got, want := c.String(), ContactString(id, addr); got != want {
+			t.Fatalf("ContactOf(%s).String() = %q, ContactString gives %q", s, got, want)
+		}
+		back, err := c.Resolve(context.Background())
+		if err != nil || back != unmapAddrPort(addr) {
+			t.Fatalf("ContactOf(%s).Resolve() = %v, %v", s, back, err)
 		}
 	}
 }

@@ -177,7 +177,7 @@ func (c *Cluster) join(ctx context.Context, cfg ClusterConfig) error {
 			mu.Lock()
 			s := joined[seeds.IntN(len(joined))].Endpoint
 			mu.Unlock()
-			ncfg.Seeds = []wire.Contact{{ID: s.LocalID(), HasID: true, Host: s.LocalAddr().Addr().String(), Port: s.LocalAddr().Port()}}
+			ncfg.Seeds = []wire.Contact{wire.ContactOf(s.LocalID(), s.LocalAddr())}
 		}
 		m, err := c.add(id, ncfg)
 		if err != nil {
