@@ -113,12 +113,16 @@ func entry(m *Node, id krpc.ID) (node.ContactInfo, bool) {
 	return node.ContactInfo{}, false
 }
 
-// lookup runs a lookup from m and fails the test on error.
+// lookup runs a lookup from m and fails the test on error, returning an
+// empty result then. It reports with Errorf, not Fatalf, because the
+// parallel tests call it from worker goroutines, where FailNow is not
+// allowed; an empty result fails the caller's own checks as well.
 func lookup(tb testing.TB, m *Node, target krpc.ID) node.LookupResult {
 	tb.Helper()
 	res, err := m.Node().Lookup(testCtx(tb), target)
 	if err != nil {
-		tb.Fatalf("lookup of %x from node %d: %v", target, m.Index, err)
+		tb.Errorf("lookup of %x from node %d: %v", target, m.Index, err)
+		return node.LookupResult{}
 	}
 	return res
 }
