@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
 
+	"github.com/kadnode/kadnode/store"
 	"github.com/kadnode/kadnode/wire"
 )
 
@@ -94,4 +96,50 @@ func TestEmptyTableRejoins(t *testing.T) {
 		}
 	}
 	eventually(t, "the node to rejoin after its table went empty", func() bool { return n.table.Len() > 0 })
+}
+
+// The link probes prefer contacts with no failure and the latest answer,
+// but fall back to contacts that failed: when the link dies every contact
+// fails in turn, and leaving nobody to probe would let the outage empty
+// the table.
+func TestRecentRespondersFallBackToFailedContacts(t *testing.T) {
+	clock := newManualClock()
+	tab := NewTable(testSelf, TableConfig{}, nil, clock, nil, nil)
+	defer tab.Close()
+	r := newRand(3)
+	var ids []krpc.ID
+	for i := range 4 {
+		id := idInBucket(testSelf, 150+i, r)
+		ids = append(ids, id)
+		tab.Responded(peer(id, privateAddr(i+1)))
+		clock.Advance(time.Second) // ids[3] answered last
+	}
+	tab.Seen(peer(idInBucket(testSelf, 140, r), privateAddr(9))) // never answered: no probe
+
+	got := tab.recentResponders(ids[0], 3)
+	if want := []krpc.ID{ids[3], ids[2], ids[1]}; !sameIDs(got, want) {
+		t.Fatalf("probes %v, want %v (latest answer first, the failed call's contact left out)", idsOf(got), want)
+	}
+	tab.Failed(ids[3])
+	tab.Failed(ids[2])
+	got = tab.recentResponders(ids[0], 3)
+	if want := []krpc.ID{ids[1], ids[3], ids[2]}; !sameIDs(got, want) {
+		t.Fatalf("probes %v, want %v (unfailed first, then failed by latest answer)", idsOf(got), want)
+	}
+	tab.Failed(ids[1])
+	if got := tab.recentResponders(ids[0], 3); len(got) != 3 {
+		t.Fatalf("%d probes once every responder failed once, want 3", len(got))
+	}
+}
+
+func idsOf(cs []store.Contact) []krpc.ID {
+	out := make([]krpc.ID, len(cs))
+	for i, c := range cs {
+		out[i] = c.ID
+	}
+	return out
+}
+
+func sameIDs(cs []store.Contact, want []krpc.ID) bool {
+	return slices.Equal(idsOf(cs), want)
 }

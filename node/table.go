@@ -406,20 +406,29 @@ func (t *Table) LeastRecentlySeen() (store.Contact, bool) {
 }
 
 // recentResponders returns up to n members other than exclude that have
-// answered us and have no failure counted, most recent answer first: the
-// contacts to probe when our own link is suspect. It scans the members in
-// place rather than copying the table.
+// answered us, those with no failure counted first and then by most recent
+// answer: the contacts to probe when our own link is suspect. Members that
+// failed are kept as a fallback, because a dead link makes every contact
+// fail in turn; excluding them would leave nobody to probe and let the
+// outage empty the table. It scans the members in place rather than
+// copying the table.
 func (t *Table) recentResponders(exclude krpc.ID, n int) []store.Contact {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	better := func(a, b store.Contact) bool {
+		if (a.Failures == 0) != (b.Failures == 0) {
+			return a.Failures == 0
+		}
+		return a.LastResponse.After(b.LastResponse)
+	}
 	out := make([]store.Contact, 0, n+1)
 	for i := range t.buckets {
 		for _, c := range t.buckets[i].members {
-			if c.ID == exclude || c.Failures != 0 || c.LastResponse.IsZero() {
+			if c.ID == exclude || c.LastResponse.IsZero() {
 				continue
 			}
 			j := len(out)
-			for j > 0 && out[j-1].LastResponse.Before(c.LastResponse) {
+			for j > 0 && better(c, out[j-1]) {
 				j--
 			}
 			if j < n {
