@@ -37,13 +37,17 @@ const (
 	// and 4 goroutines per half-open handshake, so it must stay short.
 	DefaultHandshakeTimeout = 5 * time.Second
 	// DefaultIdleTimeout is how long an unused session lives before the
-	// reaper closes it (a vanished peer gives no other signal).
-	DefaultIdleTimeout = 2 * time.Minute
+	// reaper closes it (a vanished peer gives no other signal). A session
+	// holds about 25 KB of heap and 4 goroutines, and a DHT node talks to a
+	// peer in bursts (one lookup, one liveness ping) minutes apart, so idle
+	// sessions are closed soon: at rest a node keeps only its busy ones.
+	DefaultIdleTimeout = 30 * time.Second
 	// DefaultRPCTimeout is how long a call waits for its response.
 	DefaultRPCTimeout = time.Second
 	// DefaultMaxSessions caps established sessions; beyond it the least
-	// recently used idle session is closed to make room.
-	DefaultMaxSessions = 1024
+	// recently used idle session is closed to make room. A lookup talks to
+	// about 2k peers, so this holds several lookups' worth at once.
+	DefaultMaxSessions = 256
 	// DefaultMaxPendingHandshakes caps handshakes in progress.
 	DefaultMaxPendingHandshakes = 128
 	// DefaultHandshakesPerIPPerSecond rate-limits new inbound handshakes per
@@ -67,8 +71,9 @@ const (
 	// accepted datagram, so truncation shows up as oversize.
 	socketReadBufferSize = 8 << 10
 	// sessionReadBufferSize is the buffer a session reads records into:
-	// pion's Conn.Read loses a record that does not fit.
-	sessionReadBufferSize = 8 << 10
+	// pion's Conn.Read loses a record that does not fit, and no valid
+	// message is longer than MaxMessageSize. One per live session.
+	sessionReadBufferSize = 2 << 10
 	// dtlsMTU is the MTU pion fragments handshake flights to.
 	dtlsMTU = 1200
 	// alpnPrefix prefixes the network name in the ALPN protocol offered in
@@ -94,3 +99,7 @@ const (
 	contentApplicationData  = 23
 	handshakeClientHello    = 1
 )
+
+// A session's read buffer must hold the largest valid message; this fails
+// to compile otherwise.
+var _ [sessionReadBufferSize - MaxMessageSize]struct{}
