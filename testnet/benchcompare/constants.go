@@ -34,6 +34,9 @@ const (
 	answerCallTimeout = 250 * time.Millisecond
 	// answerMaxPerRun bounds the queries of one load run, whatever its duration.
 	answerMaxPerRun = 5_000_000
+	// restSlack is how long past the transport's idle timeout the at-rest
+	// memory is taken, so that the reaper has run.
+	restSlack = 5 * time.Second
 	// udpReadBuffer is large enough for any KRPC datagram.
 	udpReadBuffer = 64 << 10
 )

@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kadnode/kadnode/wire"
 )
 
 // options are the command line settings of a run.
@@ -33,6 +35,7 @@ type options struct {
 	seed         uint64
 	profileDir   string
 	revalidate   time.Duration // kadnode RevalidateInterval; 0 keeps its default
+	restWait     time.Duration // pause before the at-rest memory; 0 skips it
 	progress     io.Writer
 }
 
@@ -57,6 +60,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for join order, lookup pairs and targets")
 	fs.DurationVar(&o.revalidate, "revalidate", 0, "kadnode's pause between two liveness pings per node (0: its default); "+
 		"every node of the process shares the same cores, so at large N this background work weighs on every figure")
+	fs.DurationVar(&o.restWait, "rest-wait", wire.DefaultIdleTimeout+restSlack, "pause after the load before kadnode's at-rest memory is taken, "+
+		"so that idle DTLS sessions are reaped (0 skips that measurement)")
 	fs.StringVar(&o.profileDir, "profile-dir", "", "write a CPU profile of every phase into this directory")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	out := fs.String("out", "", "also write the markdown to this file")
@@ -72,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if o.ks, err = parseInts(*ks, 1); err != nil {
 		return fmt.Errorf("-k: %w", err)
 	}
-	if o.lookups < 1 || o.joinParallel < 1 || o.window < 1 || o.answerRuns < 1 || o.answerTime <= 0 || o.revalidate < 0 {
+	if o.lookups < 1 || o.joinParallel < 1 || o.window < 1 || o.answerRuns < 1 || o.answerTime <= 0 || o.revalidate < 0 || o.restWait < 0 {
 		return errors.New("-lookups, -join-parallel, -answer-window, -answer-runs and -answer-time must be positive, -revalidate not negative")
 	}
 	if o.profileDir != "" {

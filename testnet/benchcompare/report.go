@@ -23,6 +23,8 @@ type rowResult struct {
 
 	aJoin, aSettle, kJoin cost
 	aMem, kMem            perNode
+	kMemRest              perNode    // kadnode after the idle timeout that follows the load
+	kRestSessions         int        // kadnode live sessions, whole network, at rest
 	kTransport            wire.Stats // kadnode transport counters after the lookups, whole network
 
 	// [0] anacrolix get_peers traversal, [1] kadnode.
@@ -113,6 +115,11 @@ func writeRow(w io.Writer, r rowResult) {
 	line("memory per node, heap after GC (KiB)", r.aMem.heap/1024, r.kMem.heap/1024, "KiB")
 	line("memory per node, RSS / N (KiB)", r.aMem.rss/1024, r.kMem.rss/1024, "KiB")
 	line("goroutines per node", r.aMem.goroutines, r.kMem.goroutines, "")
+	if r.kMemRest != (perNode{}) {
+		line("memory per node at rest, heap after GC (KiB)", r.aMem.heap/1024, r.kMemRest.heap/1024, "KiB")
+		line("memory per node at rest, RSS / N (KiB)", r.aMem.rss/1024, r.kMemRest.rss/1024, "KiB")
+		line("goroutines per node at rest", r.aMem.goroutines, r.kMemRest.goroutines, "")
+	}
 	aAns, aCores := loadMedians(r.aLoad)
 	kAns, kCores := loadMedians(r.kLoad)
 	line(fmt.Sprintf("answers/s from one node (find_node, %d in flight)", r.window), aAns, kAns, "")
@@ -120,13 +127,14 @@ func writeRow(w io.Writer, r rowResult) {
 	fmt.Fprintf(w, "\nanacrolix join %.2f s = bootstrap %.2f s + one ping round %.2f s; "+
 		"findable: anacrolix %d round(s), kadnode %d round(s); kadnode live DTLS sessions after the lookups: %d (%.1f per node); "+
 		"lookup errors: anacrolix %d/%d, kadnode %d/%d; load queries lost: anacrolix %s, kadnode %s; "+
-		"kadnode handshakes %s, datagrams dropped %s.\n\n",
+		"kadnode handshakes %s, datagrams dropped %s; kadnode live DTLS sessions at rest: %d (%.1f per node).\n\n",
 		(r.aJoin.wall + r.aSettle.wall).Seconds(), r.aJoin.wall.Seconds(), r.aSettle.wall.Seconds(),
 		r.aFind.rounds, r.kFind.rounds, r.kTransport.LiveSessions, float64(r.kTransport.LiveSessions)/float64(r.n),
 		r.cold[0].errors+r.warm[0].errors, r.cold[0].count+r.warm[0].count,
 		r.cold[1].errors+r.warm[1].errors, r.cold[1].count+r.warm[1].count,
 		totalLost(r.aLoad), totalLost(r.kLoad),
-		fmtCounts(r.kTransport.Handshakes), fmtCounts(r.kTransport.Dropped))
+		fmtCounts(r.kTransport.Handshakes), fmtCounts(r.kTransport.Dropped),
+		r.kRestSessions, float64(r.kRestSessions)/float64(r.n))
 }
 
 // totalLost says how many load queries went unanswered, and why.
@@ -252,9 +260,9 @@ func writeNotes(w io.Writer, o options) {
 - anacrolix v2.23.0's find_node handler takes the target from info_hash, which a find_node query does not carry, so its find_node answers are the responder's nodes closest to the zero ID whatever the target; its get_peers handler routes correctly. Both are measured; get_peers is the fair comparison.
 - New node findable: one more node joins through a random node; then every other node looks it up, %d at a time, in up to %d rounds (anacrolix pings the entries it has not pinged yet before each round, as its maintenance would); the time runs from the start of the join until the last node has found it.
 - kadnode's liveness ping of its least-recently-seen contact runs every %s per node; with every node on the same two cores this background work (mostly fresh DTLS handshakes, since idle sessions are reaped) weighs on all kadnode figures at large N. anacrolix runs no maintenance after its ping round.
-- Memory per node: heap after GC and RSS after returning freed memory to the OS, before and after building the network, divided by N (kadnode: after join, including Pebble with the harness's %d KiB memtable and %d KiB cache).
+- Memory per node: heap after GC and RSS after returning freed memory to the OS, before and after building the network, divided by N (kadnode: after join, including Pebble with the harness's %d KiB memtable and %d KiB cache). "At rest": kadnode again after the lookups and the load, once its idle DTLS sessions have been reaped (%v after the load; the idle timeout is %v); anacrolix keeps no per-peer state to reap, so its after-join figure stands.
 - Answers/s: %d clients with one find_node each in flight against one node for %v, %d runs alternating systems, median. kadnode clients are wire transports with established DTLS sessions; anacrolix clients send plain KRPC over UDP sockets. All queries carry ro=1. Cores = process CPU time / wall time during the phase (clients and server run in the same process, on the same cores).
 
 `, o.joinParallel, o.lookups, anacrolixK, anacrolixAlpha, findableWindow, findableRounds, revalidateText(o.revalidate),
-		testnet.StoreMemTableSize>>10, testnet.StoreCacheSize>>10, o.window, o.answerTime, o.answerRuns)
+		testnet.StoreMemTableSize>>10, testnet.StoreCacheSize>>10, o.restWait, wire.DefaultIdleTimeout, o.window, o.answerTime, o.answerRuns)
 }

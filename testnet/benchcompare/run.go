@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"strings"
+	"time"
 )
 
 // runSize measures one network size: for each k, a fresh anacrolix network
@@ -94,7 +95,21 @@ func runRow(ctx context.Context, r *rowResult, plan joinPlan, rng *rand.Rand, o 
 	}
 	o.logf("N=%d: %s findable done", r.n, sys)
 
-	return measureLoad(ctx, r, an, kn, rng.IntN(r.n), o)
+	if err := measureLoad(ctx, r, an, kn, rng.IntN(r.n), o); err != nil {
+		return err
+	}
+	if o.restWait == 0 {
+		return nil
+	}
+	o.logf("N=%d: %s: waiting %v for idle sessions to be reaped", r.n, sys, o.restWait)
+	select {
+	case <-time.After(o.restWait): // a measurement protocol, not a wait for a condition
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	r.kMemRest = memPerNode(before, takeMem(), r.n)
+	r.kRestSessions = kn.net.LiveSessions()
+	return nil
 }
 
 // measureLoad runs the find_node load against node target of each network,
