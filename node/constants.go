@@ -25,6 +25,11 @@ const (
 	SubnetBitsIPv4 = 24
 	// SubnetBitsIPv6 is the prefix length the IPv6 diversity limits count by.
 	SubnetBitsIPv6 = 64
+	// GoodContactWindow is how recently a member must have been seen (an
+	// authenticated query or response; either proves its address) to count
+	// as alive without a ping: BEP 5's 15 minutes for a good node. A full
+	// bucket of such members keeps a newcomer in the replacement cache.
+	GoodContactWindow = 15 * time.Minute
 	// StoreErrorLogInterval rate-limits the log line for a failing store
 	// operation: one line per operation kind per interval.
 	StoreErrorLogInterval = time.Minute

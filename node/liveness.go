@@ -8,10 +8,17 @@ import (
 
 // checkLiveness starts a ping of b's least-recently-seen member when the
 // bucket is full and a replacement is waiting, unless one is in flight:
-// a flood of newcomers causes one ping at a time, not one each.
+// a flood of newcomers causes one ping at a time, not one each. A bucket
+// whose every member was seen within GoodContactWindow is full of good
+// contacts and keeps the newcomer waiting without a ping: otherwise every
+// lookup answer from a newcomer would cost a DTLS handshake with a member
+// that just proved itself.
 func (t *Table) checkLiveness(b *bucket) {
 	if t.ping == nil || t.closed || b.pinging || len(b.members) < t.cfg.K || len(b.replacements) == 0 {
 		return
+	}
+	if t.now().Sub(b.members[0].LastSeen) < GoodContactWindow {
+		return // members are ordered by last seen: all of them are good
 	}
 	b.pinging = true
 	c := b.members[0]

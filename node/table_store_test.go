@@ -59,6 +59,11 @@ func TestTableIsIdenticalAfterCloseAndOpenWithPebble(t *testing.T) {
 		if i%7 == 0 {
 			clock.Advance(time.Second) // ties as well as distinct times
 		}
+		if i == 600 {
+			// The members are no longer good: newcomers from here on
+			// make full buckets ping.
+			clock.Advance(GoodContactWindow)
+		}
 	}
 	// Full buckets have a ping out; answer some and let others fail.
 	for i := range pingsInFlight(tab) {

@@ -111,7 +111,9 @@ func TestSeenInsertsRefreshesAndRejects(t *testing.T) {
 }
 
 // fullBucket makes a table whose bucket 159 is full (members seen one
-// second apart, the first least recently) and returns the members' IDs.
+// second apart, the first least recently, all longer ago than
+// GoodContactWindow so that a newcomer makes the table ping) and returns
+// the members' IDs.
 func fullBucket(t *testing.T, fs *fakeStore, clock *manualClock, ping LivenessPing) (*Table, []krpc.ID) {
 	t.Helper()
 	tab := NewTable(testSelf, TableConfig{}, fs, clock, ping, nil)
@@ -125,6 +127,7 @@ func fullBucket(t *testing.T, fs *fakeStore, clock *manualClock, ping LivenessPi
 		ids = append(ids, id)
 		clock.Advance(time.Second)
 	}
+	clock.Advance(GoodContactWindow)
 	return tab, ids
 }
 
@@ -160,6 +163,45 @@ func TestFullBucketKeepsLiveLeastRecentlySeen(t *testing.T) {
 	}
 	checkTable(t, tab, fs)
 	checkReload(t, tab, fs)
+}
+
+// A full bucket whose members were all seen within GoodContactWindow is
+// full of good contacts (BEP 5): a newcomer waits in the replacement cache
+// and nobody is pinged. Once the least recently seen member is older than
+// the window, the next newcomer makes the table ping it.
+func TestFullBucketOfGoodContactsPingsNobody(t *testing.T) {
+	fs, clock, sp := newFakeStore(), newManualClock(), newScriptedPing(testSelf)
+	tab, ids := fullBucket(t, fs, clock, sp.ping)
+	defer tab.Close()
+	applied := pingHook(tab)
+	for i, id := range ids { // every member proves itself again, in order
+		tab.Responded(peer(id, privateAddr(i)))
+		clock.Advance(time.Millisecond)
+	}
+	clock.Advance(GoodContactWindow - time.Second)
+
+	r := newRand(6)
+	first := idInBucket(testSelf, 159, r)
+	if got := tab.Seen(peer(first, privateAddr(1000))); got != Replacement {
+		t.Fatalf("newcomer for a full bucket: %v, want replacement", got)
+	}
+	if total, _, _ := sp.stats(); total != 0 || pingsInFlight(tab) != 0 {
+		t.Fatalf("%d liveness pings for a bucket of good contacts, want none", total)
+	}
+
+	clock.Advance(time.Second)
+	if got := tab.Seen(peer(idInBucket(testSelf, 159, r), privateAddr(1001))); got != Replacement {
+		t.Fatalf("second newcomer: %v, want replacement", got)
+	}
+	call := sp.next(t)
+	if call.c.ID != ids[0] {
+		t.Fatalf("pinged %x, want the least recently seen %x", call.c.ID, ids[0])
+	}
+	answer(t, call, errors.New("no answer"), applied)
+	if _, ok := tab.Get(ids[0]); ok {
+		t.Fatal("the silent member stayed")
+	}
+	checkTable(t, tab, fs)
 }
 
 func TestFullBucketEvictsDeadLeastRecentlySeen(t *testing.T) {
