@@ -265,15 +265,24 @@ func BenchmarkMemoryPerNode(b *testing.B) {
 	}
 }
 
+// reportMemory divides the process's heap, RSS and goroutines by the nodes
+// of every benchmark network it holds (the earlier sizes stay open until
+// TestMain ends), and net's live sessions by net's nodes.
 func reportMemory(b *testing.B, net *Network) {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	n := float64(len(net.Running()))
+	all := 0
+	benchNetsMu.Lock()
+	for _, other := range benchNets {
+		all += len(other.Running())
+	}
+	benchNetsMu.Unlock()
+	n := float64(all)
 	b.ReportMetric(float64(ms.HeapInuse)/n/1024, "heap-KiB/node")
 	b.ReportMetric(float64(ResidentSet())/n/1024, "rss-KiB/node")
 	b.ReportMetric(float64(runtime.NumGoroutine())/n, "goroutines/node")
-	b.ReportMetric(float64(net.LiveSessions())/n, "sessions/node")
+	b.ReportMetric(float64(net.LiveSessions())/float64(len(net.Running())), "sessions/node")
 }
 
 // benchSizes are the network sizes to benchmark: KADNODE_BENCH_SIZES
