@@ -45,9 +45,11 @@ const (
 	// DefaultRPCTimeout is how long a call waits for its response.
 	DefaultRPCTimeout = time.Second
 	// DefaultMaxSessions caps established sessions; beyond it the least
-	// recently used idle session is closed to make room. A lookup talks to
-	// about 2k peers, so this holds several lookups' worth at once.
-	DefaultMaxSessions = 256
+	// recently used idle session is closed to make room. A busy node (a
+	// seed) serves hundreds of peers at once, and a session closed under
+	// a peer that still queries costs it a timeout and a new handshake;
+	// at rest the idle timeout, not this cap, keeps the count low.
+	DefaultMaxSessions = 1024
 	// DefaultMaxPendingHandshakes caps handshakes in progress.
 	DefaultMaxPendingHandshakes = 128
 	// DefaultHandshakesPerIPPerSecond rate-limits new inbound handshakes per
