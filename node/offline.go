@@ -26,6 +26,7 @@ type offlineDetector struct {
 	mu      sync.Mutex
 	run     int // failed calls since the last response
 	offline bool
+	probing chan struct{} // closed when the probe in flight ends; nil when none is
 	log     *slog.Logger
 }
 
@@ -85,6 +86,17 @@ func (n *Node) seemsOffline(failedID krpc.ID) bool {
 	if !n.offline.suspect() {
 		return false
 	}
+	done, leader := n.offline.startProbe()
+	if !leader {
+		// Calls failing together share one probe of the link: with α
+		// queries in flight, each would otherwise send its own.
+		select {
+		case <-done:
+		case <-n.ctx.Done():
+		}
+		return n.offline.isOffline()
+	}
+	defer n.offline.endProbe()
 	probes := n.table.recentResponders(failedID, OfflineProbes)
 	if len(probes) == 0 {
 		return false // nobody else to ask: the failure may be the peer's
@@ -107,6 +119,26 @@ func (n *Node) seemsOffline(failedID krpc.ID) bool {
 		n.offline.probeFailed()
 	}
 	return n.offline.isOffline()
+}
+
+// startProbe returns the channel closed when the link probe ends, and
+// whether the caller is to run that probe (no other one is in flight).
+func (o *offlineDetector) startProbe() (done <-chan struct{}, leader bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.probing != nil {
+		return o.probing, false
+	}
+	o.probing = make(chan struct{})
+	return o.probing, true
+}
+
+// endProbe wakes the calls that waited for the probe's verdict.
+func (o *offlineDetector) endProbe() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	close(o.probing)
+	o.probing = nil
 }
 
 // isOffline reports whether failures are currently blamed on our link.
