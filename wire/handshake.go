@@ -135,7 +135,6 @@ func (t *Transport) promote(s *session, dc *dtls.Conn) (*session, bool) {
 		t.live++
 	} else {
 		old.vc.mute.Store(true)
-		old.replaced.Store(true)
 	}
 	sl.est = s
 	s.conn = dc

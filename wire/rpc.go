@@ -23,9 +23,12 @@ import (
 // ctx's deadline, while nothing else arrived on the session either, marks
 // the session suspect (the peer may have crashed and restarted): the call
 // is retried once over a new handshake if ctx allows, and otherwise the
-// next call redials. A call whose session was replaced by a newer one
-// while it waited is retried once over the new session. Either way a call
-// retries at most once.
+// next call redials. A call whose session closed under it is retried once
+// over a new one: a session closes when a newer one replaces it, when our
+// reaper or the session cap closes it, or when the peer's reaper sends
+// close_notify at the moment our query leaves; none of these says the
+// peer is gone, and a peer that is gone fails the new handshake. Either
+// way a call retries at most once.
 func (t *Transport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q *krpc.Msg) (Peer, *krpc.Msg, error) {
 	if q == nil || q.Q == "" {
 		return Peer{}, nil, errors.New("wire: Call needs a query with a method")
@@ -49,9 +52,9 @@ func (t *Transport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.
 		case isNoAnswer(err):
 			retry = !fresh && s.noAnswer(seen)
 		case errors.Is(err, ErrSessionClosed):
-			retry = s.replaced.Load()
+			retry = true
 		}
-		if retry && !retried && ctx.Err() == nil {
+		if retry && !retried && ctx.Err() == nil && !isClosed(t.done) {
 			t.log.Debug("call got no answer over its session; retrying over a new one", "peer", addr, "err", err)
 			continue
 		}

@@ -43,9 +43,6 @@ type session struct {
 	// answer and nothing else had arrived since it was sent; 0 when that
 	// never happened. See suspect.
 	silentAt atomic.Uint64
-	// replaced is set when a newer session with the same peer took over:
-	// calls that fail because this one closed are retried on the new one.
-	replaced atomic.Bool
 
 	closeOnce sync.Once
 	closing   chan struct{}

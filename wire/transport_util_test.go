@@ -34,6 +34,12 @@ type testNode struct {
 // a fresh identity and limits loose enough for tests; mod adjusts cfg.
 func newTestNode(t testing.TB, mod func(*Config)) *testNode {
 	t.Helper()
+	return newTestNodeVia(t, mod, Listen)
+}
+
+// newTestNodeVia is newTestNode with the transport opened by listen.
+func newTestNodeVia(t testing.TB, mod func(*Config), listen func(Config) (*Transport, error)) *testNode {
+	t.Helper()
 	id, err := NewIdentity()
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +55,7 @@ func newTestNode(t testing.TB, mod func(*Config)) *testNode {
 	if mod != nil {
 		mod(&cfg)
 	}
-	tr, err := Listen(cfg)
+	tr, err := listen(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
