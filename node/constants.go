@@ -12,9 +12,14 @@ const (
 	// DefaultReplacementSize bounds each bucket's cache of newcomers that
 	// wait for a member to die.
 	DefaultReplacementSize = 10
-	// DefaultMaxFailures is how many consecutive failed queries evict a
-	// member.
+	// DefaultMaxFailures is how many consecutive failed queries make a
+	// member a candidate for eviction.
 	DefaultMaxFailures = 3
+	// EvictionProbes is how many pings, one after the other, a member gets
+	// before it is evicted (after MaxFailures failed queries, or as a full
+	// bucket's stale oldest member); all must go unanswered. A few lost
+	// datagrams in a row must not evict a live peer.
+	EvictionProbes = 3
 	// DefaultBucketSubnetLimit is how many entries of one /24 (IPv6 /64) a
 	// bucket may hold; go-ethereum's figure against eclipse attacks.
 	DefaultBucketSubnetLimit = 2

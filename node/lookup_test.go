@@ -93,15 +93,17 @@ func TestLookupCountsTimeoutsAndFailsDeadContacts(t *testing.T) {
 			t.Fatalf("lookup %d of a down node counted no timeout: %+v", i, res.Stats)
 		}
 		if _, ok := from.table.Get(dead.tr.id); !ok {
-			if i != 2 {
-				t.Fatalf("evicted after %d failed lookups, want MaxFailures=2", i)
-			}
-			break
+			t.Fatalf("evicted after %d failed lookups, before its verdict", i)
 		}
 		if i == 2 {
-			t.Fatal("still in the table after MaxFailures timeouts")
+			break
 		}
 	}
+	// The MaxFailures-th failure starts the verdict, which evicts it.
+	eventually(t, "the verdict to evict the dead contact", func() bool {
+		_, ok := from.table.Get(dead.tr.id)
+		return !ok
+	})
 	if got := from.Stats().RPCsOut["find_node"][outcomeTimeout]; got < 2 {
 		t.Fatalf("find_node timeouts counted %d, want ≥ 2", got)
 	}
@@ -161,5 +163,39 @@ func TestLookupOnEmptyTable(t *testing.T) {
 	n := startNode(t, fn, Config{})
 	if _, err := n.Lookup(lookupCtx(t), krpc.RandomNodeID()); err != ErrNoContacts {
 		t.Fatalf("got %v, want ErrNoContacts", err)
+	}
+}
+
+// A live contact whose answers are lost MaxFailures times in a row (a
+// burst of loss on a real link) answers its verdict and stays, with its
+// failures cleared.
+func TestLostAnswersDoNotEvictALiveContact(t *testing.T) {
+	fn := newFakeNet()
+	// No background revalidation: its pings would take the dropped answers.
+	nodes := fakeNetwork(t, fn, 10, Config{MaxFailures: 2, RevalidateInterval: time.Hour})
+	from, peerNode := nodes[0], nodes[9]
+	if _, ok := from.table.Get(peerNode.tr.id); !ok {
+		from.table.Responded(peer(peerNode.tr.id, peerNode.tr.addr))
+	}
+	peerNode.tr.dropOnce(from.tr.addr, 2)
+	for i := range 2 {
+		if _, _, err := from.Ping(lookupCtx(t), peerNode.contact()); err == nil {
+			t.Fatalf("ping %d went through though its answer was dropped", i+1)
+		}
+		if i == 0 {
+			if c, _ := from.table.Get(peerNode.tr.id); c.Failures != 1 {
+				t.Fatalf("failures %d after a lost answer, want 1", c.Failures)
+			}
+		}
+	}
+	eventually(t, "the verdict to clear the contact's failures", func() bool {
+		c, ok := from.table.Get(peerNode.tr.id)
+		if !ok {
+			t.Fatal("a live contact was evicted after lost answers")
+		}
+		return c.Failures == 0
+	})
+	if n := from.Stats().Evictions; n != 0 {
+		t.Fatalf("%d evictions, want 0", n)
 	}
 }

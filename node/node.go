@@ -117,6 +117,7 @@ type Node struct {
 	rpcsIn   rpcCounters
 	rpcsOut  rpcCounters
 	refresh  refreshTimes
+	verdicts verdicts
 
 	// joined is closed when our own bootstrap is done; until then inbound
 	// callers are answered but not inserted.
@@ -292,15 +293,13 @@ func (n *Node) pingAddr(ctx context.Context, addr netip.AddrPort, expect *krpc.I
 	return peer, rtt, nil
 }
 
-// livenessPing is the table's check of a full bucket's oldest member. While
-// the node seems offline its error says so, and the member is kept.
+// livenessPing is the table's check of a full bucket's oldest member: it
+// is evicted only if it leaves EvictionProbes pings unanswered. While the
+// node seems offline its error says so, and the member is kept.
 func (n *Node) livenessPing(ctx context.Context, c store.Contact) error {
 	ctx, cancel := n.withClose(ctx)
 	defer cancel()
-	_, _, err := n.pingAddr(ctx, c.Addr, &c.ID)
-	if err != nil && n.seemsOffline(c.ID) {
-		return fmt.Errorf("%w: %w", errOffline, err)
-	}
+	_, err := n.confirmAlive(ctx, c)
 	return err
 }
 
@@ -340,17 +339,6 @@ func (n *Node) learn(peer wire.Peer, reply *krpc.Msg, rtt time.Duration) {
 	if old, cur, changed := n.external.vote(peer.ID, reply.IP); changed {
 		n.log.Info("external address changed", "old", old, "new", cur)
 	}
-}
-
-// failed tells the table that a query to id failed, unless the peer did
-// answer (with a KRPC error: it is alive), we gave up on it ourselves, or
-// this node seems offline (the failure is ours, not the peer's).
-func (n *Node) failed(ctx context.Context, id krpc.ID, err error) {
-	var kerr *krpc.Error
-	if ctx.Err() != nil || errors.As(err, &kerr) || n.seemsOffline(id) {
-		return
-	}
-	n.table.Failed(id)
 }
 
 // outcomeOf classifies a failed call for the counters.
@@ -422,6 +410,7 @@ func (n *Node) Stats() Stats {
 // Close are not answered.
 func (n *Node) Close() error {
 	n.cancel()
+	n.verdicts.close()
 	n.wg.Wait()
 	n.table.Close()
 	return nil

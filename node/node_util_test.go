@@ -33,6 +33,10 @@ type fakeTransport struct {
 	addr    netip.AddrPort
 	handler atomic.Pointer[wire.Handler]
 	down    atomic.Bool
+	// dropNext makes the next calls to this endpoint from dropFrom go
+	// unanswered, as lost datagrams do.
+	dropNext atomic.Int32
+	dropFrom atomic.Pointer[netip.AddrPort]
 }
 
 // endpoint attaches a transport with a random ID at a fresh address.
@@ -74,7 +78,7 @@ func (t *fakeTransport) Close() error {
 func (t *fakeTransport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q *krpc.Msg) (wire.Peer, *krpc.Msg, error) {
 	t.net.calls.Add(1)
 	dst := t.net.at(addr)
-	if t.down.Load() || dst == nil || dst.down.Load() || dst.handler.Load() == nil {
+	if t.down.Load() || dst == nil || dst.down.Load() || dst.handler.Load() == nil || dst.dropped(t.addr) {
 		<-ctx.Done()
 		return wire.Peer{}, nil, fmt.Errorf("fake: no answer from %s: %w", addr, ctx.Err())
 	}
@@ -172,5 +176,28 @@ func eventually(tb testing.TB, what string, cond func() bool) {
 			tb.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// dropOnce makes the next n calls from caller go unanswered.
+func (t *fakeTransport) dropOnce(caller netip.AddrPort, n int32) {
+	t.dropFrom.Store(&caller)
+	t.dropNext.Store(n)
+}
+
+// dropped consumes one of dropNext for a call from caller, reporting
+// whether this call is lost.
+func (t *fakeTransport) dropped(caller netip.AddrPort) bool {
+	if from := t.dropFrom.Load(); from == nil || *from != caller {
+		return false
+	}
+	for {
+		n := t.dropNext.Load()
+		if n <= 0 {
+			return false
+		}
+		if t.dropNext.CompareAndSwap(n, n-1) {
+			return true
+		}
 	}
 }
