@@ -55,6 +55,8 @@ bench-compare:
 # tears the testnet down; CI uses a small N.
 N               ?= 20
 TESTNET_TIMEOUT ?= 8m
+# How long testnet-check watches the quiet network for false evictions.
+TESTNET_OBSERVE ?= 2m
 
 .PHONY: testnet-up testnet-down testnet-check sim
 
@@ -65,7 +67,7 @@ testnet-down:
 	$(GO) run ./testnet/docker down
 
 testnet-check: static
-	$(GO) run ./testnet/docker check -n $(N) -timeout $(TESTNET_TIMEOUT)
+	$(GO) run ./testnet/docker check -n $(N) -timeout $(TESTNET_TIMEOUT) -observe $(TESTNET_OBSERVE)
 
 # Simulated network of SIM_NODES unchanged nodes in one process (in-memory
 # transport); SIM_FLAGS passes more options, e.g. SIM_FLAGS='-churn 0.1,0.3'.

@@ -34,6 +34,7 @@ type statsCollector struct {
 	tableContacts     *prometheus.Desc
 	replacements      *prometheus.Desc
 	evictions         *prometheus.Desc
+	joinDuration      *prometheus.Desc
 	storeWrites       *prometheus.Desc
 	storeCoalesced    *prometheus.Desc
 	storeErrors       *prometheus.Desc
@@ -55,6 +56,7 @@ func newStatsCollector(src statsSources) *statsCollector {
 		tableContacts:     d("table_contacts", "Contacts in all k-buckets."),
 		replacements:      d("replacement_cache_contacts", "Contacts waiting in the replacement caches."),
 		evictions:         d("evictions_total", "Contacts evicted from k-buckets."),
+		joinDuration:      d("join_duration_seconds", "Time from the node's start to the end of its own bootstrap; absent until joined."),
 		storeWrites:       d("store_writes_total", "Batches committed to the routing-table store."),
 		storeCoalesced:    d("store_coalesced_total", "Last-seen updates absorbed without a store write."),
 		storeErrors:       d("store_errors_total", "Failed routing-table store writes."),
@@ -66,7 +68,7 @@ func newStatsCollector(src statsSources) *statsCollector {
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.rpcsIn, c.rpcsOut, c.handshakes, c.liveSessions, c.pendingHandshakes,
-		c.bucketContacts, c.tableContacts, c.replacements, c.evictions,
+		c.bucketContacts, c.tableContacts, c.replacements, c.evictions, c.joinDuration,
 		c.storeWrites, c.storeCoalesced, c.storeErrors, c.dropped,
 	} {
 		ch <- d
@@ -88,6 +90,9 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.tableContacts, prometheus.GaugeValue, float64(total))
 	ch <- prometheus.MustNewConstMetric(c.replacements, prometheus.GaugeValue, float64(sum(ns.ReplacementSizes)))
 	ch <- prometheus.MustNewConstMetric(c.evictions, prometheus.CounterValue, float64(ns.Evictions))
+	if ns.Joined {
+		ch <- prometheus.MustNewConstMetric(c.joinDuration, prometheus.GaugeValue, ns.JoinDuration.Seconds())
+	}
 
 	ts := c.src.transport()
 	byLabel(ch, c.handshakes, ts.Handshakes)

@@ -92,6 +92,10 @@ type Stats struct {
 	BucketSizes      []int
 	ReplacementSizes []int
 	Evictions        uint64
+	// JoinDuration is how long the node took from Start to the end of its
+	// own bootstrap; Joined is false until then.
+	JoinDuration time.Duration
+	Joined       bool
 }
 
 // ErrNoContacts is returned by Lookup when the table is empty, so there is
@@ -123,6 +127,7 @@ type Node struct {
 	// callers are answered but not inserted.
 	joined     chan struct{}
 	joinedOnce sync.Once
+	joinedAt   time.Time // set once, before joined is closed
 	// loaded are the contacts restored from the store at start: the
 	// rejoin goes through them, and they are revalidated after it.
 	loaded []store.Contact
@@ -214,7 +219,18 @@ func (n *Node) isJoined() bool {
 }
 
 func (n *Node) markJoined() {
-	n.joinedOnce.Do(func() { close(n.joined) })
+	n.joinedOnce.Do(func() {
+		n.joinedAt = time.Now()
+		close(n.joined)
+	})
+}
+
+// joinDuration is how long the join took from Start, once joined.
+func (n *Node) joinDuration() (time.Duration, bool) {
+	if !n.isJoined() {
+		return 0, false
+	}
+	return max(n.joinedAt.Sub(n.started), 0), true
 }
 
 // Ping pings c and returns who answered and the round-trip time. A
@@ -396,7 +412,10 @@ func (n *Node) Self() SelfInfo {
 // Stats snapshots the node's counters.
 func (n *Node) Stats() Stats {
 	members, replacements := n.table.BucketSizes()
+	joinDuration, joined := n.joinDuration()
 	return Stats{
+		JoinDuration:     joinDuration,
+		Joined:           joined,
 		RPCsIn:           n.rpcsIn.snapshot(),
 		RPCsOut:          n.rpcsOut.snapshot(),
 		BucketSizes:      members,

@@ -44,8 +44,16 @@ const (
 	// restartBatch is how many nodes the persistence step restarts at once:
 	// one, because a node restarting beside its contacts may rightly evict
 	// them (they are down), which would hide what the step checks.
-	restartBatch      = 1
-	stepTimeout       = 90 * time.Second
+	restartBatch = 1
+	stepTimeout  = 90 * time.Second
+	// defaultObserve is how long the quiet-network step watches for false
+	// evictions and failed handshakes.
+	defaultObserve = 2 * time.Minute
+	// maxJoinTime bounds every node's join, from its start.
+	maxJoinTime = 30 * time.Second
+	// maxTimeoutShare bounds handshake timeouts in a network with no
+	// fault: a lost handshake there is a bug, not bad luck.
+	maxTimeoutShare   = 0.01
 	healthyTimeout    = 60 * time.Second
 	maxNodes          = 200 // one machine; every node is a container
 	logTailOnFailure  = "40"

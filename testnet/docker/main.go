@@ -22,6 +22,8 @@ import (
 	"slices"
 	"syscall"
 	"time"
+
+	"github.com/kadnode/kadnode/testnet/netns"
 )
 
 //go:embed Dockerfile
@@ -39,6 +41,7 @@ type options struct {
 	timeout time.Duration
 	sample  int
 	keep    bool
+	observe time.Duration
 }
 
 func realMain(args []string, stdout, stderr io.Writer) int {
@@ -60,6 +63,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.timeout, "timeout", defaultCheckTime, "bound of the whole command")
 	fs.IntVar(&o.sample, "sample", defaultSample, "check: lookups per node")
 	fs.BoolVar(&o.keep, "keep", false, "check: leave the testnet running afterwards")
+	fs.DurationVar(&o.observe, "observe", defaultObserve, "check: how long to watch the quiet network for false evictions")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -117,6 +121,15 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 func up(ctx context.Context, d *dockerCLI, spec composeSpec, bin string, out io.Writer) error {
 	if _, err := os.Stat(bin); err != nil {
 		return fmt.Errorf("static binary %s not found (%v): run `make static` first", bin, err)
+	}
+	// Every container is a network namespace of this kernel, and they all
+	// share its neighbour (ARP) table: past gc_thresh3 (1,024 by default)
+	// the kernel silently drops packets to new neighbours, which looks
+	// exactly like a network that does not converge.
+	if msg, err := netns.EnsureNeighbourTable(len(spec.services())); err != nil {
+		return err
+	} else if msg != "" {
+		fmt.Fprintf(out, "    %s\n", msg)
 	}
 	imgDir := filepath.Join(d.workDir, "image")
 	if err := os.RemoveAll(imgDir); err != nil {

@@ -85,6 +85,7 @@ func (c *checker) steps() []step {
 	return []step{
 		{fmt.Sprintf("build the image and start a seed and %d nodes", c.spec.Nodes), c.stepUp, []string{seedService, nodeService(1)}, true},
 		{fmt.Sprintf("all %d nodes join", n), c.stepJoin, []string{seedService, nodeService(1)}, true},
+		{"quiet network: every node joined within " + maxJoinTime.String() + ", no live contact evicted, handshake timeouts under 1%", c.stepQuiet, nil, false},
 		{"every node finds a sample of others at their addresses", c.stepLookups, nil, false},
 		{"stop the seed: a new node joins through " + nodeService(1), c.stepLateJoin, []string{lateService, nodeService(1)}, false},
 		{"restart " + restartTarget + " from its volume without seeds: table kept, it rejoins", c.stepRestartNoSeed, []string{restartTarget}, false},

@@ -83,12 +83,14 @@ var neighbourThresholds = []string{
 	"/proc/sys/net/ipv6/neigh/default/gc_thresh",
 }
 
-// EnsureNeighbourTable makes the kernel's neighbour table hold at least
-// entries dynamic entries (gc_thresh3), raising the three thresholds in
-// proportion when it is smaller. A network of n namespaces that all talk
-// to each other needs about n² entries. It returns a line saying what it
-// changed ("" when nothing), or an error saying what to run by hand.
-func EnsureNeighbourTable(entries int) (string, error) {
+// EnsureNeighbourTable makes the kernel's neighbour table big enough for
+// a network of the given number of namespaces that all talk to each
+// other: n² entries, doubled for what else runs on the machine. It raises
+// gc_thresh3, and gc_thresh1 and 2 in proportion, when the table is
+// smaller, and returns a line saying what it changed ("" when nothing),
+// or an error saying what to run by hand.
+func EnsureNeighbourTable(namespaces int) (string, error) {
+	entries := 2 * namespaces * namespaces
 	var changed []string
 	for _, base := range neighbourThresholds {
 		cur, err := readInt(base + "3")
