@@ -12,6 +12,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // Convergence gathers what a network with no fault must show, from every
@@ -36,7 +37,9 @@ func (v *Convergence) Add(name string, m map[string]*dto.MetricFamily, firstNode
 	for _, h := range m["kadnode_handshakes_total"].GetMetric() {
 		v.Handshakes[metricLabel(h, "outcome")] += h.GetCounter().GetValue()
 	}
-	v.Evictions[name] = metricValue(m["kadnode_evictions_total"])
+	if e, ok := m["kadnode_evictions_total"]; ok {
+		v.Evictions[name] = metricValue(e)
+	}
 	if firstNode {
 		return
 	}
@@ -128,7 +131,7 @@ func ReadMetrics(ctx context.Context, client *http.Client, url string) (map[stri
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("reading %s: %s", url, resp.Status)
 	}
-	var p expfmt.TextParser
+	p := expfmt.NewTextParser(model.UTF8Validation)
 	m, err := p.TextToMetricFamilies(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("parsing %s: %w", url, err)
