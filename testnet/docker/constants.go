@@ -24,6 +24,9 @@ const (
 	binary    = "/kadnode"       // path of the binary in the image
 	netName   = "testnet"        // kadnode network name (handshake separation)
 	apiExecTO = 60 * time.Second // bound of one docker command
+	// composeExecTO bounds one compose command: it starts or removes every
+	// container, a minute or more at N = 100 on a busy machine.
+	composeExecTO = 10 * time.Minute
 )
 
 // Timing of the testnet's nodes: short, so that the check's failure and

@@ -30,9 +30,15 @@ func findCompose(ctx context.Context) ([]string, error) {
 	return nil, fmt.Errorf("neither `docker compose` nor `docker-compose` works: install Docker Compose (v1.28+ or the v2 plugin)")
 }
 
-// run runs one command and returns its stdout; the error carries stderr.
+// run runs one command, bounded by apiExecTO, and returns its stdout; the
+// error carries stderr.
 func run(ctx context.Context, name string, args ...string) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, apiExecTO)
+	return runWithin(ctx, apiExecTO, name, args...)
+}
+
+// runWithin is run with its own bound.
+func runWithin(ctx context.Context, bound time.Duration, name string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, name, args...)
@@ -55,7 +61,7 @@ func (d *dockerCLI) docker(ctx context.Context, args ...string) ([]byte, error) 
 func (d *dockerCLI) composeWith(ctx context.Context, file string, args ...string) ([]byte, error) {
 	full := append(append([]string{}, d.compose[1:]...),
 		"-f", filepath.Join(d.workDir, file), "-p", project)
-	return run(ctx, d.compose[0], append(full, args...)...)
+	return runWithin(ctx, composeExecTO, d.compose[0], append(full, args...)...)
 }
 
 func (d *dockerCLI) composeCmd(ctx context.Context, args ...string) ([]byte, error) {
