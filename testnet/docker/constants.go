@@ -57,7 +57,7 @@ const (
 	// maxTimeoutShare bounds handshake timeouts in a network with no
 	// fault: a lost handshake there is a bug, not bad luck.
 	maxTimeoutShare   = 0.01
-	healthyTimeout    = 60 * time.Second
+	healthyTimeout    = 3 * time.Minute
 	maxNodes          = 200 // one machine; every node is a container
 	logTailOnFailure  = "40"
 	composeFileName   = "docker-compose.yml"
