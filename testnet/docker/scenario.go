@@ -120,11 +120,12 @@ func (c *checker) stepJoin(ctx context.Context) error {
 		if err != nil {
 			return false, err.Error()
 		}
+		selves, selfErrs := c.selves(ctx, svcs)
 		sizes = sizes[:0]
 		var missing []string
 		for _, s := range svcs {
 			sizes = append(sizes, len(bucketIDs(tables[s])))
-			self, err := c.d.self(ctx, s)
+			self, err := selves[s], selfErrs[s]
 			switch {
 			case err != nil:
 				missing = append(missing, fmt.Sprintf("%s (%v)", s, err))
@@ -231,6 +232,27 @@ func (c *checker) tables(ctx context.Context, svcs []string) (map[string][]nodeJ
 	}
 	wg.Wait()
 	return out, firstErr
+}
+
+// selves asks every service who it is, in parallel.
+func (c *checker) selves(ctx context.Context, svcs []string) (map[string]selfJSON, map[string]error) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	out := make(map[string]selfJSON, len(svcs))
+	errs := make(map[string]error)
+	for _, s := range svcs {
+		wg.Go(func() {
+			self, err := c.d.self(ctx, s)
+			mu.Lock()
+			defer mu.Unlock()
+			out[s] = self
+			if err != nil {
+				errs[s] = err
+			}
+		})
+	}
+	wg.Wait()
+	return out, errs
 }
 
 // holders lists the services other than self whose buckets hold id.
