@@ -65,7 +65,9 @@ func writeCompose(w io.Writer, s composeSpec) error {
 	b.WriteString("  healthcheck:\n")
 	// No shell in the image: the binary itself asks the node's API.
 	fmt.Fprintf(&b, "    test: [\"CMD\", %q, \"nodes\", \"--api\", %q]\n", binary, apiAddr)
-	b.WriteString("    interval: 2s\n    timeout: 5s\n    retries: 15\n")
+	// Not every 2 s: each check is a runc exec, and 100 of them a few
+	// seconds apart starve the nodes on one machine.
+	b.WriteString("    interval: 30s\n    timeout: 10s\n    retries: 3\n    start_period: 30s\n")
 	b.WriteString("  networks: [kadnode]\n\n")
 	b.WriteString("services:\n")
 	for _, svc := range s.services() {

@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/kadnode/kadnode/testnet"
-	"github.com/kadnode/kadnode/testnet/netns"
 )
 
 // stepQuiet watches the network, with no fault injected, for o.observe
@@ -44,7 +41,7 @@ func (c *checker) convergence(ctx context.Context, svcs []string) (*testnet.Conv
 	var firstErr error
 	for _, s := range svcs {
 		wg.Go(func() {
-			client, err := c.apiClient(ctx, s)
+			client, err := c.d.apiClient(ctx, s)
 			if err == nil {
 				m, merr := testnet.ReadMetrics(ctx, client, "http://"+apiAddr+"/metrics")
 				if merr == nil {
@@ -64,19 +61,4 @@ func (c *checker) convergence(ctx context.Context, svcs []string) (*testnet.Conv
 	}
 	wg.Wait()
 	return v, firstErr
-}
-
-// apiClient is an HTTP client for a service's control API. The API listens
-// on the container's loopback only, so the client dials from inside the
-// container's network namespace (the check runs as root, as docker does).
-func (c *checker) apiClient(ctx context.Context, service string) (*http.Client, error) {
-	out, err := c.d.docker(ctx, "inspect", "-f", "{{.State.Pid}}", containerName(service))
-	if err != nil {
-		return nil, err
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
-	if err != nil || pid <= 0 {
-		return nil, fmt.Errorf("%s: no running process (pid %q)", service, strings.TrimSpace(string(out)))
-	}
-	return netns.HTTPClient(netns.OfProcess(pid), apiExecTO), nil
 }

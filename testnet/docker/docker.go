@@ -121,7 +121,7 @@ func (d *dockerCLI) waitAPI(ctx context.Context, services []string, timeout time
 	return pollEvery(ctx, apiPollInterval, timeout, func() (bool, string) {
 		var down []string
 		for _, s := range services {
-			if _, err := d.kadnode(ctx, s, "nodes", "--api", apiAddr); err != nil {
+			if _, err := d.table(ctx, s); err != nil {
 				down = append(down, s)
 			}
 		}

@@ -2,7 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/kadnode/kadnode/testnet/netns"
 )
 
 // The JSON the kadnode client commands print (the command contract).
@@ -39,17 +45,59 @@ type lookupJSON struct {
 
 func (d *dockerCLI) self(ctx context.Context, service string) (selfJSON, error) {
 	var s selfJSON
-	err := d.kadnodeJSON(ctx, service, &s, "id", "--data-dir", dataDir, "--api", apiAddr)
+	err := d.apiJSON(ctx, service, "/api/self", &s)
 	if err == nil && s.ID == "" {
-		err = fmt.Errorf("%s: `kadnode id --json` printed no id", service)
+		err = fmt.Errorf("%s: /api/self gave no id", service)
 	}
 	return s, err
 }
 
 func (d *dockerCLI) table(ctx context.Context, service string) ([]nodeJSON, error) {
 	var t []nodeJSON
-	err := d.kadnodeJSON(ctx, service, &t, "nodes", "--api", apiAddr)
+	err := d.apiJSON(ctx, service, "/api/nodes", &t)
 	return t, err
+}
+
+// apiJSON GETs path from a service's control API and decodes the answer.
+// The checks that poll every node use the API rather than `docker exec
+// kadnode ...`: a runc exec per node per poll loads a busy machine enough
+// to starve the nodes it is watching.
+func (d *dockerCLI) apiJSON(ctx context.Context, service, path string, v any) error {
+	client, err := d.apiClient(ctx, service)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+apiAddr+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s: GET %s: %w", service, path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: GET %s: %s", service, path, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("%s: GET %s: %w", service, path, err)
+	}
+	return nil
+}
+
+// apiClient is an HTTP client for a service's control API. The API listens
+// on the container's loopback only, so the client dials from inside the
+// container's network namespace (the check runs as root, as docker does).
+func (d *dockerCLI) apiClient(ctx context.Context, service string) (*http.Client, error) {
+	out, err := d.docker(ctx, "inspect", "-f", "{{.State.Pid}}", containerName(service))
+	if err != nil {
+		return nil, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil || pid <= 0 {
+		return nil, fmt.Errorf("%s: no running process (pid %q)", service, strings.TrimSpace(string(out)))
+	}
+	return netns.HTTPClient(netns.OfProcess(pid), apiExecTO), nil
 }
 
 func (d *dockerCLI) lookup(ctx context.Context, service, target string) (lookupJSON, error) {
