@@ -21,12 +21,12 @@ func WriteMarkdown(w io.Writer, results []ExperimentResult) error {
 	}
 	if hasChurn(results) {
 		b.WriteString("\nWith a share of the nodes failed without a word (they stay in tables until evicted):\n\n")
-		b.WriteString("| N | failed | found (live target) | exact k (live) | rounds p50/p99 | queries p50/p99 | timeouts p50/p99 |\n")
-		b.WriteString("|---:|---:|---:|---:|---:|---:|---:|\n")
+		b.WriteString("| N | failed | found (live target) | exact k (live) | rounds p50/p99 | queries p50/p99 | timeouts p50/p99 | latency p50/p99 |\n")
+		b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		eachPhase(results, func(r ExperimentResult, p PhaseResult) {
 			if p.Churn > 0 {
-				fmt.Fprintf(&b, "| %d | %s | %s | %s | %d / %d | %d / %d | %d / %d |\n", r.Nodes, pct(p.Churn), pct(p.Found), pct(p.ExactK),
-					p.Rounds.P50, p.Rounds.P99, p.Queries.P50, p.Queries.P99, p.Timeouts.P50, p.Timeouts.P99)
+				fmt.Fprintf(&b, "| %d | %s | %s | %s | %d / %d | %d / %d | %d / %d | %d / %d ms |\n", r.Nodes, pct(p.Churn), pct(p.Found), pct(p.ExactK),
+					p.Rounds.P50, p.Rounds.P99, p.Queries.P50, p.Queries.P99, p.Timeouts.P50, p.Timeouts.P99, p.Latency.P50, p.Latency.P99)
 			}
 		})
 	}
