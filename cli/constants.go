@@ -17,10 +17,10 @@ const (
 	defaultNetwork = "kadnode"        // network name checked in every handshake
 )
 
-// Layout of the data dir (the key file name is wire.KeyFileName).
+// Layout of the data dir (the key file is wire.KeyFileName, the table
+// stack.TableDir).
 const (
-	dataDirName  = "kadnode" // under $XDG_DATA_HOME or ~/.local/share
-	tableDirName = "table"   // Pebble store of the routing table
+	dataDirName = "kadnode" // under $XDG_DATA_HOME or ~/.local/share
 )
 
 // Timing of the daemon and the client commands.

@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -18,6 +17,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/kadnode/kadnode/node"
+	"github.com/kadnode/kadnode/node/stack"
 	"github.com/kadnode/kadnode/store"
 	"github.com/kadnode/kadnode/wire"
 )
@@ -147,19 +147,25 @@ type nodeStack struct {
 // close stops the node, the socket and the store, in that order, skipping
 // whatever was never opened; the store syncs on close.
 func (s *nodeStack) close() error {
-	var errs []error
-	if s.node != nil {
-		errs = append(errs, s.node.Close())
+	return (&stack.Stack{Store: s.store, Transport: s.tr, Node: s.node}).Close()
+}
+
+// stackError explains a part of the stack that failed to open in terms of
+// `run`'s flags.
+func stackError(cfg daemonConfig, err error) error {
+	var se *stack.Error
+	if !errors.As(err, &se) {
+		return err
 	}
-	if s.tr != nil {
-		errs = append(errs, s.tr.Close())
+	switch se.Part {
+	case stack.PartIdentity:
+		return identityError(cfg.dataDir, se.Err)
+	case stack.PartStore:
+		return storeOpenError(cfg.dataDir, se.Err)
+	case stack.PartListen:
+		return listenError("UDP", "--listen", cfg.listen, se.Err)
 	}
-	if s.store != nil {
-		if err := s.store.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("closing the routing table (recent changes may be lost): %w", err))
-		}
-	}
-	return errors.Join(errs...)
+	return err
 }
 
 // daemon is a running node with everything it owns.
@@ -218,36 +224,19 @@ func startDaemon(cfg daemonConfig) (_ *daemon, err error) {
 			_ = d.close()
 		}
 	}()
-	id, err := wire.LoadOrCreateIdentity(cfg.dataDir)
-	if err != nil {
-		return nil, identityError(cfg.dataDir, err)
-	}
-	d.store, err = store.Open(filepath.Join(cfg.dataDir, tableDirName), store.Options{
-		Network: cfg.network, SelfID: id.ID, Logger: cfg.log,
+	lookups := newLookupLog(time.Now)
+	st, err := stack.Open(stack.Config{
+		DataDir: cfg.dataDir, Network: cfg.network, Listen: cfg.listen, Logger: cfg.log,
+		Node: node.Config{
+			K: cfg.k, Alpha: cfg.alpha, Seeds: cfg.seeds,
+			RPCTimeout: cfg.rpcTimeout, RefreshInterval: cfg.refresh, RevalidateInterval: cfg.revalidate,
+			OnLookup: lookups.observe,
+		},
 	})
 	if err != nil {
-		return nil, storeOpenError(cfg.dataDir, err)
+		return nil, stackError(cfg, err)
 	}
-	if old, changed := d.store.SelfChanged(); changed {
-		cfg.log.Warn("the node key changed since the routing table was written; re-bucketing the table",
-			"old_id", old, "id", id.ID)
-	}
-	// Node and transport share the RPC timeout: the node's per-call deadline
-	// is a multiple of it, which leaves the transport room for its redial.
-	d.tr, err = wire.Listen(wire.Config{Identity: id, Network: cfg.network, Listen: cfg.listen,
-		RPCTimeout: cfg.rpcTimeout, Logger: cfg.log})
-	if err != nil {
-		return nil, listenError("UDP", "--listen", cfg.listen, err)
-	}
-	lookups := newLookupLog(time.Now)
-	d.node, err = node.New(node.Config{
-		K: cfg.k, Alpha: cfg.alpha, Seeds: cfg.seeds,
-		RPCTimeout: cfg.rpcTimeout, RefreshInterval: cfg.refresh, RevalidateInterval: cfg.revalidate,
-		Logger: cfg.log, OnLookup: lookups.observe,
-	}, d.tr, d.store)
-	if err != nil {
-		return nil, fmt.Errorf("starting the node: %w", err)
-	}
+	d.nodeStack = nodeStack{store: st.Store, tr: st.Transport, node: st.Node}
 	if cfg.api != "" {
 		if d.apiLn, err = net.Listen("tcp", cfg.api); err != nil {
 			return nil, listenError("control API", "--api", cfg.api, err)

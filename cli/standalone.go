@@ -10,7 +10,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/kadnode/kadnode/node"
-	"github.com/kadnode/kadnode/store"
+	"github.com/kadnode/kadnode/node/stack"
 	"github.com/kadnode/kadnode/wire"
 )
 
@@ -38,23 +38,14 @@ func startStandalone(c *ucli.Context, reach []wire.Contact) (_ *standalone, err 
 			_ = s.close()
 		}
 	}()
-	id, err := wire.NewIdentity()
-	if err != nil {
-		return nil, err
-	}
-	if s.store, err = store.Open("", store.Options{Network: network, SelfID: id.ID, InMemory: true, Logger: log}); err != nil {
-		return nil, fmt.Errorf("opening an in-memory table: %w", err)
-	}
-	listen := standaloneListen(reach)
-	if s.tr, err = wire.Listen(wire.Config{Identity: id, Network: network, Listen: listen, Logger: log}); err != nil {
-		return nil, fmt.Errorf("binding a UDP port for the read-only node on %s: %w", listen, err)
-	}
 	// No Seeds: the node counts as joined at once; bootstrap adds the seeds
 	// itself, so that a seed that does not answer is reported at once
 	// instead of being retried in the background.
-	if s.node, err = node.New(node.Config{ReadOnly: true, Logger: log}, s.tr, s.store); err != nil {
-		return nil, fmt.Errorf("starting a read-only node: %w", err)
+	st, err := stack.Open(stack.Config{Network: network, Listen: standaloneListen(reach), Node: node.Config{ReadOnly: true}, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("read-only node: %w", err)
 	}
+	s.nodeStack = nodeStack{store: st.Store, tr: st.Transport, node: st.Node}
 	s.node.Start()
 	return s, nil
 }

@@ -3,6 +3,7 @@ package node
 import (
 	"net/netip"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
@@ -11,13 +12,19 @@ import (
 )
 
 func TestNodeWithoutSeedsIsJoinedAtStart(t *testing.T) {
+	synctest.Test(t, testNodeWithoutSeedsIsJoinedAtStart)
+}
+
+func testNodeWithoutSeedsIsJoinedAtStart(t *testing.T) {
 	n := startNode(t, newFakeNet(), Config{})
 	if !n.Self().Joined {
 		t.Fatal("a node with no seeds and an empty table is not joined at start")
 	}
 }
 
-func TestJoinThroughSeedWithoutID(t *testing.T) {
+func TestJoinThroughSeedWithoutID(t *testing.T) { synctest.Test(t, testJoinThroughSeedWithoutID) }
+
+func testJoinThroughSeedWithoutID(t *testing.T) {
 	fn := newFakeNet()
 	s := startNode(t, fn, Config{})
 	seed := wire.Contact{Host: "127.0.0.1", Port: s.tr.addr.Port()} // host:port only
@@ -28,7 +35,9 @@ func TestJoinThroughSeedWithoutID(t *testing.T) {
 	}
 }
 
-func TestJoinRetriesUntilSeedAnswers(t *testing.T) {
+func TestJoinRetriesUntilSeedAnswers(t *testing.T) { synctest.Test(t, testJoinRetriesUntilSeedAnswers) }
+
+func testJoinRetriesUntilSeedAnswers(t *testing.T) {
 	fn := newFakeNet()
 	id, addr := krpc.RandomNodeID(), netip.MustParseAddrPort("127.0.0.1:999")
 	seed := wire.Contact{ID: id, HasID: true, Host: "127.0.0.1", Port: addr.Port()}
@@ -47,7 +56,9 @@ func TestJoinRetriesUntilSeedAnswers(t *testing.T) {
 	})
 }
 
-func TestCloseStopsJoinRetries(t *testing.T) {
+func TestCloseStopsJoinRetries(t *testing.T) { synctest.Test(t, testCloseStopsJoinRetries) }
+
+func testCloseStopsJoinRetries(t *testing.T) {
 	fn := newFakeNet()
 	seed := wire.Contact{ID: krpc.RandomNodeID(), HasID: true, Host: "127.0.0.1", Port: 998}
 	n, err := New(Config{Seeds: []wire.Contact{seed}, RPCTimeout: time.Hour}, fn.endpoint(), nil)
@@ -70,7 +81,9 @@ func TestCloseStopsJoinRetries(t *testing.T) {
 	}
 }
 
-func TestJoinedNodeIsFoundByOthers(t *testing.T) {
+func TestJoinedNodeIsFoundByOthers(t *testing.T) { synctest.Test(t, testJoinedNodeIsFoundByOthers) }
+
+func testJoinedNodeIsFoundByOthers(t *testing.T) {
 	fn := newFakeNet()
 	nodes := fakeNetwork(t, fn, 20, Config{})
 	late := startNode(t, fn, Config{Seeds: []wire.Contact{nodes[3].contact()}})
@@ -87,6 +100,10 @@ func TestJoinedNodeIsFoundByOthers(t *testing.T) {
 }
 
 func TestRestartRejoinsThroughStoredContactsAndRevalidates(t *testing.T) {
+	synctest.Test(t, testRestartRejoinsThroughStoredContactsAndRevalidates)
+}
+
+func testRestartRejoinsThroughStoredContactsAndRevalidates(t *testing.T) {
 	fn := newFakeNet()
 	nodes := fakeNetwork(t, fn, 12, Config{})
 	a := nodes[5]
@@ -118,6 +135,10 @@ func TestRestartRejoinsThroughStoredContactsAndRevalidates(t *testing.T) {
 }
 
 func TestRestartWithOnlyDeadContactsServesAsFirstNode(t *testing.T) {
+	synctest.Test(t, testRestartWithOnlyDeadContactsServesAsFirstNode)
+}
+
+func testRestartWithOnlyDeadContactsServesAsFirstNode(t *testing.T) {
 	fn := newFakeNet()
 	st := newFakeStore()
 	n0 := startNodeOn(t, fn.endpoint(), st, Config{})
@@ -134,6 +155,10 @@ func TestRestartWithOnlyDeadContactsServesAsFirstNode(t *testing.T) {
 }
 
 func TestPingFeedsTableOnlyForKnownContacts(t *testing.T) {
+	synctest.Test(t, testPingFeedsTableOnlyForKnownContacts)
+}
+
+func testPingFeedsTableOnlyForKnownContacts(t *testing.T) {
 	fn := newFakeNet()
 	nodes := fakeNetwork(t, fn, 3, Config{RPCTimeout: 20 * time.Millisecond})
 	n, known := nodes[2], nodes[1]
@@ -160,6 +185,10 @@ func TestPingFeedsTableOnlyForKnownContacts(t *testing.T) {
 }
 
 func TestRestartWithStaleTableJoinsThroughSeedsAtOnce(t *testing.T) {
+	synctest.Test(t, testRestartWithStaleTableJoinsThroughSeedsAtOnce)
+}
+
+func testRestartWithStaleTableJoinsThroughSeedsAtOnce(t *testing.T) {
 	fn := newFakeNet()
 	s := startNode(t, fn, Config{})
 	st := newFakeStore()

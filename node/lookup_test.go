@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
@@ -14,7 +15,9 @@ func lookupCtx(tb testing.TB) context.Context {
 	return ctx
 }
 
-func TestLookupFindsEveryNode(t *testing.T) {
+func TestLookupFindsEveryNode(t *testing.T) { synctest.Test(t, testLookupFindsEveryNode) }
+
+func testLookupFindsEveryNode(t *testing.T) {
 	fn := newFakeNet()
 	nodes := fakeNetwork(t, fn, 30, Config{})
 	for _, from := range nodes {
@@ -34,7 +37,9 @@ func TestLookupFindsEveryNode(t *testing.T) {
 	}
 }
 
-func TestLookupReturnsTrueClosest(t *testing.T) {
+func TestLookupReturnsTrueClosest(t *testing.T) { synctest.Test(t, testLookupReturnsTrueClosest) }
+
+func testLookupReturnsTrueClosest(t *testing.T) {
 	fn := newFakeNet()
 	nodes := fakeNetwork(t, fn, 60, Config{K: 8})
 	var ids []krpc.ID
@@ -74,6 +79,10 @@ func TestLookupReturnsTrueClosest(t *testing.T) {
 }
 
 func TestLookupCountsTimeoutsAndFailsDeadContacts(t *testing.T) {
+	synctest.Test(t, testLookupCountsTimeoutsAndFailsDeadContacts)
+}
+
+func testLookupCountsTimeoutsAndFailsDeadContacts(t *testing.T) {
 	fn := newFakeNet()
 	nodes := fakeNetwork(t, fn, 10, Config{MaxFailures: 2})
 	from, dead := nodes[0], nodes[9]
@@ -110,6 +119,10 @@ func TestLookupCountsTimeoutsAndFailsDeadContacts(t *testing.T) {
 }
 
 func TestLookupLearnedContactsAreOnlyCandidates(t *testing.T) {
+	synctest.Test(t, testLookupLearnedContactsAreOnlyCandidates)
+}
+
+func testLookupLearnedContactsAreOnlyCandidates(t *testing.T) {
 	fn := newFakeNet()
 	nodes := fakeNetwork(t, fn, 8, Config{})
 	from := nodes[0]
@@ -129,7 +142,9 @@ func TestLookupLearnedContactsAreOnlyCandidates(t *testing.T) {
 	}
 }
 
-func TestLookupEndsWithContext(t *testing.T) {
+func TestLookupEndsWithContext(t *testing.T) { synctest.Test(t, testLookupEndsWithContext) }
+
+func testLookupEndsWithContext(t *testing.T) {
 	fn := newFakeNet()
 	nodes := fakeNetwork(t, fn, 5, Config{RPCTimeout: time.Hour})
 	from := nodes[0]
@@ -158,7 +173,9 @@ func TestLookupEndsWithContext(t *testing.T) {
 	}
 }
 
-func TestLookupOnEmptyTable(t *testing.T) {
+func TestLookupOnEmptyTable(t *testing.T) { synctest.Test(t, testLookupOnEmptyTable) }
+
+func testLookupOnEmptyTable(t *testing.T) {
 	fn := newFakeNet()
 	n := startNode(t, fn, Config{})
 	if _, err := n.Lookup(lookupCtx(t), krpc.RandomNodeID()); err != ErrNoContacts {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
@@ -39,7 +40,9 @@ func TestIsTimeoutWithWireErrors(t *testing.T) {
 
 // A node whose link goes down must keep its table however many calls
 // fail, and use it again once peers answer.
-func TestOfflineNodeKeepsItsTable(t *testing.T) {
+func TestOfflineNodeKeepsItsTable(t *testing.T) { synctest.Test(t, testOfflineNodeKeepsItsTable) }
+
+func testOfflineNodeKeepsItsTable(t *testing.T) {
 	fn := newFakeNet()
 	cfg := Config{RPCTimeout: 50 * time.Millisecond, RevalidateInterval: time.Hour}
 	nodes := fakeNetwork(t, fn, 6, cfg)
@@ -86,7 +89,9 @@ func TestOfflineNodeKeepsItsTable(t *testing.T) {
 }
 
 // A node whose table went empty joins again through its seed.
-func TestEmptyTableRejoins(t *testing.T) {
+func TestEmptyTableRejoins(t *testing.T) { synctest.Test(t, testEmptyTableRejoins) }
+
+func testEmptyTableRejoins(t *testing.T) {
 	fn := newFakeNet()
 	nodes := fakeNetwork(t, fn, 4, Config{RevalidateInterval: time.Hour})
 	n := nodes[len(nodes)-1]
@@ -103,6 +108,10 @@ func TestEmptyTableRejoins(t *testing.T) {
 // fails in turn, and leaving nobody to probe would let the outage empty
 // the table.
 func TestRecentRespondersFallBackToFailedContacts(t *testing.T) {
+	synctest.Test(t, testRecentRespondersFallBackToFailedContacts)
+}
+
+func testRecentRespondersFallBackToFailedContacts(t *testing.T) {
 	clock := newManualClock()
 	tab := NewTable(testSelf, TableConfig{}, nil, clock, nil, nil)
 	defer tab.Close()

@@ -3,12 +3,17 @@ package node
 import (
 	"net/netip"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
 )
 
 func TestRefreshLooksUpOnlyDueBuckets(t *testing.T) {
+	synctest.Test(t, testRefreshLooksUpOnlyDueBuckets)
+}
+
+func testRefreshLooksUpOnlyDueBuckets(t *testing.T) {
 	fn := newFakeNet()
 	clock := newManualClock()
 	nodes := fakeNetwork(t, fn, 10, Config{Clock: clock})
@@ -52,6 +57,10 @@ func TestLookupPostponesItsBucketsRefresh(t *testing.T) {
 }
 
 func TestRevalidationEvictsDeadAndKeepsLive(t *testing.T) {
+	synctest.Test(t, testRevalidationEvictsDeadAndKeepsLive)
+}
+
+func testRevalidationEvictsDeadAndKeepsLive(t *testing.T) {
 	fn := newFakeNet()
 	nodes := fakeNetwork(t, fn, 6, Config{MaxFailures: 2, RevalidateInterval: 10 * time.Millisecond})
 	n := nodes[0]
@@ -101,6 +110,10 @@ func TestExternalAddressNeedsAgreement(t *testing.T) {
 }
 
 func TestSelfUsesLearnedExternalAddress(t *testing.T) {
+	synctest.Test(t, testSelfUsesLearnedExternalAddress)
+}
+
+func testSelfUsesLearnedExternalAddress(t *testing.T) {
 	fn := newFakeNet()
 	nodes := fakeNetwork(t, fn, 5, Config{})
 	n := nodes[4]

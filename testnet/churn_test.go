@@ -9,7 +9,6 @@ import (
 	"github.com/anacrolix/dht/v2/krpc"
 
 	"github.com/kadnode/kadnode/node"
-	"github.com/kadnode/kadnode/wire"
 )
 
 // churnRPCTimeout shortens the wait for the dead, which the lookups of a
@@ -26,7 +25,6 @@ func TestChurn(t *testing.T) {
 	net := newNet(t, Options{
 		Seed: 8,
 		Node: func(i int, c *node.Config) { c.RPCTimeout = churnRPCTimeout },
-		Wire: func(i int, c *wire.Config) { c.RPCTimeout = churnRPCTimeout },
 	})
 	start := time.Now()
 	grow(t, net, size)

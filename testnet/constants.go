@@ -1,6 +1,10 @@
 package testnet
 
-import "time"
+import (
+	"time"
+
+	"github.com/kadnode/kadnode/node/stack"
+)
 
 // In-process network defaults.
 const (
@@ -8,7 +12,7 @@ const (
 	DefaultNetwork = "testnet"
 	// StoreDirName is the Pebble dir inside a node's data dir, as the
 	// daemon lays it out.
-	StoreDirName = "table"
+	StoreDirName = stack.TableDir
 	// StoreMemTableSize and StoreCacheSize keep Pebble small: a thousand
 	// nodes share one process, and a routing table is a few hundred KiB.
 	StoreMemTableSize = 256 << 10

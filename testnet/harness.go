@@ -14,6 +14,7 @@ import (
 	"github.com/anacrolix/dht/v2/krpc"
 
 	"github.com/kadnode/kadnode/node"
+	"github.com/kadnode/kadnode/node/stack"
 	"github.com/kadnode/kadnode/store"
 	"github.com/kadnode/kadnode/wire"
 )
@@ -213,38 +214,27 @@ func (n *Network) Close() error {
 func (m *Node) start(ctx context.Context, listen netip.AddrPort, seeds []wire.Contact) (err error) {
 	o := m.net.opts
 	log := o.Logger.With("node", m.Index)
-	id, err := wire.LoadOrCreateIdentity(m.Dir)
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(filepath.Join(m.Dir, StoreDirName), store.Options{
-		Network: o.Network, SelfID: id.ID,
-		MemTableSize: StoreMemTableSize, CacheSize: StoreCacheSize,
-		Logger: log,
-	})
-	if err != nil {
-		return err
-	}
-	wc := wire.Config{Identity: id, Network: o.Network, Listen: listen.String(), Logger: log}
-	if o.Wire != nil {
-		o.Wire(m.Index, &wc)
-	}
-	tr, err := wire.Listen(wc)
-	if err != nil {
-		return errors.Join(err, st.Close())
-	}
-	nc := node.Config{Logger: log}
+	nc := node.Config{}
 	if o.Node != nil {
 		o.Node(m.Index, &nc)
 	}
 	nc.Seeds = seeds
-	nd, err := node.New(nc, tr, st)
+	st, err := stack.Open(stack.Config{
+		DataDir: m.Dir, Network: o.Network, Listen: listen.String(), Node: nc, Logger: log,
+		Wire: func(c *wire.Config) {
+			if o.Wire != nil {
+				o.Wire(m.Index, c)
+			}
+		},
+		Store: func(so *store.Options) { so.MemTableSize, so.CacheSize = StoreMemTableSize, StoreCacheSize },
+	})
 	if err != nil {
-		return errors.Join(err, tr.Close(), st.Close())
+		return err
 	}
+	id, tr, nd := st.Identity, st.Transport, st.Node
 	m.mu.Lock()
 	m.ID, m.Addr = id.ID, tr.LocalAddr()
-	m.node, m.transport, m.store = nd, tr, st
+	m.node, m.transport, m.store = nd, tr, st.Store
 	m.mu.Unlock()
 	nd.Start()
 	return ctx.Err()
@@ -296,11 +286,7 @@ func (m *Node) WaitJoined(ctx context.Context) error {
 // Stop shuts the node down cleanly: its loops end, then its socket
 // closes, then the store syncs and unlocks.
 func (m *Node) Stop() error {
-	nd, tr, st := m.detach()
-	if nd == nil {
-		return nil
-	}
-	return errors.Join(nd.Close(), tr.Close(), st.Close())
+	return m.detach().Close()
 }
 
 // Kill makes the node vanish from the network at once: the socket closes
@@ -308,21 +294,17 @@ func (m *Node) Stop() error {
 // its peers. (A real SIGKILL, which also skips the store's shutdown, needs
 // a separate process; see the restart tests.)
 func (m *Node) Kill() error {
-	nd, tr, st := m.detach()
-	if nd == nil {
-		return nil
-	}
-	return errors.Join(tr.Close(), nd.Close(), st.Close())
+	return m.detach().Kill()
 }
 
 // detach takes the running node's parts away from m, leaving it stopped;
 // the caller closes them (all nil if it was not running).
-func (m *Node) detach() (*node.Node, *wire.Transport, *store.Store) {
+func (m *Node) detach() *stack.Stack {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	nd, tr, st := m.node, m.transport, m.store
+	s := &stack.Stack{Node: m.node, Transport: m.transport, Store: m.store}
 	m.node, m.transport, m.store = nil, nil, nil
-	return nd, tr, st
+	return s
 }
 
 // Restart starts a stopped node again on the same data dir and address,

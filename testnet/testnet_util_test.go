@@ -22,13 +22,21 @@ const testTimeout = 2 * time.Minute
 // which it redials once, so a stale session still costs only a second.
 const patientRPCTimeout = 10 * time.Second
 
-// patient sets patientRPCTimeout on the nodes of opts.
+// patient sets patientRPCTimeout on the nodes of opts, and keeps their
+// transports at wire's own RPC timeout (a node stack would give them the
+// node's).
 func patient(opts Options) Options {
-	nodeCfg := opts.Node
+	nodeCfg, wireCfg := opts.Node, opts.Wire
 	opts.Node = func(i int, c *node.Config) {
 		c.RPCTimeout = patientRPCTimeout
 		if nodeCfg != nil {
 			nodeCfg(i, c)
+		}
+	}
+	opts.Wire = func(i int, c *wire.Config) {
+		c.RPCTimeout = wire.DefaultRPCTimeout
+		if wireCfg != nil {
+			wireCfg(i, c)
 		}
 	}
 	return opts

@@ -26,12 +26,17 @@ type ClusterConfig struct {
 	JoinParallel int
 	// Seed makes the node IDs and the choice of seeds reproducible.
 	Seed uint64
+	// MemoryOnly runs the nodes without a store (node.New with a nil
+	// Store): no flusher goroutine and no second copy of each table, for
+	// large networks where persistence is not what is measured.
+	MemoryOnly bool
 	// Progress, when set, is told how many nodes have joined; it is called
 	// from one goroutine at a time.
 	Progress func(joined, total int)
 }
 
-// Member is one node of a cluster with its transport and store.
+// Member is one node of a cluster with its transport and store (nil
+// when the cluster is MemoryOnly).
 type Member struct {
 	Node     *node.Node
 	Endpoint *Endpoint
@@ -48,11 +53,12 @@ type Cluster struct {
 
 // BuildStats describes the building of a cluster.
 type BuildStats struct {
-	Duration      time.Duration
-	HeapPerNode   float64 // bytes of live heap per node, store included
-	StackPerNode  float64 // bytes of goroutine stacks per node
-	Goroutines    float64 // goroutines per node once the joins are done
-	QueriesToJoin float64 // network queries per node, join and bucket refresh
+	Duration      time.Duration // wall-clock time
+	Simulated     time.Duration // the network's own (virtual) time
+	HeapPerNode   float64       // bytes of live heap per node, store included
+	StackPerNode  float64       // bytes of goroutine stacks per node
+	Goroutines    float64       // goroutines per node once the joins are done
+	QueriesToJoin float64       // network queries per node, join and bucket refresh
 	// InDegree is, per node, how many other nodes hold it in a bucket: a
 	// node nobody holds cannot be found.
 	InDegree Summary
@@ -80,7 +86,7 @@ func NewCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 	c := &Cluster{Net: nw, Members: make([]*Member, 0, cfg.Nodes)}
 	heap0, stack0 := memory()
 	g0 := runtime.NumGoroutine()
-	start := time.Now()
+	start, vstart := wallNow(), time.Now()
 	if err := c.join(ctx, cfg); err != nil {
 		c.Close()
 		return nil, err
@@ -91,7 +97,8 @@ func NewCluster(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 	}
 	heap1, stack1 := memory()
 	c.Build = BuildStats{
-		Duration:      time.Since(start),
+		Duration:      wallNow().Sub(start),
+		Simulated:     time.Since(vstart),
 		HeapPerNode:   float64(heap1-heap0) / float64(cfg.Nodes),
 		StackPerNode:  float64(stack1-stack0) / float64(cfg.Nodes),
 		Goroutines:    float64(runtime.NumGoroutine()-g0) / float64(cfg.Nodes),
@@ -179,7 +186,7 @@ func (c *Cluster) join(ctx context.Context, cfg ClusterConfig) error {
 			mu.Unlock()
 			ncfg.Seeds = []wire.Contact{wire.ContactOf(s.LocalID(), s.LocalAddr())}
 		}
-		m, err := c.add(id, ncfg)
+		m, err := c.add(id, ncfg, !cfg.MemoryOnly)
 		if err != nil {
 			return err
 		}
@@ -214,14 +221,19 @@ func (c *Cluster) join(ctx context.Context, cfg ClusterConfig) error {
 	}
 }
 
-// add starts one node on a fresh endpoint.
-func (c *Cluster) add(id krpc.ID, cfg node.Config) (*Member, error) {
+// add starts one node on a fresh endpoint, with a MemStore when withStore.
+func (c *Cluster) add(id krpc.ID, cfg node.Config, withStore bool) (*Member, error) {
 	ep, err := c.Net.NewEndpoint(id)
 	if err != nil {
 		return nil, err
 	}
-	st := NewMemStore()
-	n, err := node.New(cfg, ep, st)
+	var st *MemStore
+	var nst node.Store // a nil *MemStore must stay a nil interface
+	if withStore {
+		st = NewMemStore()
+		nst = st
+	}
+	n, err := node.New(cfg, ep, nst)
 	if err != nil {
 		ep.Close()
 		return nil, fmt.Errorf("sim: starting node %x: %w", id, err)
@@ -232,12 +244,13 @@ func (c *Cluster) add(id krpc.ID, cfg node.Config) (*Member, error) {
 	return m, nil
 }
 
-// WaitQuiet waits until no query has crossed the network for quiet, so
-// that background lookups (a join's bucket refreshes) are over.
+// WaitQuiet waits until no find_node query has crossed the network for
+// quiet, so that background lookups (a join's bucket refreshes) are over;
+// revalidation pings go on and do not count.
 func (c *Cluster) WaitQuiet(ctx context.Context, quiet time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, maxSettle)
 	defer cancel()
-	last := c.Net.Stats().Queries
+	last := c.Net.Stats().FindNodes
 	t := time.NewTicker(quiet)
 	defer t.Stop()
 	for {
@@ -246,7 +259,7 @@ func (c *Cluster) WaitQuiet(ctx context.Context, quiet time.Duration) error {
 			return fmt.Errorf("sim: the network did not go quiet within %v: %w", maxSettle, ctx.Err())
 		case <-t.C:
 		}
-		now := c.Net.Stats().Queries
+		now := c.Net.Stats().FindNodes
 		if now == last {
 			return nil
 		}

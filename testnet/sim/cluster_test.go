@@ -3,24 +3,30 @@ package sim
 import (
 	"context"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/kadnode/kadnode/node"
 )
 
-// smallExperiment runs the unchanged node code on a few hundred simulated
-// nodes: lookups must be exact without churn and keep finding live nodes
-// when nodes fail.
+// TestSmallNetworkLookupsAreExact runs the unchanged node code on a few
+// hundred simulated nodes in virtual time, with per-path round trips of
+// 20–300 ms and kadnode's real RPC timeout: lookups must be exact without
+// churn and keep finding live nodes when nodes fail.
 func TestSmallNetworkLookupsAreExact(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds a 150-node network")
+		t.Skip("builds a 300-node network")
 	}
+	synctest.Test(t, testSmallNetwork)
+}
+
+func testSmallNetwork(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	res, err := RunExperiment(ctx, ExperimentConfig{
 		Cluster: ClusterConfig{
 			Nodes: 300,
-			Net:   Config{Timeout: 20 * time.Millisecond},
+			Net:   Config{RTTMin: 20 * time.Millisecond, RTTMax: 300 * time.Millisecond, Timeout: node.DefaultRPCTimeout},
 			Node:  node.Config{RevalidateInterval: time.Hour},
 			Seed:  1,
 		},
@@ -44,6 +50,9 @@ func TestSmallNetworkLookupsAreExact(t *testing.T) {
 	}
 	if churned.Timeouts.Max == 0 {
 		t.Error("with 30% of nodes failed no lookup saw a timeout: failed nodes still answer")
+	}
+	if clean.Latency.P50 < 20 {
+		t.Errorf("without churn the median lookup took %d ms, under one round trip of the latency model", clean.Latency.P50)
 	}
 	if churned.Found < 0.9 {
 		t.Errorf("with 30%% failed only %.2f of lookups found a live node", churned.Found)

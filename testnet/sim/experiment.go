@@ -24,6 +24,10 @@ type ExperimentConfig struct {
 	// Churn lists the cumulative shares of nodes that fail without a word,
 	// one phase each after the churn-free one, e.g. 0.1 then 0.3.
 	Churn []float64
+	// Sessions, when set, adds a last phase in which nodes come and go
+	// with Weibull session lengths (after the Churn phases' failed nodes
+	// are brought back).
+	Sessions *SessionChurn
 	// Parallel is how many lookups run at once.
 	Parallel int
 	// LookupTimeout bounds one lookup.
@@ -42,17 +46,25 @@ type PhaseResult struct {
 	Churn    float64 // share of nodes failed
 	Lookups  int
 	Rounds   Summary
+	Latency  Summary // the lookup's duration in the network's time, in ms
 	Queries  Summary // find_node queries sent by the lookup
 	Timeouts Summary
 	ExactK   float64 // share of random-ID lookups that returned exactly the k closest live nodes
 	Found    float64 // share of live-node lookups that found the node at its address
 	Errors   int     // lookups that returned an error
 	Duration time.Duration
+	// Session churn: the phase ran with nodes coming and going; Live is
+	// the share of nodes up when it ended, Downs and Returns how many
+	// sessions ended and how many nodes came back since churn began.
+	Sessions       bool
+	Live           float64
+	Downs, Returns int
 }
 
 // lookupOutcome is one measured lookup.
 type lookupOutcome struct {
 	rounds, queries, timeouts int
+	latency                   time.Duration
 	randomTarget              bool
 	ok                        bool // exact k (random target) or found (node target)
 	err                       error
@@ -62,6 +74,11 @@ type lookupOutcome struct {
 func RunExperiment(ctx context.Context, cfg ExperimentConfig) (ExperimentResult, error) {
 	if cfg.Lookups < 2 {
 		return ExperimentResult{}, fmt.Errorf("sim: need at least 2 lookups per phase, got %d", cfg.Lookups)
+	}
+	if cfg.Sessions != nil {
+		if err := cfg.Sessions.validate(); err != nil {
+			return ExperimentResult{}, err
+		}
 	}
 	for _, f := range cfg.Churn {
 		if f <= 0 || f >= 1 {
@@ -90,7 +107,41 @@ func RunExperiment(ctx context.Context, cfg ExperimentConfig) (ExperimentResult,
 		p.Churn = churn
 		res.Phases = append(res.Phases, p)
 	}
+	if cfg.Sessions != nil {
+		p, err := c.measureSessions(ctx, rng, cfg)
+		if err != nil {
+			return res, err
+		}
+		res.Phases = append(res.Phases, p)
+	}
 	return res, nil
+}
+
+// measureSessions brings every member back, lets Weibull session churn run
+// for the warm-up, then measures lookups while it goes on.
+func (c *Cluster) measureSessions(ctx context.Context, rng *rand.Rand, cfg ExperimentConfig) (PhaseResult, error) {
+	for _, m := range c.Members {
+		m.Endpoint.SetDown(false)
+	}
+	ch := c.startChurn(*cfg.Sessions, cfg.Cluster.Seed)
+	defer ch.Stop()
+	if err := sleepCtx(ctx, cfg.Sessions.Warmup); err != nil {
+		return PhaseResult{}, fmt.Errorf("sim: churn warm-up stopped: %w", err)
+	}
+	p, err := c.measure(ctx, rng, cfg)
+	if err != nil {
+		return p, err
+	}
+	p.Sessions = true
+	p.Downs, p.Returns = ch.counts()
+	live := 0
+	for _, m := range c.Members {
+		if !m.Endpoint.Down() {
+			live++
+		}
+	}
+	p.Live = share(live, len(c.Members))
+	return p, nil
 }
 
 // failShare fails random live members until share of all members are down.
@@ -143,7 +194,7 @@ func (c *Cluster) measure(ctx context.Context, rng *rand.Rand, cfg ExperimentCon
 		}
 	}
 	outcomes := make([]lookupOutcome, len(jobs))
-	start := time.Now()
+	start := wallNow()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, cfg.Parallel)
 	for i, j := range jobs {
@@ -158,9 +209,11 @@ func (c *Cluster) measure(ctx context.Context, rng *rand.Rand, cfg ExperimentCon
 			lctx, cancel := context.WithTimeout(ctx, cfg.LookupTimeout)
 			defer cancel()
 			r, err := j.from.Node.Lookup(lctx, j.target)
-			o := lookupOutcome{rounds: r.Stats.Rounds, queries: r.Stats.Queries, timeouts: r.Stats.Timeouts, randomTarget: j.node == nil, err: err}
+			o := lookupOutcome{rounds: r.Stats.Rounds, queries: r.Stats.Queries, timeouts: r.Stats.Timeouts, latency: r.Stats.Duration, randomTarget: j.node == nil, err: err}
 			if j.node == nil {
-				o.ok = sameIDs(contactIDs(r.Closest), closestLive(live, j.from, j.target, k))
+				// Judged against the nodes live when it ends: under
+				// session churn they change while it runs.
+				o.ok = sameIDs(contactIDs(r.Closest), closestLive(c.Members, j.from, j.target, k))
 			} else {
 				o.ok = r.Found && r.Addr == j.node.Endpoint.LocalAddr()
 			}
@@ -168,16 +221,17 @@ func (c *Cluster) measure(ctx context.Context, rng *rand.Rand, cfg ExperimentCon
 		})
 	}
 	wg.Wait()
-	return summarise(outcomes, time.Since(start)), nil
+	return summarise(outcomes, wallNow().Sub(start)), nil
 }
 
 func summarise(outcomes []lookupOutcome, d time.Duration) PhaseResult {
-	var rounds, queries, timeouts []int
+	var rounds, queries, timeouts, latency []int
 	var exact, randoms, found, nodes, errs int
 	for _, o := range outcomes {
 		rounds = append(rounds, o.rounds)
 		queries = append(queries, o.queries)
 		timeouts = append(timeouts, o.timeouts)
+		latency = append(latency, int(o.latency.Milliseconds()))
 		if o.err != nil {
 			errs++
 		}
@@ -198,6 +252,7 @@ func summarise(outcomes []lookupOutcome, d time.Duration) PhaseResult {
 		Rounds:   summarize(rounds),
 		Queries:  summarize(queries),
 		Timeouts: summarize(timeouts),
+		Latency:  summarize(latency),
 		ExactK:   share(exact, randoms),
 		Found:    share(found, nodes),
 		Errors:   errs,
@@ -223,11 +278,11 @@ func randomID(rng *rand.Rand) krpc.ID {
 // closestLive is the ground truth: the k live members nearest target by
 // XOR distance, found by scanning all of them. The member that runs the
 // lookup is left out, since a lookup never returns its own node.
-func closestLive(live []*Member, from *Member, target krpc.ID, k int) []krpc.ID {
+func closestLive(members []*Member, from *Member, target krpc.ID, k int) []krpc.ID {
 	byDistance := func(a, b krpc.ID) int { return node.CompareDistance(target, a, b) }
 	best := make([]krpc.ID, 0, k+1) // closest first
-	for _, m := range live {
-		if m == from {
+	for _, m := range members {
+		if m == from || m.Endpoint.Down() {
 			continue
 		}
 		id := m.Endpoint.LocalID()

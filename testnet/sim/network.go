@@ -5,6 +5,7 @@
 package sim
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -23,6 +24,11 @@ type Config struct {
 	// random extra delay in [0, Jitter).
 	Latency time.Duration
 	Jitter  time.Duration
+	// RTTMin and RTTMax, when RTTMax is set, give every pair of endpoints
+	// its own base round-trip time, drawn once per pair (a path keeps its
+	// length) uniformly from [RTTMin, RTTMax]; each datagram takes half of
+	// it on top of Latency and Jitter.
+	RTTMin, RTTMax time.Duration
 	// Loss is the probability that one datagram (query or reply) is lost.
 	Loss float64
 	// Timeout is how long a Call waits before it reports a timeout when no
@@ -40,6 +46,8 @@ func (c Config) validate() error {
 	switch {
 	case c.Latency < 0 || c.Jitter < 0:
 		return fmt.Errorf("sim: latency %v and jitter %v must not be negative", c.Latency, c.Jitter)
+	case c.RTTMin < 0 || c.RTTMax < c.RTTMin:
+		return fmt.Errorf("sim: round-trip range [%v, %v] must be non-negative and not reversed", c.RTTMin, c.RTTMax)
 	case c.Loss < 0 || c.Loss > 1:
 		return fmt.Errorf("sim: loss %v must be a probability between 0 and 1", c.Loss)
 	case c.Timeout < 0:
@@ -51,6 +59,7 @@ func (c Config) validate() error {
 // Stats counts what crossed the simulated network.
 type Stats struct {
 	Queries   uint64 // Calls made
+	FindNodes uint64 // of which find_node: lookups, as opposed to pings
 	Delivered uint64 // queries that reached a live handler
 	Replies   uint64 // replies that reached the caller
 	Lost      uint64 // datagrams dropped by Loss
@@ -72,7 +81,7 @@ type Network struct {
 	rng   *rand.Rand
 
 	stats struct {
-		queries, delivered, replies, lost, dead, timeouts, bytes atomic.Uint64
+		queries, findNodes, delivered, replies, lost, dead, timeouts, bytes atomic.Uint64
 	}
 }
 
@@ -132,7 +141,7 @@ func (n *Network) Len() int {
 func (n *Network) Stats() Stats {
 	s := &n.stats
 	return Stats{
-		Queries: s.queries.Load(), Delivered: s.delivered.Load(), Replies: s.replies.Load(),
+		Queries: s.queries.Load(), FindNodes: s.findNodes.Load(), Delivered: s.delivered.Load(), Replies: s.replies.Load(),
 		Lost: s.lost.Load(), Dead: s.dead.Load(), Timeouts: s.timeouts.Load(), Bytes: s.bytes.Load(),
 	}
 }
@@ -170,12 +179,38 @@ func (n *Network) lose() bool {
 	return n.rng.Float64() < n.cfg.Loss
 }
 
-// delay is one datagram's transit time.
-func (n *Network) delay() time.Duration {
+// delay is one datagram's transit time between a and b.
+func (n *Network) delay(a, b netip.AddrPort) time.Duration {
+	d := n.cfg.Latency + n.pathRTT(a, b)/2
 	if n.cfg.Jitter == 0 {
-		return n.cfg.Latency
+		return d
 	}
 	n.rngMu.Lock()
 	defer n.rngMu.Unlock()
-	return n.cfg.Latency + time.Duration(n.rng.Int64N(int64(n.cfg.Jitter)))
+	return d + time.Duration(n.rng.Int64N(int64(n.cfg.Jitter)))
+}
+
+// pathRTT is the base round-trip time between a and b: the same in both
+// directions and on every call, drawn from a hash of the pair so that a
+// hundred thousand endpoints need no table of paths.
+func (n *Network) pathRTT(a, b netip.AddrPort) time.Duration {
+	span := n.cfg.RTTMax - n.cfg.RTTMin
+	if span <= 0 {
+		return n.cfg.RTTMin
+	}
+	x, y := a.Addr().As4(), b.Addr().As4()
+	lo, hi := binary.BigEndian.Uint32(x[:]), binary.BigEndian.Uint32(y[:])
+	if lo > hi {
+		lo, hi = hi, lo
+	}
+	h := splitmix(n.cfg.Seed ^ uint64(lo)<<32 ^ uint64(hi))
+	return n.cfg.RTTMin + time.Duration(h%uint64(span+1))
+}
+
+// splitmix is SplitMix64's finaliser: a cheap, well-mixed hash of x.
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
 }

@@ -15,13 +15,14 @@ type series struct {
 	ys    []float64
 }
 
-// WritePlot draws two panels as SVG: lookup rounds and lookup queries
-// against N on a log axis, each with mean, p50, p99 and a least-squares
-// fit of the means in log2 N (c·log2 N for rounds, a + b·log2 N for
-// queries), so the reference line has the shape of log2 N and the scale of
-// the data.
+// WritePlot draws three panels as SVG: lookup rounds, lookup queries and
+// lookup latency against N on a log axis, each with mean, p50 and p99.
+// Rounds and queries get a least-squares fit of the means in log2 N
+// (c·log2 N for rounds, a + b·log2 N for queries), so the reference line
+// has the shape of log2 N and the scale of the data; latency gets the
+// published Mainline DHT medians for comparison.
 func WritePlot(w io.Writer, results []ExperimentResult) error {
-	var ns, rMean, r50, r99, qMean, q50, q99 []float64
+	var ns, rMean, r50, r99, qMean, q50, q99, lMean, l50, l99, ref1, ref2 []float64
 	for _, r := range results {
 		p, ok := r.phase(0)
 		if !ok {
@@ -34,6 +35,11 @@ func WritePlot(w io.Writer, results []ExperimentResult) error {
 		r99 = append(r99, float64(p.Rounds.P99))
 		q50 = append(q50, float64(p.Queries.P50))
 		q99 = append(q99, float64(p.Queries.P99))
+		lMean = append(lMean, p.Latency.Mean)
+		l50 = append(l50, float64(p.Latency.P50))
+		l99 = append(l99, float64(p.Latency.P99))
+		ref1 = append(ref1, mainlineMedianLow)
+		ref2 = append(ref2, mainlineMedianHigh)
 	}
 	if len(ns) == 0 {
 		return fmt.Errorf("sim: no churn-free results to plot")
@@ -49,9 +55,13 @@ func WritePlot(w io.Writer, results []ExperimentResult) error {
 		{"mean", "#1f77b4", false, rMean}, {"p50", "#9ecae1", false, r50}, {"p99", "#1f77b4", true, r99},
 		{fmt.Sprintf("%.2f·log2 N (fit to mean)", rc), "#888888", true, rFit},
 	})
-	panel(&b, plotWidth/2, "Lookup queries (messages sent)", ns, []series{
+	panel(&b, plotWidth/3, "Lookup queries (messages sent)", ns, []series{
 		{"mean", "#d62728", false, qMean}, {"p50", "#fc9272", false, q50}, {"p99", "#d62728", true, q99},
 		{fmt.Sprintf("%.1f + %.2f·log2 N (fit to mean)", qa, qb), "#888888", true, qFit},
+	})
+	panel(&b, 2*plotWidth/3, "Lookup latency, ms (simulated)", ns, []series{
+		{"mean", "#2ca02c", false, lMean}, {"p50", "#a1d99b", false, l50}, {"p99", "#2ca02c", true, l99},
+		{"Mainline median 100–200 ms (Jimenez et al.)", "#888888", true, ref2}, {"", "#888888", true, ref1},
 	})
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
@@ -99,7 +109,7 @@ func fitAffineLog2(ns, ys []float64) ([]float64, float64, float64) {
 // panel draws one chart at horizontal offset x0.
 func panel(b *strings.Builder, x0 int, title string, ns []float64, ss []series) {
 	const left, right, top, bottom = 55, 20, 40, 50
-	w, h := plotWidth/2-left-right, plotHeight-top-bottom
+	w, h := plotWidth/3-left-right, plotHeight-top-bottom
 	lx0, lx1 := math.Log10(ns[0])-0.15, math.Log10(ns[len(ns)-1])+0.15
 	ymax := 0.0
 	for _, s := range ss {
@@ -140,6 +150,9 @@ func panel(b *strings.Builder, x0 int, title string, ns []float64, ss []series) 
 		for _, p := range pts {
 			xy := strings.Split(p, ",")
 			fmt.Fprintf(b, `<circle cx="%s" cy="%s" r="3" fill="%s"/>`+"\n", xy[0], xy[1], s.color)
+		}
+		if s.name == "" {
+			continue // a second line of the series above: no legend entry
 		}
 		ly := top + 14 + 16*i
 		fmt.Fprintf(b, `<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2"%s/>`+"\n", x0+left+8, x0+left+32, ly, ly, s.color, dash)

@@ -11,8 +11,10 @@ import (
 func sampleResults() []ExperimentResult {
 	mk := func(n, r50, r99, q50, q99 int) ExperimentResult {
 		return ExperimentResult{Nodes: n, Phases: []PhaseResult{
-			{Rounds: Summary{P50: r50, P99: r99, Mean: float64(r50)}, Queries: Summary{P50: q50, P99: q99, Mean: float64(q50)}, ExactK: 1, Found: 1},
+			{Rounds: Summary{P50: r50, P99: r99, Mean: float64(r50)}, Queries: Summary{P50: q50, P99: q99, Mean: float64(q50)},
+				Latency: Summary{P50: 100 * r50, P99: 100 * r99, Mean: float64(100 * r50)}, ExactK: 1, Found: 1},
 			{Churn: 0.3, Found: 0.97, ExactK: 0.2},
+			{Sessions: true, Live: 0.6, Downs: 40, Returns: 10, Found: 0.95, Timeouts: Summary{P50: 2, P99: 9, Mean: 2.5}},
 		}}
 	}
 	return []ExperimentResult{mk(1000, 3, 5, 23, 30), mk(10000, 4, 6, 27, 36)}
@@ -27,14 +29,14 @@ func TestPlotIsSVGWithBothPanelsAndReference(t *testing.T) {
 		t.Fatalf("plot is not well-formed XML: %v", err)
 	}
 	s := b.String()
-	for _, want := range []string{"Lookup rounds", "Lookup queries", "·log2 N", "p99", "mean", "log scale"} {
+	for _, want := range []string{"Lookup rounds", "Lookup queries", "Lookup latency", "Mainline", "·log2 N", "p99", "mean", "log scale"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("plot lacks %q", want)
 		}
 	}
-	// Two panels × four series.
-	if n := strings.Count(s, "<polyline"); n != 8 {
-		t.Errorf("%d lines, want 8", n)
+	// Two panels × four series, and latency's three with two reference lines.
+	if n := strings.Count(s, "<polyline"); n != 13 {
+		t.Errorf("%d lines, want 13", n)
 	}
 }
 
@@ -50,7 +52,8 @@ func TestMarkdownHasOneRowPerSizeAndChurn(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := b.String()
-	for _, want := range []string{"| 1000 | 10.0 | 3.00 | 3 | 5 | 23.0 | 23 | 30 | 100% | 100% |", "| 10000 | 30.0% | 97.0% | 20.0% |"} {
+	for _, want := range []string{"| 1000 | 10.0 | 3.00 | 3 | 5 | 23.0 | 23 | 30 | 300 ms | 500 ms | 100% | 100% |", "| 10000 | 30.0% | 97.0% | 20.0% |",
+		"| 10000 | 60.0% | 40 / 10 | 95.0% |"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("markdown lacks row %q:\n%s", want, s)
 		}

@@ -90,6 +90,9 @@ func (e *Endpoint) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.I
 		return wire.Peer{}, nil, ErrClosed
 	}
 	n.stats.queries.Add(1)
+	if q.Q == wire.MethodFindNode {
+		n.stats.findNodes.Add(1)
+	}
 	giveUp := time.Now().Add(n.cfg.Timeout)
 
 	dst := n.Endpoint(addr)
@@ -112,7 +115,7 @@ func (e *Endpoint) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.I
 		n.stats.lost.Add(1)
 		return e.noAnswer(ctx, addr, method, giveUp)
 	}
-	if err := e.sleep(ctx, n.delay()); err != nil {
+	if err := e.sleep(ctx, n.delay(e.addr, dst.addr)); err != nil {
 		return wire.Peer{}, nil, err
 	}
 	n.stats.delivered.Add(1)
@@ -131,7 +134,7 @@ func (e *Endpoint) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.I
 	if err != nil {
 		return wire.Peer{}, nil, err
 	}
-	if err := e.sleep(ctx, n.delay()); err != nil {
+	if err := e.sleep(ctx, n.delay(dst.addr, e.addr)); err != nil {
 		return wire.Peer{}, nil, err
 	}
 	n.stats.replies.Add(1)

@@ -9,80 +9,129 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/kadnode/kadnode/node"
 	"github.com/kadnode/kadnode/testnet/sim"
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() { os.Exit(launch(os.Args[1:], os.Stdout, os.Stderr)) }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// options are kadsim's flags.
+type options struct {
+	args                   []string
+	ns                     []int
+	shares                 []float64
+	lookups, parallel      int
+	joinParallel, k, alpha int
+	latency, jitter        time.Duration
+	rttMin, rttMax         time.Duration
+	loss                   float64
+	timeout, revalidate    time.Duration
+	sessions, offMedian    time.Duration
+	shape                  float64
+	warmup                 time.Duration
+	encode                 bool
+	seed                   uint64
+	out, from              string
+	maxTime                time.Duration
+	minExact               float64
+}
+
+// parse reads the flags; a non-zero code means they were bad (reported
+// on stderr).
+func parse(args []string, stderr io.Writer) (options, int) {
+	o := options{args: args}
 	fs := flag.NewFlagSet("kadsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	sizes := fs.String("n", "1000,10000", "comma-separated network sizes")
 	churn := fs.String("churn", "0.1,0.3", "comma-separated cumulative shares of nodes to fail (empty: none)")
-	lookups := fs.Int("lookups", 1000, "lookups per phase (half random IDs, half live nodes' IDs)")
-	parallel := fs.Int("parallel", 4, "lookups in flight at once")
-	joinParallel := fs.Int("join-parallel", 2*runtime.GOMAXPROCS(0), "nodes joining at once")
-	k := fs.Int("k", node.DefaultK, "bucket size k")
-	alpha := fs.Int("alpha", node.DefaultAlpha, "lookup parallelism α")
-	latency := fs.Duration("latency", 0, "one-way latency of every datagram")
-	jitter := fs.Duration("jitter", 0, "extra random one-way latency in [0, jitter)")
-	loss := fs.Float64("loss", 0, "probability that a datagram is lost")
-	timeout := fs.Duration("timeout", sim.DefaultTimeout, "how long a query to a dead node takes to time out")
-	encode := fs.Bool("encode", false, "bencode every message (slower; proves every message encodes)")
-	seed := fs.Uint64("seed", 1, "random seed for IDs, seeds, targets and failures")
-	out := fs.String("out", "", "directory for RESULTS.md, results.svg and results.json (empty: print only)")
-	maxTime := fs.Duration("max-time", 45*time.Minute, "bound of the whole run")
-	from := fs.String("from", "", "redraw the table and plot from this results.json instead of running")
-	minExact := fs.Float64("min-exact", 0, "exit 1 when, without churn, exact-k or found falls below this share (e.g. 0.99)")
+	fs.IntVar(&o.lookups, "lookups", 1000, "lookups per phase (half random IDs, half live nodes' IDs)")
+	fs.IntVar(&o.parallel, "parallel", 4, "lookups in flight at once")
+	fs.IntVar(&o.joinParallel, "join-parallel", defaultJoinParallel, "nodes joining at once")
+	fs.IntVar(&o.k, "k", node.DefaultK, "bucket size k")
+	fs.IntVar(&o.alpha, "alpha", node.DefaultAlpha, "lookup parallelism α")
+	fs.DurationVar(&o.latency, "latency", 0, "one-way latency of every datagram")
+	fs.DurationVar(&o.jitter, "jitter", 0, "extra random one-way latency in [0, jitter)")
+	rtt := fs.String("rtt", "20ms-300ms", "range of per-path round-trip times, each pair of nodes drawn once (empty: none)")
+	fs.Float64Var(&o.loss, "loss", 0, "probability that a datagram is lost")
+	fs.DurationVar(&o.timeout, "timeout", node.DefaultRPCTimeout, "RPC timeout: how long a query to a dead node takes to fail")
+	fs.DurationVar(&o.revalidate, "revalidate", time.Hour, "pause between a node's revalidation pings (kadnode's default is 5s)")
+	fs.DurationVar(&o.sessions, "sessions", 0, "median session length of Weibull churn, measured in a last phase (0: none)")
+	fs.Float64Var(&o.shape, "shape", defaultShape, "Weibull shape of session and offline lengths")
+	fs.DurationVar(&o.offMedian, "off-median", 0, "median time a node stays away before it returns (0: the session median)")
+	fs.DurationVar(&o.warmup, "warmup", time.Hour, "how long session churn runs before its lookups start")
+	fs.BoolVar(&o.encode, "encode", false, "bencode every message (slower; proves every message encodes)")
+	fs.Uint64Var(&o.seed, "seed", 1, "random seed for IDs, seeds, targets and failures")
+	fs.StringVar(&o.out, "out", "", "directory for RESULTS.md, results.svg and results.json (empty: print only)")
+	fs.DurationVar(&o.maxTime, "max-time", 45*time.Minute, "bound of the whole run, in wall-clock time")
+	fs.StringVar(&o.from, "from", "", "redraw the table and plot from this results.json instead of running")
+	fs.Float64Var(&o.minExact, "min-exact", 0, "exit 1 when, without churn, exact-k or found falls below this share (e.g. 0.99)")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return o, 2
 	}
-	ns, err := parseInts(*sizes)
-	if err != nil {
+	var err error
+	if o.ns, err = parseInts(*sizes); err != nil {
 		fmt.Fprintf(stderr, "-n %q: %v\n", *sizes, err)
-		return 2
+		return o, 2
 	}
-	shares, err := parseFloats(*churn)
-	if err != nil {
+	if o.shares, err = parseFloats(*churn); err != nil {
 		fmt.Fprintf(stderr, "-churn %q: %v\n", *churn, err)
-		return 2
+		return o, 2
 	}
+	if o.rttMin, o.rttMax, err = parseRange(*rtt); err != nil {
+		fmt.Fprintf(stderr, "-rtt %q: %v\n", *rtt, err)
+		return o, 2
+	}
+	return o, 0
+}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, *maxTime)
-	defer cancel()
+// run parses args and runs the simulation. Its timers are the network's
+// time: it must run in a synctest bubble (see TestKadsim), where waiting
+// costs nothing.
+func run(args []string, stdout, stderr io.Writer) int {
+	o, code := parse(args, stderr)
+	if code != 0 {
+		return code
+	}
+	return o.execute(stdout, stderr)
+}
 
+func (o options) execute(stdout, stderr io.Writer) int {
+	ctx := context.Background()
+	ns := o.ns
 	rf := runFile{
-		Command: "go run ./testnet/sim/cmd/kadsim " + strings.Join(args, " "),
-		Setup: fmt.Sprintf("k=%d, α=%d, %d lookups per phase, latency %v (+%v jitter), loss %.2f, dead-node timeout %v, messages bencoded: %v, %s/%s, GOMAXPROCS=%d.",
-			*k, *alpha, *lookups, *latency, *jitter, *loss, *timeout, *encode, runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0)),
+		Command: "go run ./testnet/sim/cmd/kadsim " + strings.Join(o.args, " "),
+		Setup: fmt.Sprintf("k=%d, α=%d, %d lookups per phase, path RTTs %v–%v, latency %v (+%v jitter), loss %.2f, RPC timeout %v, revalidation every %v, messages bencoded: %v, %s/%s, GOMAXPROCS=%d.",
+			o.k, o.alpha, o.lookups, o.rttMin, o.rttMax, o.latency, o.jitter, o.loss, o.timeout, o.revalidate, o.encode, runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0)),
 	}
-	if *from != "" {
-		raw, err := os.ReadFile(*from)
+	if o.from != "" {
+		raw, err := os.ReadFile(o.from)
 		if err == nil {
 			err = json.Unmarshal(raw, &rf)
 		}
 		if err != nil {
-			fmt.Fprintf(stderr, "-from %s: %v\n", *from, err)
+			fmt.Fprintf(stderr, "-from %s: %v\n", o.from, err)
 			return 1
 		}
 		ns = nil
+	}
+	var sessions *sim.SessionChurn
+	if o.sessions > 0 && o.from == "" {
+		sessions = &sim.SessionChurn{Median: o.sessions, Shape: o.shape, OffMedian: o.offMedian, Warmup: o.warmup}
+		rf.Setup += fmt.Sprintf(" Session churn: Weibull shape %.2f, median session %v, median absence %v, warm-up %v.",
+			o.shape, o.sessions, cmp.Or(o.offMedian, o.sessions), o.warmup)
 	}
 	for _, n := range ns {
 		fmt.Fprintf(stderr, "N=%d: building\n", n)
@@ -90,33 +139,43 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cfg := sim.ExperimentConfig{
 			Cluster: sim.ClusterConfig{
 				Nodes: n,
-				Net:   sim.Config{Latency: *latency, Jitter: *jitter, Loss: *loss, Timeout: *timeout, Seed: *seed, SkipEncoding: !*encode},
-				// Revalidation would add background pings that blur the
-				// per-lookup counts; the hour-long refresh never fires.
-				Node:         node.Config{K: *k, Alpha: *alpha, RevalidateInterval: time.Hour},
-				JoinParallel: *joinParallel,
-				Seed:         *seed,
+				Net: sim.Config{Latency: o.latency, Jitter: o.jitter, RTTMin: o.rttMin, RTTMax: o.rttMax,
+					Loss: o.loss, Timeout: o.timeout, Seed: o.seed, SkipEncoding: !o.encode},
+				// At kadnode's 5 s, revalidation adds background pings
+				// that cost CPU without changing a lookup's counts.
+				Node:         node.Config{K: o.k, Alpha: o.alpha, RPCTimeout: o.timeout, RevalidateInterval: o.revalidate},
+				JoinParallel: o.joinParallel,
+				MemoryOnly:   true,
+				Seed:         o.seed,
 				Progress: func(joined, total int) {
-					if time.Since(last) > 10*time.Second || joined == total {
+					if time.Since(last) > progressEvery || joined == total {
 						last = time.Now()
 						fmt.Fprintf(stderr, "N=%d: %d joined\n", total, joined)
 					}
 				},
 			},
-			Lookups:  *lookups,
-			Churn:    shares,
-			Parallel: *parallel,
+			Lookups:  o.lookups,
+			Churn:    o.shares,
+			Sessions: sessions,
+			Parallel: o.parallel,
 		}
-		start := time.Now()
 		res, err := sim.RunExperiment(ctx, cfg)
 		if err != nil {
 			fmt.Fprintf(stderr, "N=%d: %v\n", n, err)
 			return 1
 		}
-		fmt.Fprintf(stderr, "N=%d: done in %v: build %+v\n", n, time.Since(start).Round(time.Second), res.Build)
+		fmt.Fprintf(stderr, "N=%d: done: build %+v\n", n, res.Build)
+		for _, p := range res.Phases {
+			fmt.Fprintf(stderr, "N=%d: phase %+v\n", n, p)
+		}
 		rf.Results = append(rf.Results, res)
 	}
+	return o.write(rf, stdout, stderr)
+}
 
+// write prints the tables and, with -out, writes them, the plot and the
+// raw results.
+func (o options) write(rf runFile, stdout, stderr io.Writer) int {
 	var md bytes.Buffer
 	fmt.Fprintf(&md, "%s\nCommand: `%s`\n\n%s\n\n", method, rf.Command, rf.Setup)
 	if err := sim.WriteMarkdown(&md, rf.Results); err != nil {
@@ -124,11 +183,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	stdout.Write(md.Bytes())
-	if bad := belowTarget(rf.Results, *minExact); bad != "" {
+	if bad := belowTarget(rf.Results, o.minExact); bad != "" {
 		fmt.Fprintln(stderr, bad)
 		return 1
 	}
-	if *out == "" {
+	if o.out == "" {
 		return 0
 	}
 	var svg bytes.Buffer
@@ -142,12 +201,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	for name, data := range map[string][]byte{"RESULTS.md": md.Bytes(), "results.svg": svg.Bytes(), "results.json": append(raw, '\n')} {
-		if err := os.WriteFile(filepath.Join(*out, name), data, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(o.out, name), data, 0o644); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
 		}
 	}
-	fmt.Fprintf(stderr, "wrote RESULTS.md, results.svg and results.json to %s\n", *out)
+	fmt.Fprintf(stderr, "wrote RESULTS.md, results.svg and results.json to %s\n", o.out)
 	return 0
 }
 
@@ -164,7 +223,7 @@ type runFile struct {
 func belowTarget(results []sim.ExperimentResult, min float64) string {
 	for _, r := range results {
 		for _, p := range r.Phases {
-			if p.Churn == 0 && (p.ExactK < min || p.Found < min) {
+			if p.Churn == 0 && !p.Sessions && (p.ExactK < min || p.Found < min) {
 				return fmt.Sprintf("N=%d: exact k %.1f%%, found %.1f%%: below the -min-exact target of %.1f%%", r.Nodes, 100*p.ExactK, 100*p.Found, 100*min)
 			}
 		}
@@ -182,6 +241,24 @@ func parseInts(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// parseRange reads "lo-hi" durations; empty is no range.
+func parseRange(s string) (lo, hi time.Duration, err error) {
+	if strings.TrimSpace(s) == "" {
+		return 0, 0, nil
+	}
+	a, b, ok := strings.Cut(s, "-")
+	if ok {
+		lo, err = time.ParseDuration(strings.TrimSpace(a))
+	}
+	if ok && err == nil {
+		hi, err = time.ParseDuration(strings.TrimSpace(b))
+	}
+	if !ok || err != nil || lo < 0 || hi < lo {
+		return 0, 0, fmt.Errorf("want two durations low-high, e.g. 20ms-300ms")
+	}
+	return lo, hi, nil
 }
 
 func parseFloats(s string) ([]float64, error) {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 
 	"go.uber.org/goleak"
 
@@ -15,10 +16,15 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func TestTinyRunWritesResults(t *testing.T) {
+// The simulation's timers run in virtual time: every run goes in a
+// synctest bubble, as TestKadsim runs it for the command.
+
+func TestTinyRunWritesResults(t *testing.T) { synctest.Test(t, testTinyRun) }
+
+func testTinyRun(t *testing.T) {
 	dir := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	code := run([]string{"-n", "20,40", "-lookups", "20", "-churn", "0.2", "-timeout", "5ms", "-encode", "-min-exact", "0.99", "-out", dir}, &stdout, &stderr)
+	code := run([]string{"-n", "20,40", "-lookups", "20", "-churn", "0.2", "-sessions", "1h", "-warmup", "10m", "-encode", "-min-exact", "0.99", "-out", dir}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
@@ -34,7 +40,9 @@ func TestTinyRunWritesResults(t *testing.T) {
 	}
 }
 
-func TestRedrawFromJSON(t *testing.T) {
+func TestRedrawFromJSON(t *testing.T) { synctest.Test(t, testRedraw) }
+
+func testRedraw(t *testing.T) {
 	dir := t.TempDir()
 	if code := run([]string{"-n", "20", "-lookups", "10", "-churn", "", "-out", dir}, io.Discard, io.Discard); code != 0 {
 		t.Fatalf("first run: exit %d", code)
@@ -70,7 +78,7 @@ func TestBelowTarget(t *testing.T) {
 }
 
 func TestBadFlagsExitTwo(t *testing.T) {
-	for _, args := range [][]string{{"-n", "1"}, {"-n", "ten"}, {"-churn", "1.5"}, {"-bogus"}} {
+	for _, args := range [][]string{{"-n", "1"}, {"-n", "ten"}, {"-churn", "1.5"}, {"-rtt", "300ms-20ms"}, {"-rtt", "20ms"}, {"-bogus"}} {
 		var stderr bytes.Buffer
 		if code := run(args, io.Discard, &stderr); code != 2 || stderr.Len() == 0 {
 			t.Errorf("%v: exit %d with %q, want 2 and a message", args, code, stderr.String())

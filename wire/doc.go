@@ -1,0 +1,19 @@
+// Package wire is kadnode's bytes on the wire: the node identity (an
+// Ed25519 key whose certificate's SubjectPublicKeyInfo hash is the 160-bit
+// node ID), the KRPC codec with its validation (BEP 5, with BEP 32, 42 and
+// 43 fields), and Transport, one UDP socket that is DTLS 1.2 client and
+// server at once.
+//
+// Transport's read loop is the only reader of the socket. It routes each
+// datagram by source address to that peer's session, and never blocks on
+// one. Each session runs its pion/dtls handshake and then reads records on
+// its own goroutine. The mux settles simultaneous opens and peer restarts,
+// which plain pion does not, and applies the handshake limits. A query
+// reaches the Handler only after the handshake, with the ID taken from the
+// peer's certificate and the address from the UDP source. Call opens or
+// reuses a session, waits at most the RPC timeout, and redials once when a
+// silent session suggests the peer restarted.
+//
+// Transport.mu guards the peer slots and counts. It is never held while
+// pion runs. Close stops every goroutine the transport started.
+package wire
