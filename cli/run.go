@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,6 +36,9 @@ func runCommand() *ucli.Command {
 			networkFlag(),
 			apiFlag("control API `ADDR` (HTTP); empty disables it"),
 			apiTokenFlag(),
+			apiTokenFileFlag(),
+			apiTLSCertFlag("serve the control API over HTTPS with the certificate in PEM `FILE`"),
+			stringFlag("api-tls-key", "", "private key in PEM `FILE` of --api-tls-cert"),
 			intFlag("k", node.DefaultK, "bucket size `K`"),
 			intFlag("alpha", node.DefaultAlpha, "lookup parallelism `ALPHA`"),
 			durationFlag("rpc-timeout", node.DefaultRPCTimeout, "`DURATION` before a query counts as failed"),
@@ -50,6 +54,7 @@ type daemonConfig struct {
 	listen, dataDir, network string
 	seeds                    []wire.Contact
 	api, apiToken            string
+	apiTLS                   *tls.Config // nil: plain HTTP
 	k, alpha                 int
 	rpcTimeout               time.Duration
 	refresh, revalidate      time.Duration
@@ -77,11 +82,9 @@ func parseDaemonConfig(c *ucli.Context) (daemonConfig, error) {
 	if d.network = c.String("network"); d.network == "" {
 		return d, usageErrorf("--network is empty; give the network name (default %q)", defaultNetwork)
 	}
-	d.api, d.apiToken = c.String("api"), c.String("api-token")
-	if d.api != "" {
-		if err = checkAPIBind(d.api, d.apiToken); err != nil {
-			return d, err
-		}
+	d.api = c.String("api")
+	if err = checkAPIAuth(c, &d); err != nil {
+		return d, err
 	}
 	if d.k, err = positive(c, "k"); err != nil {
 		return d, err
@@ -165,6 +168,7 @@ func (s *nodeStack) close() error {
 // daemon is a running node with everything it owns.
 type daemon struct {
 	nodeStack
+	durable *store.Reopener // the daemon's store; nodeStack.store stays nil
 	cfg     daemonConfig
 	api     *http.Server
 	apiLn   net.Listener
@@ -222,13 +226,13 @@ func startDaemon(cfg daemonConfig) (_ *daemon, err error) {
 	if err != nil {
 		return nil, identityError(cfg.dataDir, err)
 	}
-	d.store, err = store.Open(filepath.Join(cfg.dataDir, tableDirName), store.Options{
+	d.durable, err = store.OpenReopener(filepath.Join(cfg.dataDir, tableDirName), store.Options{
 		Network: cfg.network, SelfID: id.ID, Logger: cfg.log,
-	})
+	}, storeCheckInterval)
 	if err != nil {
 		return nil, storeOpenError(cfg.dataDir, err)
 	}
-	if old, changed := d.store.SelfChanged(); changed {
+	if old, changed := d.durable.SelfChanged(); changed {
 		cfg.log.Warn("the node key changed since the routing table was written; re-bucketing the table",
 			"old_id", old, "id", id.ID)
 	}
@@ -244,13 +248,14 @@ func startDaemon(cfg daemonConfig) (_ *daemon, err error) {
 		K: cfg.k, Alpha: cfg.alpha, Seeds: cfg.seeds,
 		RPCTimeout: cfg.rpcTimeout, RefreshInterval: cfg.refresh, RevalidateInterval: cfg.revalidate,
 		Logger: cfg.log, OnLookup: lookups.observe,
-	}, d.tr, d.store)
+	}, d.tr, d.durable)
 	if err != nil {
 		return nil, fmt.Errorf("starting the node: %w", err)
 	}
+	d.durable.WriteBack(d.node.Contacts)
 	if cfg.api != "" {
-		if d.apiLn, err = net.Listen("tcp", cfg.api); err != nil {
-			return nil, listenError("control API", "--api", cfg.api, err)
+		if d.apiLn, err = listenAPI(cfg); err != nil {
+			return nil, err
 		}
 	}
 	d.node.Start()
@@ -261,15 +266,24 @@ func startDaemon(cfg daemonConfig) (_ *daemon, err error) {
 }
 
 func (d *daemon) serveAPI(lookups *lookupLog) {
-	reg := newRegistry(statsSources{node: d.node.Stats, transport: d.tr.Stats, store: d.store.Stats}, lookups)
+	src := statsSources{node: d.node.Stats, transport: d.tr.Stats, store: d.durable.Stats, health: d.durable.Health}
+	reg := newRegistry(src, lookups)
+	ready := func() readyJSON { return readiness(d.node, d.tr.LocalAddr().String(), d.durable.Health) }
 	api := &controlAPI{
 		node:    d.node,
 		network: d.cfg.network,
 		token:   d.cfg.apiToken,
+		host:    apiHost(d.cfg.api),
 		now:     time.Now,
 		metrics: promHandler(reg),
-		status:  &statusPage{node: d.node, network: d.cfg.network, k: d.cfg.k, lookups: lookups, now: time.Now},
-		log:     d.cfg.log,
+		status: &statusPage{node: d.node, network: d.cfg.network, k: d.cfg.k, lookups: lookups, now: time.Now,
+			stats: src, ready: ready},
+		log:   d.cfg.log,
+		ready: ready,
+		persist: func() error {
+			d.node.Flush()
+			return d.durable.Health().Err
+		},
 	}
 	d.api = &http.Server{
 		Handler:           api.routes(),
@@ -297,5 +311,11 @@ func (d *daemon) close() error {
 	} else if d.apiLn != nil {
 		_ = d.apiLn.Close()
 	}
-	return d.nodeStack.close()
+	err := d.nodeStack.close()
+	if d.durable != nil {
+		if cerr := d.durable.Close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("closing the routing table (recent changes may be lost): %w", cerr))
+		}
+	}
+	return err
 }
