@@ -113,7 +113,13 @@ type daemonProc struct {
 // of its own and waits for its contact line; extra flags are appended.
 func spawnNode(t *testing.T, extra ...string) *daemonProc {
 	t.Helper()
-	d := &daemonProc{t: t, listen: freeUDPAddr(t), api: freeTCPAddr(t), dataDir: t.TempDir(), logs: &syncBuffer{}}
+	return spawnNodeIn(t, t.TempDir(), extra...)
+}
+
+// spawnNodeIn is spawnNode with the data dir dataDir.
+func spawnNodeIn(t *testing.T, dataDir string, extra ...string) *daemonProc {
+	t.Helper()
+	d := &daemonProc{t: t, listen: freeUDPAddr(t), api: freeTCPAddr(t), dataDir: dataDir, logs: &syncBuffer{}}
 	args := append([]string{"run", "--listen", d.listen, "--api", d.api, "--data-dir", d.dataDir,
 		"--network", e2eNetwork, "--log-level", "debug"}, extra...)
 	d.start(t, args)
