@@ -34,7 +34,7 @@ func runCommand() *ucli.Command {
 			dataDirFlag(),
 			seedFlag("seed `CONTACT` (ID@host:port or host:port) to join through; repeatable"),
 			networkFlag(),
-			apiFlag("control API `ADDR` (HTTP); empty disables it"),
+			apiFlag("control API `ADDR` (HTTP, or HTTPS with --api-tls-cert); empty disables it"),
 			apiTokenFlag(),
 			apiTokenFileFlag(),
 			apiTLSCertFlag("serve the control API over HTTPS with the certificate in PEM `FILE`"),
