@@ -28,7 +28,7 @@ func (a *controlAPI) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !a.hostAllowed(r) {
 			writeError(w, http.StatusMisdirectedRequest, fmt.Errorf(
-				"Host %q is not this control API's address; use its address (e.g. %s) or localhost", r.Host, defaultAPI))
+				"the Host %q is not this control API's address; use its address (e.g. %s) or localhost", r.Host, defaultAPI))
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

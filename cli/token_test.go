@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,4 +132,32 @@ func writeToken(t *testing.T, content string) string {
 		t.Fatal(err)
 	}
 	return file
+}
+
+// The failure counts are bounded: past maxAuthClients addresses, those
+// whose bucket has refilled are forgotten, and if none has, newcomers
+// share one bucket, so a spray of addresses cannot grow the map.
+func TestAuthLimiterIsBounded(t *testing.T) {
+	l := newAuthLimiter()
+	now := time.Now()
+	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}) }
+	for i := range maxAuthClients + 100 {
+		for range authFailureBurst {
+			l.failed(addr(i), now)
+		}
+	}
+	if len(l.m) != maxAuthClients+1 {
+		t.Fatalf("%d addresses counted, want at most %d plus the shared one", len(l.m), maxAuthClients)
+	}
+	if l.wait(addr(maxAuthClients+50), now) == 0 {
+		t.Error("an address past the bound is not slowed down by the shared count")
+	}
+	later := now.Add(authFailureBurst * authRetryInterval)
+	if l.wait(addr(maxAuthClients+200), later) != 0 {
+		t.Error("a new address is slowed down once the others' counts refilled")
+	}
+	l.failed(addr(maxAuthClients+200), later)
+	if len(l.m) > 2 {
+		t.Errorf("%d addresses still counted after all refilled, want the refilled ones forgotten", len(l.m))
+	}
 }
