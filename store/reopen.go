@@ -302,9 +302,11 @@ func (s *Store) failWith(err error) bool {
 
 // releaseWedged releases the directory of a closed store that Pebble left
 // wedged (see guard.go), so that a new store can take it. Pebble holds its
-// mutexes for good then, so it writes nothing more.
+// mutexes for good then, so it writes nothing more, and it never drops its
+// reference to the lock: that one is dropped here, then the store's own.
 func (s *Store) releaseWedged() {
 	if s.wedged.Load() && s.lock != nil {
+		_ = s.lock.flock.Close()
 		_ = s.lock.unlock()
 	}
 }
