@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // LoopDisk is an ext4 file system in an image file, mounted on a
@@ -102,6 +103,32 @@ func (d *LoopDisk) Fill(t testing.TB) {
 	}
 }
 
+// detach makes sure the loop device dev no longer holds the image: its
+// automatic release after umount can lag on a busy machine, and a mount
+// that picked up the old device would see its stale cache, not what
+// e2fsck repaired.
+func (d *LoopDisk) detach(t testing.TB, dev string) {
+	t.Helper()
+	_ = exec.Command("losetup", "-d", dev).Run() // fails when already released
+	deadline := time.Now().Add(loopDetachWait)
+	for {
+		out, err := exec.Command("losetup", "-j", d.img).Output()
+		if err != nil {
+			t.Fatalf("losetup -j %s: %v", d.img, err)
+		}
+		if strings.TrimSpace(string(out)) == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the image %s is still attached after %v: %s", d.img, loopDetachWait, out)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// loopDetachWait bounds the wait for a loop device to let go of its image.
+const loopDetachWait = 30 * time.Second
+
 // Free removes what Fill wrote, with the file system still mounted under
 // whatever runs on it.
 func (d *LoopDisk) Free(t testing.TB) {
@@ -115,9 +142,11 @@ func (d *LoopDisk) Free(t testing.TB) {
 // filler and mounts it again.
 func (d *LoopDisk) Heal(t testing.TB) {
 	t.Helper()
+	dev := "/dev/" + d.Device(t)
 	if out, err := exec.Command("umount", d.dir).CombinedOutput(); err != nil {
 		t.Fatalf("unmounting %s: %v %s", d.dir, err, out)
 	}
+	d.detach(t, dev)
 	// e2fsck exits 1 when it fixed something, which a file system that
 	// went read-only on an error expects.
 	if out, err := exec.Command("e2fsck", "-f", "-y", d.img).CombinedOutput(); err != nil {
