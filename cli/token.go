@@ -123,8 +123,9 @@ func clientKey(remote string) netip.Addr {
 // authLimiter is a token bucket of failed attempts per client. It holds at
 // most maxAuthClients; past that, clients it has no room for share one.
 type authLimiter struct {
-	mu sync.Mutex
-	m  map[netip.Addr]*rate.Limiter
+	mu     sync.Mutex
+	m      map[netip.Addr]*rate.Limiter
+	pruned time.Time // last sweep for refilled buckets, at most one per authRetryInterval
 }
 
 func newAuthLimiter() *authLimiter { return &authLimiter{m: make(map[netip.Addr]*rate.Limiter)} }
@@ -158,11 +159,17 @@ func (l *authLimiter) failed(client netip.Addr, now time.Time) {
 
 // slot is client's key in m, making room when m is full: clients whose
 // bucket has refilled are forgotten, and if that is not enough a new one
-// shares the zero address's bucket.
+// shares the zero address's bucket. The sweep runs at most once per
+// authRetryInterval, so that a spray of addresses does not make every
+// request walk the whole map.
 func (l *authLimiter) slot(client netip.Addr, now time.Time) netip.Addr {
 	if _, ok := l.m[client]; ok || len(l.m) < maxAuthClients {
 		return client
 	}
+	if now.Sub(l.pruned) < authRetryInterval {
+		return netip.Addr{}
+	}
+	l.pruned = now
 	for k, lim := range l.m {
 		if lim.TokensAt(now) >= authFailureBurst {
 			delete(l.m, k)
