@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -28,10 +27,15 @@ type controlAPI struct {
 	node    controlNode
 	network string
 	token   string // when set, every request needs "Authorization: Bearer <token>"
+	host    string // host of --api, accepted in Host (see guard.go)
 	now     func() time.Time
 	metrics http.Handler
 	status  *statusPage
 	log     *slog.Logger
+	ready   func() readyJSON
+	// persist waits until the node handed its changes to the store and
+	// returns why the store did not keep them; nil when it did.
+	persist func() error
 }
 
 // routes is the API's handler.
@@ -48,24 +52,11 @@ func (a *controlAPI) routes() http.Handler {
 	if a.status != nil {
 		mux.Handle("GET /{$}", a.status)
 	}
-	return a.authorize(mux)
-}
-
-// authorize checks the bearer token, in constant time, when one is set.
-func (a *controlAPI) authorize(next http.Handler) http.Handler {
-	if a.token == "" {
-		return next
-	}
-	want := []byte("Bearer " + a.token)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got := []byte(r.Header.Get("Authorization"))
-		if subtle.ConstantTimeCompare(got, want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="kadnode"`)
-			writeError(w, http.StatusUnauthorized, errors.New("missing or wrong bearer token; pass the node's --api-token"))
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	open := http.NewServeMux()
+	open.HandleFunc("GET /healthz", a.handleHealthz)
+	open.HandleFunc("GET /readyz", a.handleReadyz)
+	open.Handle("/", a.authorize(mux))
+	return a.guard(open)
 }
 
 func (a *controlAPI) handleSelf(w http.ResponseWriter, r *http.Request) {
@@ -129,6 +120,14 @@ func (a *controlAPI) added(p wire.Peer) peerJSON {
 	for _, ci := range a.node.Nodes() {
 		if ci.ID == p.ID {
 			out.State = ci.State
+		}
+	}
+	if a.persist != nil {
+		err := a.persist()
+		saved := err == nil
+		out.Persisted = &saved
+		if err != nil {
+			out.Warning = "kept in memory only, not saved: " + err.Error()
 		}
 	}
 	a.log.Info("contact added by operator", "id", p.ID, "addr", p.Addr, "state", out.State)

@@ -222,14 +222,34 @@ func TestAPIClientRejectsForeignServer(t *testing.T) {
 // status and body.
 func request(t *testing.T, method, url, token string) (int, string) {
 	t.Helper()
+	h := http.Header{}
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
+	status, body, _ := send(t, method, url, h)
+	return status, body
+}
+
+// send sends one request with headers h ("Host" sets the Host) and returns
+// the status, the body and the response.
+func send(t *testing.T, method, url string, h http.Header) (int, string, *http.Response) {
+	t.Helper()
+	return sendWith(t, &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}, method, url, h)
+}
+
+func sendWith(t *testing.T, client *http.Client, method, url string, h http.Header) (int, string, *http.Response) {
+	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	for k, v := range h {
+		if k == "Host" {
+			req.Host = v[0]
+			continue
+		}
+		req.Header[k] = v
 	}
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -239,5 +259,5 @@ func request(t *testing.T, method, url, token string) (int, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, string(body)
+	return resp.StatusCode, string(body), resp
 }

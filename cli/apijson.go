@@ -66,6 +66,10 @@ type peerJSON struct {
 	Contact string  `json:"contact"`
 	RTTMs   float64 `json:"rtt_ms,omitempty"`
 	State   string  `json:"state,omitempty"`
+	// Persisted says whether an added contact reached the store; false
+	// means it is in the table in memory only, and Warning says why.
+	Persisted *bool  `json:"persisted,omitempty"`
+	Warning   string `json:"warning,omitempty"`
 }
 
 // errorJSON is the body of every failed control API request.

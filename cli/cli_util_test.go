@@ -66,10 +66,11 @@ type fakeNode struct {
 	pingErr   error
 	lookups   *lookupLog // feeds the status page and /metrics
 
-	mu      sync.Mutex
-	targets []krpc.ID
-	pinged  []wire.Contact
-	added   []wire.Contact
+	mu       sync.Mutex
+	storeErr error // the fake store's failure; nil while it saves
+	targets  []krpc.ID
+	pinged   []wire.Contact
+	added    []wire.Contact
 }
 
 func newFakeNode(now time.Time) *fakeNode {
@@ -104,7 +105,18 @@ func newFakeNode(now time.Time) *fakeNode {
 	}
 }
 
-func (f *fakeNode) Self() node.SelfInfo       { return f.self }
+func (f *fakeNode) Self() node.SelfInfo { return f.self }
+func (f *fakeNode) Offline() bool       { return false }
+
+// storeHealth is the fake node's store: failed while storeErr is set.
+func (f *fakeNode) storeHealth() store.Health {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.storeErr == nil {
+		return store.Health{}
+	}
+	return store.Health{Err: f.storeErr, Since: f.self.Started.Add(time.Hour), Failures: 1, Unsaved: 7}
+}
 func (f *fakeNode) Nodes() []node.ContactInfo { return f.nodes }
 
 func (f *fakeNode) Lookup(ctx context.Context, target krpc.ID) (node.LookupResult, error) {
@@ -141,14 +153,19 @@ func startFakeAPI(t *testing.T, fn *fakeNode, token string) string {
 	t.Helper()
 	now := func() time.Time { return fn.self.Started.Add(90 * time.Minute) }
 	lookups := fn.lookups
+	src := fixedSources()
+	src.health = fn.storeHealth
+	ready := func() readyJSON { return readiness(fn, "127.0.0.1:4114", fn.storeHealth) }
 	api := &controlAPI{
 		node:    fn,
 		network: "kadnode",
 		token:   token,
 		now:     now,
-		metrics: promHandler(newRegistry(fixedSources(), lookups)),
-		status:  &statusPage{node: fn, network: "kadnode", k: 20, lookups: lookups, now: now},
+		metrics: promHandler(newRegistry(src, lookups)),
+		status:  &statusPage{node: fn, network: "kadnode", k: 20, lookups: lookups, now: now, stats: src, ready: ready},
 		log:     discardLogger(),
+		ready:   ready,
+		persist: func() error { return fn.storeHealth().Err },
 	}
 	srv := httptest.NewServer(api.routes())
 	t.Cleanup(srv.Close)

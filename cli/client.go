@@ -15,12 +15,13 @@ import (
 
 // apiClient talks to a running node's control API.
 type apiClient struct {
-	addr  string // host:port, as given with --api
-	token string
-	http  *http.Client
+	addr   string // host:port, as given with --api
+	scheme string // "https" with --api-tls-cert, else "" (http)
+	token  string
+	http   *http.Client
 }
 
-// newAPIClient reads --api and --api-token.
+// newAPIClient reads --api, the token flags and --api-tls-cert.
 func newAPIClient(c *ucli.Context) (*apiClient, error) {
 	addr := c.String("api")
 	if addr == "" {
@@ -29,15 +30,31 @@ func newAPIClient(c *ucli.Context) (*apiClient, error) {
 	if strings.Contains(addr, "://") {
 		return nil, usageErrorf("--api %q should be host:port, without a scheme (e.g. %s)", addr, defaultAPI)
 	}
-	return &apiClient{addr: addr, token: c.String("api-token"), http: &http.Client{
+	token, err := apiToken(c)
+	if err != nil {
+		return nil, err
+	}
+	tlsConf, err := clientTLS(c)
+	if err != nil {
+		return nil, err
+	}
+	api := &apiClient{addr: addr, token: token, http: &http.Client{
 		// One request per command: keeping the connection would only leave it idle.
-		Transport: &http.Transport{DisableKeepAlives: true},
-	}}, nil
+		Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: tlsConf},
+	}}
+	if tlsConf != nil {
+		api.scheme = "https"
+	}
+	return api, nil
 }
 
 // call runs one request and decodes the JSON answer into out.
 func (a *apiClient) call(ctx context.Context, method, path string, query url.Values, out any) error {
-	u := url.URL{Scheme: "http", Host: a.addr, Path: path, RawQuery: query.Encode()}
+	scheme := a.scheme
+	if scheme == "" {
+		scheme = "http"
+	}
+	u := url.URL{Scheme: scheme, Host: a.addr, Path: path, RawQuery: query.Encode()}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
 	if err != nil {
 		return usageErrorf("--api %q is not a usable address (%v); give host:port, e.g. %s", a.addr, err, defaultAPI)
@@ -78,7 +95,7 @@ func (a *apiClient) failure(status int, body []byte) error {
 	switch status {
 	case http.StatusBadRequest:
 		return usageErrorf("%s", e.Error)
-	case http.StatusUnauthorized:
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusMisdirectedRequest:
 		return usageErrorf("the control API at %s refused the request: %s", a.addr, e.Error)
 	default:
 		return errors.New(e.Error)

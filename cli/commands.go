@@ -18,12 +18,11 @@ func idCommand() *ucli.Command {
 		Usage: "print this machine's node ID (creating the node key if absent)",
 		Description: "With --json, also prints the contact string when the node runs and its\n" +
 			"control API at --api answers.",
-		Flags: []ucli.Flag{
+		Flags: append([]ucli.Flag{
 			dataDirFlag(),
 			jsonFlag(),
 			apiFlag("control API `ADDR` to ask for the contact string (--json)"),
-			apiTokenFlag(),
-		},
+		}, apiAuthFlags()...),
 		Action: runID,
 	}
 }
@@ -61,12 +60,11 @@ func nodesCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "nodes",
 		Usage: "list the running node's routing table",
-		Flags: []ucli.Flag{
+		Flags: append([]ucli.Flag{
 			apiFlag("control API `ADDR` of the node"),
-			apiTokenFlag(),
 			jsonFlag(),
 			timeoutFlag(),
-		},
+		}, apiAuthFlags()...),
 		Action: runNodes,
 	}
 }
@@ -157,12 +155,11 @@ func addCommand() *ucli.Command {
 		Name:      "add",
 		Usage:     "have the running node ping a contact and add it to its table if it answers",
 		ArgsUsage: "CONTACT",
-		Flags: []ucli.Flag{
+		Flags: append([]ucli.Flag{
 			apiFlag("control API `ADDR` of the node"),
-			apiTokenFlag(),
 			jsonFlag(),
 			timeoutFlag(),
-		},
+		}, apiAuthFlags()...),
 		Action: runAdd,
 	}
 }
@@ -180,9 +177,16 @@ func runAdd(c *ucli.Context) error {
 		return err
 	}
 	if c.Bool("json") {
-		return printJSON(c.App.Writer, out)
+		err = printJSON(c.App.Writer, out)
+	} else {
+		_, err = fmt.Fprintf(c.App.Writer, "added %s (%s)\n", out.Contact, out.State)
 	}
-	_, err = fmt.Fprintf(c.App.Writer, "added %s (%s)\n", out.Contact, out.State)
+	if err == nil && out.Persisted != nil && !*out.Persisted {
+		// The node took the contact, but a restart would lose it: a
+		// script must not take that for success.
+		err = fmt.Errorf("warning: %s is in the node's table but was not saved (%s); "+
+			"it is lost if the node restarts before the store recovers", out.Contact, out.Warning)
+	}
 	return err
 }
 

@@ -47,3 +47,24 @@ const (
 	// recentLookupsKept is how many lookups the status page lists.
 	recentLookupsKept = 15
 )
+
+// Control API security and health.
+const (
+	// minAPITokenLen is the shortest bearer token accepted: 16 bytes of a
+	// random base64 string is about 96 bits, beyond guessing.
+	minAPITokenLen = 16
+	// maxAPITokenFileSize bounds what --api-token-file may hold.
+	maxAPITokenFileSize = 4096
+	// authFailureBurst is how many wrong tokens a client address may send
+	// at once before it is slowed down.
+	authFailureBurst = 10
+	// authRetryInterval is how often a slowed-down client address may try
+	// another token.
+	authRetryInterval = time.Second
+	// maxAuthClients bounds the client addresses whose failures are
+	// counted one by one; past it, new ones share a single count.
+	maxAuthClients = 4096
+	// storeCheckInterval is how often the daemon checks the data dir's
+	// disk, and tries to reopen a failed store.
+	storeCheckInterval = 2 * time.Second
+)

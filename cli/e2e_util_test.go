@@ -66,9 +66,17 @@ func kadnodeBinary(t *testing.T) string {
 // runKadnode runs one client command to completion.
 func runKadnode(t *testing.T, dir string, args ...string) cliResult {
 	t.Helper()
+	return runKadnodeVia(t, nil, dir, args...)
+}
+
+// runKadnodeVia runs one client command through a wrapper command, e.g.
+// ip netns exec NAME.
+func runKadnodeVia(t *testing.T, via []string, dir string, args ...string) cliResult {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), e2eCommandTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, kadnodeBinary(t), args...)
+	argv := append(append(via[:len(via):len(via)], kadnodeBinary(t)), args...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -113,7 +121,13 @@ type daemonProc struct {
 // of its own and waits for its contact line; extra flags are appended.
 func spawnNode(t *testing.T, extra ...string) *daemonProc {
 	t.Helper()
-	d := &daemonProc{t: t, listen: freeUDPAddr(t), api: freeTCPAddr(t), dataDir: t.TempDir(), logs: &syncBuffer{}}
+	return spawnNodeIn(t, t.TempDir(), extra...)
+}
+
+// spawnNodeIn is spawnNode with the data dir dataDir.
+func spawnNodeIn(t *testing.T, dataDir string, extra ...string) *daemonProc {
+	t.Helper()
+	d := &daemonProc{t: t, listen: freeUDPAddr(t), api: freeTCPAddr(t), dataDir: dataDir, logs: &syncBuffer{}}
 	args := append([]string{"run", "--listen", d.listen, "--api", d.api, "--data-dir", d.dataDir,
 		"--network", e2eNetwork, "--log-level", "debug"}, extra...)
 	d.start(t, args)

@@ -48,7 +48,26 @@ func apiFlag(usage string) ucli.Flag {
 }
 
 func apiTokenFlag() ucli.Flag {
-	return stringFlag("api-token", "", "bearer `TOKEN` for the control API (required when --api is not loopback)")
+	return stringFlag("api-token", "", "bearer `TOKEN` for the control API, at least 16 bytes (required when --api is not loopback); "+
+		"prefer --api-token-file, which keeps it out of ps")
+}
+
+func apiTokenFileFlag() ucli.Flag {
+	return stringFlag("api-token-file", "", "read the control API's bearer token from `FILE`")
+}
+
+func apiTLSCertFlag(usage string) ucli.Flag {
+	return stringFlag("api-tls-cert", "", usage)
+}
+
+// apiAuthFlags are how a client reaches a control API that has a token
+// and TLS.
+func apiAuthFlags() []ucli.Flag {
+	return []ucli.Flag{
+		apiTokenFlag(),
+		apiTokenFileFlag(),
+		apiTLSCertFlag("use HTTPS and trust the control API's certificate in PEM `FILE` (its --api-tls-cert)"),
+	}
 }
 
 func jsonFlag() ucli.Flag {
@@ -69,7 +88,8 @@ func logFlags(level string) []ucli.Flag {
 // standaloneFlags are the flags of a client command that can also run as
 // a short-lived read-only node; its logs are quiet unless asked for.
 func standaloneFlags() []ucli.Flag {
-	return append([]ucli.Flag{apiTokenFlag(), networkFlag(), jsonFlag(), timeoutFlag()}, logFlags("warn")...)
+	flags := append(apiAuthFlags(), networkFlag(), jsonFlag(), timeoutFlag())
+	return append(flags, logFlags("warn")...)
 }
 
 // defaultDataDir is $XDG_DATA_HOME/kadnode, else ~/.local/share/kadnode;

@@ -19,6 +19,7 @@ type statsSources struct {
 	node      func() node.Stats
 	transport func() wire.Stats
 	store     func() store.Stats
+	health    func() store.Health // nil: no store health metrics
 }
 
 // statsCollector turns node, transport and store snapshots into metrics, so
@@ -39,6 +40,7 @@ type statsCollector struct {
 	storeCoalesced    *prometheus.Desc
 	storeErrors       *prometheus.Desc
 	dropped           *prometheus.Desc
+	storeHealth       storeHealthDescs
 }
 
 func newStatsCollector(src statsSources) *statsCollector {
@@ -61,6 +63,7 @@ func newStatsCollector(src statsSources) *statsCollector {
 		storeCoalesced:    d("store_coalesced_total", "Last-seen updates absorbed without a store write."),
 		storeErrors:       d("store_errors_total", "Failed routing-table store writes."),
 		dropped:           d("dropped_datagrams_total", "UDP datagrams dropped by reason.", "reason"),
+		storeHealth:       newStoreHealthDescs(d),
 	}
 }
 
@@ -73,6 +76,7 @@ func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	} {
 		ch <- d
 	}
+	c.storeHealth.describe(ch)
 }
 
 // Collect implements prometheus.Collector; it snapshots each source once.
@@ -104,6 +108,9 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.storeWrites, prometheus.CounterValue, float64(ss.Writes))
 	ch <- prometheus.MustNewConstMetric(c.storeCoalesced, prometheus.CounterValue, float64(ss.Coalesced))
 	ch <- prometheus.MustNewConstMetric(c.storeErrors, prometheus.CounterValue, float64(ss.Errors))
+	if c.src.health != nil {
+		c.storeHealth.collect(ch, c.src.health())
+	}
 }
 
 func byMethodOutcome(ch chan<- prometheus.Metric, d *prometheus.Desc, m map[string]map[string]uint64) {

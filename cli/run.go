@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,8 +34,11 @@ func runCommand() *ucli.Command {
 			dataDirFlag(),
 			seedFlag("seed `CONTACT` (ID@host:port or host:port) to join through; repeatable"),
 			networkFlag(),
-			apiFlag("control API `ADDR` (HTTP); empty disables it"),
+			apiFlag("control API `ADDR` (HTTP, or HTTPS with --api-tls-cert); empty disables it"),
 			apiTokenFlag(),
+			apiTokenFileFlag(),
+			apiTLSCertFlag("serve the control API over HTTPS with the certificate in PEM `FILE`"),
+			stringFlag("api-tls-key", "", "private key in PEM `FILE` of --api-tls-cert"),
 			intFlag("k", node.DefaultK, "bucket size `K`"),
 			intFlag("alpha", node.DefaultAlpha, "lookup parallelism `ALPHA`"),
 			durationFlag("rpc-timeout", node.DefaultRPCTimeout, "`DURATION` before a query counts as failed"),
@@ -50,6 +54,7 @@ type daemonConfig struct {
 	listen, dataDir, network string
 	seeds                    []wire.Contact
 	api, apiToken            string
+	apiTLS                   *tls.Config // nil: plain HTTP
 	k, alpha                 int
 	rpcTimeout               time.Duration
 	refresh, revalidate      time.Duration
@@ -77,11 +82,9 @@ func parseDaemonConfig(c *ucli.Context) (daemonConfig, error) {
 	if d.network = c.String("network"); d.network == "" {
 		return d, usageErrorf("--network is empty; give the network name (default %q)", defaultNetwork)
 	}
-	d.api, d.apiToken = c.String("api"), c.String("api-token")
-	if d.api != "" {
-		if err = checkAPIBind(d.api, d.apiToken); err != nil {
-			return d, err
-		}
+	d.api = c.String("api")
+	if err = checkAPIAuth(c, &d); err != nil {
+		return d, err
 	}
 	if d.k, err = positive(c, "k"); err != nil {
 		return d, err
@@ -139,15 +142,16 @@ func isLoopbackHost(host string) bool {
 // nodeStack is a node with the socket and the store it runs on; `run` and
 // the standalone client commands both hold one.
 type nodeStack struct {
-	store *store.Store
-	tr    *wire.Transport
-	node  *node.Node
+	store   *store.Store
+	durable *store.Reopener // the daemon's self-healing store; store is nil then
+	tr      *wire.Transport
+	node    *node.Node
 }
 
 // close stops the node, the socket and the store, in that order, skipping
 // whatever was never opened; the store syncs on close.
 func (s *nodeStack) close() error {
-	return (&stack.Stack{Store: s.store, Transport: s.tr, Node: s.node}).Close()
+	return (&stack.Stack{Store: s.store, Durable: s.durable, Transport: s.tr, Node: s.node}).Close()
 }
 
 // stackError explains a part of the stack that failed to open in terms of
@@ -227,6 +231,7 @@ func startDaemon(cfg daemonConfig) (_ *daemon, err error) {
 	lookups := newLookupLog(time.Now)
 	st, err := stack.Open(stack.Config{
 		DataDir: cfg.dataDir, Network: cfg.network, Listen: cfg.listen, Logger: cfg.log,
+		ReopenEvery: storeCheckInterval,
 		Node: node.Config{
 			K: cfg.k, Alpha: cfg.alpha, Seeds: cfg.seeds,
 			RPCTimeout: cfg.rpcTimeout, RefreshInterval: cfg.refresh, RevalidateInterval: cfg.revalidate,
@@ -236,10 +241,10 @@ func startDaemon(cfg daemonConfig) (_ *daemon, err error) {
 	if err != nil {
 		return nil, stackError(cfg, err)
 	}
-	d.nodeStack = nodeStack{store: st.Store, tr: st.Transport, node: st.Node}
+	d.nodeStack = nodeStack{durable: st.Durable, tr: st.Transport, node: st.Node}
 	if cfg.api != "" {
-		if d.apiLn, err = net.Listen("tcp", cfg.api); err != nil {
-			return nil, listenError("control API", "--api", cfg.api, err)
+		if d.apiLn, err = listenAPI(cfg); err != nil {
+			return nil, err
 		}
 	}
 	d.node.Start()
@@ -250,15 +255,24 @@ func startDaemon(cfg daemonConfig) (_ *daemon, err error) {
 }
 
 func (d *daemon) serveAPI(lookups *lookupLog) {
-	reg := newRegistry(statsSources{node: d.node.Stats, transport: d.tr.Stats, store: d.store.Stats}, lookups)
+	src := statsSources{node: d.node.Stats, transport: d.tr.Stats, store: d.durable.Stats, health: d.durable.Health}
+	reg := newRegistry(src, lookups)
+	ready := func() readyJSON { return readiness(d.node, d.tr.LocalAddr().String(), d.durable.Health) }
 	api := &controlAPI{
 		node:    d.node,
 		network: d.cfg.network,
 		token:   d.cfg.apiToken,
+		host:    apiHost(d.cfg.api),
 		now:     time.Now,
 		metrics: promHandler(reg),
-		status:  &statusPage{node: d.node, network: d.cfg.network, k: d.cfg.k, lookups: lookups, now: time.Now},
-		log:     d.cfg.log,
+		status: &statusPage{node: d.node, network: d.cfg.network, k: d.cfg.k, lookups: lookups, now: time.Now,
+			stats: src, ready: ready},
+		log:   d.cfg.log,
+		ready: ready,
+		persist: func() error {
+			d.node.Flush()
+			return d.durable.Health().Err
+		},
 	}
 	d.api = &http.Server{
 		Handler:           api.routes(),

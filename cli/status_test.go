@@ -114,6 +114,13 @@ func findChromium() string {
 // with background networking off so it talks only to the test's server.
 func runChromium(t *testing.T, browser, dir string, args ...string) string {
 	t.Helper()
+	return runChromiumVia(t, nil, browser, dir, args...)
+}
+
+// runChromiumVia runs Chromium through a wrapper command, e.g. ip netns
+// exec NAME.
+func runChromiumVia(t *testing.T, via []string, browser, dir string, args ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
 	defer cancel()
 	base := []string{
@@ -122,7 +129,8 @@ func runChromium(t *testing.T, browser, dir string, args ...string) string {
 		"--no-first-run", "--disable-background-networking", "--disable-component-update",
 		"--disable-sync", "--disable-default-apps", "--disable-extensions",
 	}
-	cmd := exec.CommandContext(ctx, browser, append(base, args...)...)
+	argv := append(append(via[:len(via):len(via)], browser), append(base, args...)...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	// Chromium forks helpers; kill the whole group if it hangs.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }

@@ -38,8 +38,9 @@ type ContactInfo struct {
 	Addr     netip.AddrPort
 	Bucket   int // index by XOR distance: 159 - leading zero bits of (self XOR ID)
 	LastSeen time.Time
-	State    string // "bucket" or "replacement"
-	Failures int    // consecutive failed queries; evicted at MaxFailures
+	State    string        // "bucket" or "replacement"
+	Failures int           // consecutive failed queries; evicted at MaxFailures
+	RTT      time.Duration // of its last reply to us; zero when none since start
 }
 
 // SelfInfo describes this node.

@@ -97,4 +97,7 @@ const (
 	ExternalAgreement = 3
 	// ExternalVoteWindow is how many recent responders' reports count.
 	ExternalVoteWindow = 32
+	// maxPeerRTTs bounds the per-peer round-trip times kept for operators;
+	// past it they start over (a table holds far fewer contacts).
+	maxPeerRTTs = 8192
 )

@@ -116,6 +116,7 @@ type Node struct {
 	log    *slog.Logger
 
 	rtt      rttEstimator
+	peerRTT  peerRTTs
 	external externalAddr
 	offline  offlineDetector
 	rpcsIn   rpcCounters
@@ -352,6 +353,7 @@ func (n *Node) checkReply(peer wire.Peer, expect *krpc.ID, reply *krpc.Msg) erro
 // address.
 func (n *Node) learn(peer wire.Peer, reply *krpc.Msg, rtt time.Duration) {
 	n.rtt.observe(rtt)
+	n.peerRTT.observe(peer.ID, rtt)
 	if old, cur, changed := n.external.vote(peer.ID, reply.IP); changed {
 		n.log.Info("external address changed", "old", old, "new", cur)
 	}
@@ -386,7 +388,7 @@ func (n *Node) Nodes() []ContactInfo {
 		}
 		out = append(out, ContactInfo{
 			ID: c.ID, Addr: c.Addr, Bucket: BucketIndex(n.self, c.ID),
-			LastSeen: c.LastSeen, State: state, Failures: c.Failures,
+			LastSeen: c.LastSeen, State: state, Failures: c.Failures, RTT: n.peerRTT.get(c.ID),
 		})
 	}
 	return out

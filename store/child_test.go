@@ -35,6 +35,13 @@ const (
 // runChild runs a role and returns its exit status.
 func runChild(role string) int {
 	dir := os.Getenv(childDirEnv)
+	if role == roleReopenWedged {
+		if err := childReopenWedged(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 5
+		}
+		return 0
+	}
 	if role == roleDiskFull {
 		var n int
 		var createOnly bool

@@ -53,4 +53,8 @@ const (
 	maxOpenFiles = 64
 	// dirPerm is the permission of a directory the store creates.
 	dirPerm = 0o700
+	// rotationReserve is the free space, in memtables, below which a
+	// Reopener fails its store: rotating the memtable needs a new WAL of
+	// about one memtable, and flushing the old one a table file.
+	rotationReserve = 2
 )

@@ -18,5 +18,7 @@
 // Failures: a write that fails (disk full or read-only, I/O error) returns
 // ErrFailed and the store refuses writes from then on; the node carries on
 // from memory. Pebble's fatal paths are caught rather than allowed to end
-// the process (guard.go).
+// the process (guard.go). A Reopener (reopen.go) fails a store whose disk
+// is too full for the next memtable rotation, and reopens a failed store
+// once its disk takes writes again, writing the caller's table back.
 package store

@@ -11,6 +11,9 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
 
 	"github.com/kadnode/kadnode/node"
 	"github.com/kadnode/kadnode/store"
@@ -40,6 +43,11 @@ type Config struct {
 	Wire func(*wire.Config)
 	// Store, when set, adjusts the store's options (e.g. cache sizes).
 	Store func(*store.Options)
+	// ReopenEvery, when set (with a DataDir), makes the routing-table
+	// store a store.Reopener that checks the disk this often: it fails the
+	// store while the disk cannot take writes, and reopens it and writes
+	// the node's table back once it can, without a restart.
+	ReopenEvery time.Duration
 	// Logger receives the log of every part; nil discards.
 	Logger *slog.Logger
 }
@@ -47,8 +55,11 @@ type Config struct {
 // Stack is an opened node stack. Open does not start the node: the caller
 // does, once whatever it serves next to it (an API) is ready.
 type Stack struct {
-	Identity  *wire.Identity
-	Store     *store.Store
+	Identity *wire.Identity
+	// Store is the routing table's store; nil when Durable serves instead.
+	Store *store.Store
+	// Durable is the self-healing store of a Config with ReopenEvery.
+	Durable   *store.Reopener
 	Transport *wire.Transport
 	Node      *node.Node
 }
@@ -107,10 +118,20 @@ func Open(cfg Config) (_ *Stack, err error) {
 	if cfg.DataDir != "" {
 		dir = filepath.Join(cfg.DataDir, TableDir)
 	}
-	if s.Store, err = store.Open(dir, so); err != nil {
-		return nil, &Error{PartStore, err}
+	var nodeStore node.Store
+	var selfChanged func() (krpc.ID, bool)
+	if cfg.ReopenEvery > 0 && dir != "" {
+		if s.Durable, err = store.OpenReopener(dir, so, cfg.ReopenEvery); err != nil {
+			return nil, &Error{PartStore, err}
+		}
+		nodeStore, selfChanged = s.Durable, s.Durable.SelfChanged
+	} else {
+		if s.Store, err = store.Open(dir, so); err != nil {
+			return nil, &Error{PartStore, err}
+		}
+		nodeStore, selfChanged = s.Store, s.Store.SelfChanged
 	}
-	if old, changed := s.Store.SelfChanged(); changed {
+	if old, changed := selfChanged(); changed {
 		log.Warn("the node key changed since the routing table was written; re-bucketing the table", "old_id", old, "id", s.Identity.ID)
 	}
 	nc := cfg.Node
@@ -125,8 +146,11 @@ func Open(cfg Config) (_ *Stack, err error) {
 	if s.Transport, err = wire.Listen(wc); err != nil {
 		return nil, &Error{PartListen, err}
 	}
-	if s.Node, err = node.New(nc, s.Transport, s.Store); err != nil {
+	if s.Node, err = node.New(nc, s.Transport, nodeStore); err != nil {
 		return nil, &Error{PartNode, err}
+	}
+	if s.Durable != nil {
+		s.Durable.WriteBack(s.Node.Contacts)
 	}
 	return s, nil
 }
@@ -158,6 +182,11 @@ func (s *Stack) shut(socketFirst bool) error {
 	}
 	if s.Store != nil {
 		if err := s.Store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing the routing table (recent changes may be lost): %w", err))
+		}
+	}
+	if s.Durable != nil {
+		if err := s.Durable.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("closing the routing table (recent changes may be lost): %w", err))
 		}
 	}

@@ -3,18 +3,12 @@
 package hostile
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/anacrolix/dht/v2/krpc"
 
+	"github.com/kadnode/kadnode/testnet"
 	"github.com/kadnode/kadnode/wire"
 )
 
@@ -29,8 +23,8 @@ type diskFault struct {
 }
 
 var diskFaults = []diskFault{
-	{name: "read-only", inflict: (*loopDisk).goReadOnly},
-	{name: "full", inflict: (*loopDisk).fill},
+	{name: "read-only", inflict: func(d *loopDisk, t *testing.T) { d.GoReadOnly(t) }},
+	{name: "full", inflict: func(d *loopDisk, t *testing.T) { d.Fill(t) }},
 }
 
 // The data dir turns read-only, or fills up, while the node runs: it
@@ -91,7 +85,7 @@ func runDiskFault(t *testing.T, fault diskFault) {
 
 	err = tg.Stop()
 	t.Logf("stop with the disk broken: %v", err)
-	disk.heal(t)
+	disk.Heal(t)
 	if err := tg.Restart(testCtx(t)); err != nil {
 		t.Fatalf("restart on the healed disk (the store must not be corrupt): %v", err)
 	}
@@ -167,113 +161,9 @@ func joinPeers(t *testing.T, tg *target, first, n int) []*peer {
 	return out
 }
 
-// loopDisk is an ext4 file system in an image file, mounted on a
-// directory with errors=remount-ro: what a node's data dir on its own
-// disk looks like, and what the kernel does to it when the disk fails.
-type loopDisk struct {
-	img, dir string
-}
+// loopDisk is the data dir's own ext4 file system (see testnet.LoopDisk).
+type loopDisk = testnet.LoopDisk
 
-// newLoopDisk mounts a fresh file system on dir until the test ends, or
-// skips the test where that is not possible (it needs root, mkfs.ext4 and
-// a free loop device).
 func newLoopDisk(t *testing.T, dir string) *loopDisk {
-	t.Helper()
-	d := &loopDisk{img: filepath.Join(t.TempDir(), "disk.img"), dir: dir}
-	f, err := os.Create(d.img)
-	if err == nil {
-		err = errors.Join(f.Truncate(diskImageSize), f.Close())
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command("mkfs.ext4", "-q", "-F", "-m", "0", d.img).CombinedOutput(); err != nil {
-		t.Skipf("cannot make a file system for the data dir (mkfs.ext4: %v %s); disk faults need e2fsprogs", err, out)
-	}
-	if err := d.mount(); err != nil {
-		t.Skipf("cannot mount a loop device on %s (%v); disk faults need root and a free loop device", dir, err)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", "-l", d.dir).CombinedOutput(); err != nil {
-			t.Errorf("unmounting %s: %v %s", d.dir, err, out)
-		}
-	})
-	return d
+	return testnet.NewLoopDisk(t, dir, diskImageSize)
 }
-
-func (d *loopDisk) mount() error {
-	out, err := exec.Command("mount", "-o", "loop,errors=remount-ro", d.img, d.dir).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%w: %s", err, out)
-	}
-	return nil
-}
-
-// device is the loop device's name, e.g. loop0.
-func (d *loopDisk) device(t *testing.T) string {
-	t.Helper()
-	out, err := exec.Command("findmnt", "-n", "-o", "SOURCE", d.dir).Output()
-	if err != nil {
-		t.Fatalf("finding the device of %s: %v", d.dir, err)
-	}
-	return filepath.Base(strings.TrimSpace(string(out)))
-}
-
-// goReadOnly makes ext4 report an error, so the kernel remounts the file
-// system read-only under the running node, as it does when a disk fails:
-// writes to files already open fail too.
-func (d *loopDisk) goReadOnly(t *testing.T) {
-	t.Helper()
-	trigger := filepath.Join("/sys/fs/ext4", d.device(t), "trigger_fs_error")
-	if err := os.WriteFile(trigger, []byte("kadnode disk-fault test\n"), 0); err != nil {
-		t.Fatalf("triggering a file system error: %v", err)
-	}
-	if err := os.WriteFile(filepath.Join(d.dir, "probe"), nil, 0o600); !errors.Is(err, syscall.EROFS) {
-		t.Fatalf("the file system is not read-only after the error: %v", err)
-	}
-}
-
-// fill writes to the file system until it has no space left.
-func (d *loopDisk) fill(t *testing.T) {
-	t.Helper()
-	f, err := os.Create(filepath.Join(d.dir, fillerName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	chunk := make([]byte, 64<<10)
-	for range 2 * diskImageSize / len(chunk) { // bounded: twice the disk
-		if _, err = f.Write(chunk); err != nil {
-			break
-		}
-	}
-	if !errors.Is(err, syscall.ENOSPC) {
-		t.Fatalf("filling the disk: %v, want ENOSPC", err)
-	}
-}
-
-// heal unmounts the file system, repairs it as a boot would, removes the
-// filler and mounts it again.
-func (d *loopDisk) heal(t *testing.T) {
-	t.Helper()
-	if out, err := exec.Command("umount", d.dir).CombinedOutput(); err != nil {
-		t.Fatalf("unmounting %s: %v %s", d.dir, err, out)
-	}
-	// e2fsck exits 1 when it fixed something, which a file system that
-	// went read-only on an error expects.
-	if out, err := exec.Command("e2fsck", "-f", "-y", d.img).CombinedOutput(); err != nil {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() > 1 {
-			t.Fatalf("e2fsck: %v %s", err, out)
-		}
-	}
-	if err := d.mount(); err != nil {
-		t.Fatalf("mounting %s again: %v", d.dir, err)
-	}
-	if err := os.Remove(filepath.Join(d.dir, fillerName)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		t.Fatal(err)
-	}
-}
-
-// fillerName is the file that fills the disk.
-const fillerName = "filler"
