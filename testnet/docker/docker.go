@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -42,6 +44,7 @@ func runWithin(ctx context.Context, bound time.Duration, name string, args ...st
 	defer cancel()
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), composeEnv...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(stderr.String())
@@ -62,6 +65,15 @@ func (d *dockerCLI) composeWith(ctx context.Context, file string, args ...string
 	full := append(append([]string{}, d.compose[1:]...),
 		"-f", filepath.Join(d.workDir, file), "-p", project)
 	return runWithin(ctx, composeExecTO, d.compose[0], append(full, args...)...)
+}
+
+// composeEnv lets compose wait for a daemon that is slow to answer while
+// it starts a hundred containers (docker-compose v1 gives up after 60 s),
+// and starts them a few at a time.
+var composeEnv = []string{
+	"COMPOSE_HTTP_TIMEOUT=" + strconv.Itoa(int(composeExecTO.Seconds())),
+	"DOCKER_CLIENT_TIMEOUT=" + strconv.Itoa(int(composeExecTO.Seconds())),
+	"COMPOSE_PARALLEL_LIMIT=" + strconv.Itoa(composeParallel),
 }
 
 func (d *dockerCLI) composeCmd(ctx context.Context, args ...string) ([]byte, error) {
