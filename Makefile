@@ -84,3 +84,11 @@ HOSTILE_FLAGS ?=
 .PHONY: hostile
 hostile:
 	KADNODE_HOSTILE=1 $(GO) test -count=1 -v -timeout 60m $(HOSTILE_FLAGS) ./testnet/hostile/
+
+# Real Linux NAT: kadnode processes in network namespaces behind iptables
+# MASQUERADE routers (needs root, ip, iptables). `make test` runs the short
+# cases of the same package; this adds the long ones (2 minutes of idle
+# mappings, 20 fresh networks).
+.PHONY: nat-test
+nat-test:
+	KADNODE_NAT_LONG=1 $(GO) test -count=1 -v -timeout 20m ./testnet/natlab/

@@ -1,0 +1,267 @@
+// Package natlab builds real Linux NAT topologies for tests: network
+// namespaces on a bridge (the public side), routers as namespaces with a
+// WAN and a LAN interface doing MASQUERADE (cone) or MASQUERADE
+// --random-fully (symmetric), and hosts behind them. kadnode runs in them
+// as real processes through `ip netns exec`.
+//
+// It needs root, ip(8) and iptables(8); New skips the test otherwise.
+package natlab
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// NAT is how a router maps and filters.
+type NAT int
+
+const (
+	// Cone is Linux MASQUERADE: the source port is kept where it can be
+	// (endpoint-independent mapping) and inbound packets pass only from
+	// an address and port the host sent to (address-and-port-dependent
+	// filtering): the common home router.
+	Cone NAT = iota
+	// Symmetric is MASQUERADE --random-fully: a new port per destination.
+	Symmetric
+)
+
+func (n NAT) String() string {
+	if n == Symmetric {
+		return "symmetric"
+	}
+	return "cone"
+}
+
+// Lab is one topology. Every namespace it makes is named with its tag and
+// removed in the test's Cleanup.
+type Lab struct {
+	t   testing.TB
+	tag string // namespace prefix, unique per lab
+	sw  string // namespace holding the bridge
+
+	mu      sync.Mutex
+	nss     []string
+	pubNext int
+	rtrNext int
+	public  []port // every interface on the bridge
+}
+
+// port is one interface with a static address and MAC.
+type port struct {
+	ns, dev string
+	ip      netip.Addr
+	mac     string
+}
+
+// Host is a namespace with one address, public or behind a router.
+type Host struct {
+	Lab  *Lab
+	Name string
+	NS   string
+	IP   netip.Addr
+	lan  *Router // nil for a public host
+	next int     // next LAN host index, for routers
+}
+
+// Router is a NAT router: a host whose WAN side is public.
+type Router struct {
+	Host
+	Kind  NAT
+	LANIP netip.Addr
+	lanNo int
+}
+
+// Public side: 10.77.0.0/24. LANs: 192.168.N.0/24, the router at .1.
+const (
+	publicPrefix = "10.77.0."
+	publicBits   = 24
+)
+
+// Usable reports why the lab cannot run here, or "".
+func Usable() string {
+	if os.Geteuid() != 0 {
+		return "needs root for network namespaces"
+	}
+	for _, tool := range []string{"ip", "iptables"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return "needs " + tool
+		}
+	}
+	return ""
+}
+
+// New makes an empty lab: a switch namespace with a bridge. Namespace
+// names start with "kn-nat-".
+func New(t testing.TB) *Lab {
+	t.Helper()
+	if why := Usable(); why != "" {
+		t.Skip("NAT lab: " + why)
+	}
+	var b [3]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	l := &Lab{t: t, tag: "kn-nat-" + hex.EncodeToString(b[:])}
+	t.Cleanup(l.Close)
+	l.sw = l.addNS("sw")
+	l.ip(l.sw, "link", "add", "br0", "type", "bridge")
+	l.ip(l.sw, "link", "set", "br0", "up")
+	return l
+}
+
+// Close deletes every namespace of the lab; processes still in them were
+// stopped by their own Cleanup, registered later and so run first.
+func (l *Lab) Close() {
+	l.mu.Lock()
+	nss := l.nss
+	l.nss = nil
+	l.mu.Unlock()
+	for i := len(nss) - 1; i >= 0; i-- {
+		if out, err := exec.Command("ip", "netns", "del", nss[i]).CombinedOutput(); err != nil {
+			l.t.Errorf("removing namespace %s: %v: %s", nss[i], err, out)
+		}
+	}
+}
+
+func (l *Lab) addNS(name string) string {
+	ns := l.tag + "-" + name
+	l.run("ip", "netns", "add", ns)
+	l.mu.Lock()
+	l.nss = append(l.nss, ns)
+	l.mu.Unlock()
+	l.ip(ns, "link", "set", "lo", "up")
+	return ns
+}
+
+// Public adds a host on the bridge.
+func (l *Lab) Public(name string) *Host {
+	h := &Host{Lab: l, Name: name}
+	h.NS = l.addNS(name)
+	h.IP = l.plug(h.NS, "eth0", name)
+	return h
+}
+
+// plug links dev in ns to the bridge and gives it the next public address.
+func (l *Lab) plug(ns, dev, name string) netip.Addr {
+	l.mu.Lock()
+	l.pubNext++
+	no := l.pubNext
+	ip := netip.MustParseAddr(fmt.Sprintf("%s%d", publicPrefix, 10+no))
+	l.mu.Unlock()
+	me := port{ns: ns, dev: dev, ip: ip, mac: fmt.Sprintf("02:77:00:00:%02x:%02x", no>>8, no&0xff)}
+	swPort := fmt.Sprintf("p%d", no)
+	l.run("ip", "link", "add", dev, "netns", ns, "address", me.mac, "type", "veth", "peer", "name", swPort, "netns", l.sw)
+	l.ip(l.sw, "link", "set", swPort, "master", "br0", "up")
+	l.ip(ns, "addr", "add", fmt.Sprintf("%s/%d", ip, publicBits), "dev", dev)
+	l.ip(ns, "link", "set", dev, "up")
+	l.mu.Lock()
+	others := append([]port(nil), l.public...)
+	l.public = append(l.public, me)
+	l.mu.Unlock()
+	for _, o := range others {
+		neighbour(l, me, o)
+		neighbour(l, o, me)
+	}
+	return ip
+}
+
+// neighbour gives from a permanent ARP entry for to. Every link of the lab
+// uses static entries: the kernel's ARP table is shared by all namespaces
+// of the machine, and once full (gc_thresh3) it takes no dynamic entry,
+// while permanent ones are exempt.
+func neighbour(l *Lab, from, to port) {
+	l.ip(from.ns, "neigh", "replace", to.ip.String(), "lladdr", to.mac, "dev", from.dev, "nud", "permanent")
+}
+
+// Router adds a NAT router on the bridge; hosts go behind it with
+// Router.AddHost.
+func (l *Lab) Router(name string, kind NAT) *Router {
+	l.mu.Lock()
+	l.rtrNext++
+	no := l.rtrNext
+	l.mu.Unlock()
+	r := &Router{Host: Host{Lab: l, Name: name}, Kind: kind, lanNo: no}
+	r.NS = l.addNS(name)
+	r.IP = l.plug(r.NS, "wan", name)
+	r.LANIP = netip.MustParseAddr(fmt.Sprintf("192.168.%d.1", no))
+	l.run("ip", "netns", "exec", r.NS, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+	rule := []string{"netns", "exec", r.NS, "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j", "MASQUERADE"}
+	if kind == Symmetric {
+		rule = append(rule, "--random-fully")
+	}
+	l.run("ip", rule...)
+	return r
+}
+
+// AddHost adds a host behind r, on its own LAN link.
+func (r *Router) AddHost(name string) *Host {
+	l := r.Lab
+	l.mu.Lock()
+	r.next++
+	i := r.next
+	l.mu.Unlock()
+	h := &Host{Lab: l, Name: name, lan: r}
+	h.NS = l.addNS(name)
+	lanDev := fmt.Sprintf("lan%d", i)
+	subnet := fmt.Sprintf("192.168.%d.", r.lanNo)
+	// One /30-like point-to-point link per host keeps hosts of one LAN
+	// from reaching each other except through the router, as on Wi-Fi
+	// with client isolation; the router holds .1 on every link.
+	h.IP = netip.MustParseAddr(fmt.Sprintf("%s%d", subnet, 10+i))
+	rp := port{ns: r.NS, dev: lanDev, ip: r.LANIP, mac: fmt.Sprintf("02:a8:%02x:%02x:00:01", r.lanNo, i)}
+	hp := port{ns: h.NS, dev: "eth0", ip: h.IP, mac: fmt.Sprintf("02:a8:%02x:%02x:00:02", r.lanNo, i)}
+	l.run("ip", "link", "add", lanDev, "netns", r.NS, "address", rp.mac, "type", "veth", "peer", "name", "eth0", "netns", h.NS, "address", hp.mac)
+	l.ip(r.NS, "addr", "add", r.LANIP.String()+"/32", "dev", lanDev)
+	l.ip(r.NS, "link", "set", lanDev, "up")
+	l.ip(r.NS, "route", "add", h.IP.String()+"/32", "dev", lanDev)
+	l.ip(h.NS, "addr", "add", h.IP.String()+"/32", "dev", "eth0")
+	l.ip(h.NS, "link", "set", "eth0", "up")
+	neighbour(l, rp, hp)
+	neighbour(l, hp, rp)
+	l.ip(h.NS, "route", "add", r.LANIP.String()+"/32", "dev", "eth0")
+	l.ip(h.NS, "route", "add", "default", "via", r.LANIP.String(), "dev", "eth0")
+	return h
+}
+
+// SetUDPTimeouts sets the router's conntrack UDP timeouts in seconds:
+// unreplied (Linux default 30) and once replied (120).
+func (r *Router) SetUDPTimeouts(unreplied, stream int) {
+	r.Lab.run("ip", "netns", "exec", r.NS, "sysctl", "-qw",
+		fmt.Sprintf("net.netfilter.nf_conntrack_udp_timeout=%d", unreplied),
+		fmt.Sprintf("net.netfilter.nf_conntrack_udp_timeout_stream=%d", stream))
+}
+
+// Exec runs a command in the host's namespace and returns its stdout.
+func (h *Host) Exec(name string, args ...string) ([]byte, error) {
+	cmd := exec.Command("ip", append([]string{"netns", "exec", h.NS, name}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return out, fmt.Errorf("%s %s in %s: %w: %s", name, strings.Join(args, " "), h.Name, err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	return out, nil
+}
+
+// Behind is the router h sits behind, or nil for a public host.
+func (h *Host) Behind() *Router { return h.lan }
+
+func (l *Lab) ip(ns string, args ...string) {
+	l.t.Helper()
+	l.run("ip", append([]string{"-n", ns}, args...)...)
+}
+
+func (l *Lab) run(name string, args ...string) {
+	l.t.Helper()
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		l.t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+	}
+}
