@@ -40,7 +40,7 @@ func runCommand() *ucli.Command {
 			durationFlag("rpc-timeout", node.DefaultRPCTimeout, "`DURATION` before a query counts as failed"),
 			durationFlag("refresh-interval", node.DefaultRefreshInterval, "refresh a bucket after `DURATION` without a lookup"),
 			durationFlag("revalidate-interval", node.DefaultRevalidateInterval, "ping the least-recently-seen contact every `DURATION`"),
-		}, logFlags("info")...),
+		}, append(natFlags(), logFlags("info")...)...),
 		Action: runDaemon,
 	}
 }
@@ -53,6 +53,7 @@ type daemonConfig struct {
 	k, alpha                 int
 	rpcTimeout               time.Duration
 	refresh, revalidate      time.Duration
+	nat                      natConfig
 	log                      *slog.Logger
 }
 
@@ -96,6 +97,9 @@ func parseDaemonConfig(c *ucli.Context) (daemonConfig, error) {
 		return d, err
 	}
 	if d.revalidate, err = positiveDuration(c, "revalidate-interval"); err != nil {
+		return d, err
+	}
+	if d.nat, err = parseNATConfig(c); err != nil {
 		return d, err
 	}
 	d.log, err = newLogger(c, c.App.ErrWriter)
@@ -244,6 +248,7 @@ func startDaemon(cfg daemonConfig) (_ *daemon, err error) {
 		K: cfg.k, Alpha: cfg.alpha, Seeds: cfg.seeds,
 		RPCTimeout: cfg.rpcTimeout, RefreshInterval: cfg.refresh, RevalidateInterval: cfg.revalidate,
 		Logger: cfg.log, OnLookup: lookups.observe,
+		NAT: cfg.nat.nodeNAT(d.tr.LocalAddr()),
 	}, d.tr, d.store)
 	if err != nil {
 		return nil, fmt.Errorf("starting the node: %w", err)

@@ -198,6 +198,12 @@ func (l *Lab) Router(name string, kind NAT) *Router {
 		rule = append(rule, "--random-fully")
 	}
 	l.run("ip", rule...)
+	// Like a home router's firewall, drop unsolicited packets to the
+	// router itself. Without it, a punch that reaches the router before
+	// its host's own packet has left creates a conntrack entry for the
+	// router's port, and MASQUERADE then moves the host's mapping to
+	// another port to avoid the clash, which defeats NAT-to-NAT punching.
+	l.run("ip", "netns", "exec", r.NS, "iptables", "-A", "INPUT", "-i", "wan", "-m", "conntrack", "--ctstate", "NEW,INVALID", "-j", "DROP")
 	return r
 }
 
