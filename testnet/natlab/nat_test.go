@@ -3,7 +3,6 @@ package natlab
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"regexp"
 	"strconv"
@@ -172,21 +171,33 @@ func TestMappingsStayOpen(t *testing.T) {
 		t.Skip("two minutes idle; runs under make nat-test")
 	}
 	bin, lab := labFor(t)
-	s := lab.Public("s").Start(bin)
-	p := lab.Public("p").Start(bin, "--seed", s.Seed())
+	// The public nodes revalidate rarely, so that nothing but B's own
+	// keepalives holds its router's mappings open.
+	quiet := []string{"--revalidate-interval", "10m"}
+	s := lab.Public("s").Start(bin, quiet...)
+	p := lab.Public("p").Start(bin, append(quiet, "--seed", s.Seed())...)
 	r := lab.Router("r", Cone)
 	r.SetUDPTimeouts(10, 20)
 	b := r.AddHost("b").Start(bin, "--seed", s.Seed(), "--nat-keepalive", "5s")
 	waitReach(t, b, "nat")
-	c := lab.Public("c").Start(bin, "--seed", s.Seed(), "--seed", p.Seed())
+	c := lab.Public("c").Start(bin, append(quiet, "--seed", s.Seed(), "--seed", p.Seed())...)
 	waitReach(t, c, "public")
 	reach(t, c, b)
+	punches := metric(t, b, `kadnode_nat_punches_total{outcome="ok"}`)
 	const idle = 2 * time.Minute
 	t.Logf("idle for %v", idle)
 	time.Sleep(idle) // the scenario itself: two minutes without traffic from C to B
+	if n := r.Conntrack(c.Host.IP); n != 0 {
+		t.Fatalf("the router still holds %d UDP mappings with c after %v: traffic went on between them", n, idle)
+	}
+	if n := r.Conntrack(s.Host.IP); n == 0 {
+		t.Fatalf("the router holds no mapping with the rendezvous s after %v: the keepalives did not hold it", idle)
+	}
 	reach(t, c, b)
+	if got := metric(t, b, `kadnode_nat_punches_total{outcome="ok"}`); got <= punches {
+		t.Errorf("c reached b again without a new punch (%v punches, %v before): the old mapping was still open", got, punches)
+	}
 	if st, err := b.Self(); err != nil || st.Reachability != "nat" || st.ClientMode {
 		t.Errorf("b after the idle time: %+v (err %v)", st, err)
 	}
-	fmt.Fprintln(os.Stderr, "b punches ok:", metric(t, b, `kadnode_nat_punches_total{outcome="ok"}`))
 }
