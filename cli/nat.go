@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"log/slog"
 	"net/netip"
 	"strings"
 	"time"
@@ -61,4 +62,18 @@ func (n natConfig) nodeNAT(listen netip.AddrPort) node.NATConfig {
 		cfg.Mapped = netip.AddrPortFrom(n.extIP, listen.Port())
 	}
 	return cfg
+}
+
+// startPortMapper starts port mapping for the socket at listen, unless
+// the mode asks for none or the socket is bound to loopback (nobody
+// outside could use a mapping); nil then.
+func (n natConfig) startPortMapper(listen netip.AddrPort, set func(netip.AddrPort), log *slog.Logger) *portMapper {
+	if listen.Addr().IsLoopback() {
+		return nil
+	}
+	switch n.mode {
+	case natAuto, natUPnP, natPMP:
+		return startPortMapper(n.mode, listen.Port(), set, log)
+	}
+	return nil
 }

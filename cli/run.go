@@ -170,6 +170,7 @@ func (s *nodeStack) close() error {
 type daemon struct {
 	nodeStack
 	cfg     daemonConfig
+	portmap *portMapper
 	api     *http.Server
 	apiLn   net.Listener
 	apiDone chan struct{}
@@ -259,6 +260,7 @@ func startDaemon(cfg daemonConfig) (_ *daemon, err error) {
 		}
 	}
 	d.node.Start()
+	d.portmap = cfg.nat.startPortMapper(d.tr.LocalAddr(), d.node.SetMapped, cfg.log)
 	if d.apiLn != nil {
 		d.serveAPI(lookups)
 	}
@@ -301,6 +303,9 @@ func (d *daemon) close() error {
 		<-d.apiDone
 	} else if d.apiLn != nil {
 		_ = d.apiLn.Close()
+	}
+	if d.portmap != nil {
+		d.portmap.stop()
 	}
 	return d.nodeStack.close()
 }

@@ -251,3 +251,15 @@ func (n *Node) natAsync(d time.Duration, f func(ctx context.Context)) {
 		f(ctx)
 	})
 }
+
+// SetMapped tells the node that a port mapping made it reachable at addr
+// (or, with an invalid addr, that the mapping is gone); NAT handling must
+// be on.
+func (n *Node) SetMapped(addr netip.AddrPort) {
+	if n.nat == nil {
+		return
+	}
+	n.nat.mu.Lock()
+	n.nat.cfg.Mapped = addr
+	n.nat.mu.Unlock()
+}

@@ -80,10 +80,14 @@ type Router struct {
 	lan   []port // the router's LAN side and its hosts
 }
 
-// Public side: 10.77.0.0/24. LANs: 192.168.N.0/24, the router at .1.
+// Public side: 100.1.0.0/16, host N at 100.1.N.10, each in a /24 of its
+// own as on the Internet (the table's per-/24 limits apply). The range
+// is public address space, which miniupnpd insists on for its WAN side;
+// the lab's namespaces reach nothing outside themselves. LANs:
+// 192.168.N.0/24, the router at .1.
 const (
-	publicPrefix = "10.77.0."
-	publicBits   = 24
+	publicFormat = "100.1.%d.10"
+	publicBits   = 16
 )
 
 // Usable reports why the lab cannot run here, or "".
@@ -155,7 +159,7 @@ func (l *Lab) plug(ns, dev, name string) netip.Addr {
 	l.mu.Lock()
 	l.pubNext++
 	no := l.pubNext
-	ip := netip.MustParseAddr(fmt.Sprintf("%s%d", publicPrefix, 10+no))
+	ip := netip.MustParseAddr(fmt.Sprintf(publicFormat, no))
 	l.mu.Unlock()
 	me := port{ns: ns, dev: dev, ip: ip, mac: fmt.Sprintf("02:77:00:00:%02x:%02x", no>>8, no&0xff)}
 	swPort := fmt.Sprintf("p%d", no)

@@ -201,3 +201,25 @@ func TestMappingsStayOpen(t *testing.T) {
 		t.Errorf("b after the idle time: %+v (err %v)", st, err)
 	}
 }
+
+// TestPortMapping: with miniupnpd on the router, B maps its port (UPnP IGD,
+// then NAT-PMP), reports public, and C reaches B directly: no punch.
+func TestPortMapping(t *testing.T) {
+	for _, mode := range []string{"upnp", "pmp"} {
+		t.Run(mode, func(t *testing.T) {
+			bin, lab := labFor(t)
+			s := lab.Public("s").Start(bin)
+			p := lab.Public("p").Start(bin, "--seed", s.Seed())
+			r := lab.Router("r", Cone)
+			r.MiniUPnPd()
+			b := r.AddHost("b").Start(bin, "--seed", s.Seed(), "--nat", mode)
+			waitReach(t, b, "public")
+			c := lab.Public("c").Start(bin, "--seed", s.Seed(), "--seed", p.Seed())
+			waitReach(t, c, "public")
+			reach(t, c, b)
+			if got := metric(t, b, `kadnode_nat_punches_total{outcome="ok"}`); got != 0 {
+				t.Errorf("b made %v punches; a mapped node is reached directly", got)
+			}
+		})
+	}
+}
