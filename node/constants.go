@@ -123,8 +123,16 @@ const (
 	// NATCheckInterval is the pause between checks while not verified
 	// public; a change of the external address starts one at once.
 	NATCheckInterval = time.Minute
-	// NATDialTimeout bounds a dial-back or a punch: a few DTLS flights.
+	// NATDialTimeout bounds a punch: a few DTLS flights (pion resends a
+	// flight every second), all towards the requester itself, so that a
+	// first ClientHello that met the far NAT before its mapping existed
+	// is sent again.
 	NATDialTimeout = 3 * time.Second
+	// NATDialBackTimeout bounds a dial-back. It goes to an address a peer
+	// named, so it stays under pion's 1 s flight interval: one
+	// ClientHello per rate-limited request, about the request's size,
+	// which keeps amplification near 1x.
+	NATDialBackTimeout = 900 * time.Millisecond
 	// NATRelayRate and NATRelayBurst limit, per requesting peer, the
 	// relays, dial-backs and punches a node does for it.
 	NATRelayRate  = 1.0

@@ -196,7 +196,7 @@ func (n *Node) natDial(from wire.Peer, q *krpc.Msg) *krpc.Msg {
 		return wire.ErrorReply(krpc.ErrorCodeServerError, "too many dial-back requests; slow down")
 	}
 	nonce := q.A.Target
-	n.natAsync(NATDialTimeout, func(ctx context.Context) {
+	n.natAsync(NATDialBackTimeout, func(ctx context.Context) {
 		_, _, _, err := n.call(ctx, addr, nil, wire.NATQuery(wire.MethodNATNonce, n.self, nonce, netip.AddrPort{}, n.roFlag()))
 		n.nat.mu.Lock()
 		n.nat.dialBacks++

@@ -94,7 +94,7 @@ func (n *Node) checkReachability() {
 			delete(s.nonces, id)
 		}
 	}
-	s.nonces[nonce] = n.cfg.Clock.Now().Add(NATCheckWait + NATDialTimeout)
+	s.nonces[nonce] = n.cfg.Clock.Now().Add(NATCheckWait + NATDialBackTimeout)
 	s.mu.Unlock()
 	asked := 0
 	for _, c := range n.table.Contacts() {
