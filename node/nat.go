@@ -90,6 +90,8 @@ func (n *Node) natRegister(from wire.Peer, now time.Time) *krpc.Msg {
 func (n *Node) natConnectRelay(from wire.Peer, target krpc.ID, now time.Time) *krpc.Msg {
 	_, c, ok := n.nat.peerKind(target, now)
 	switch {
+	case target == from.ID:
+		return wire.ErrorReply(krpc.ErrorCodeProtocolError, "nat_connect names the caller itself as the target")
 	case !ok || !n.hasSession(c.addr):
 		return wire.ErrorReply(krpc.ErrorCodeServerError, "no live rendezvous session with the target; it cannot be reached through this node")
 	case !n.nat.allow(from.ID):

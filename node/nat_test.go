@@ -65,3 +65,36 @@ func TestHandOutOnlyUsableAddresses(t *testing.T) {
 		t.Fatalf("client that turned public handed out as %+v", got)
 	}
 }
+
+// TestNATRequestsRefused: relays, punches and dial-backs that would make
+// the node a weapon or a tool of a stranger are refused with a reason.
+func TestNATRequestsRefused(t *testing.T) {
+	fn := newFakeNet()
+	tr := &sessionFake{fakeTransport: fn.endpoint()}
+	n, err := New(Config{NAT: NATConfig{Enabled: true}}, tr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	tr.live.Store(true)
+	stranger := wire.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.8:6881")}
+	victim := netip.MustParseAddrPort("198.51.100.9:53")
+	cases := map[string]*krpc.Msg{
+		"punch from a node we did not register with": wire.NATQuery(wire.MethodNATPunch, stranger.ID, krpc.RandomNodeID(), victim, false),
+		"connect to a node that is not our client":   wire.NATQuery(wire.MethodNATConnect, stranger.ID, krpc.RandomNodeID(), netip.AddrPort{}, false),
+		"connect to the caller itself":               wire.NATQuery(wire.MethodNATConnect, stranger.ID, stranger.ID, netip.AddrPort{}, false),
+		"dial without an address":                    wire.NATQuery(wire.MethodNATDial, stranger.ID, krpc.RandomNodeID(), netip.AddrPort{}, false),
+		"check without a nonce":                      wire.NATQuery(wire.MethodNATCheck, stranger.ID, krpc.ID{}, netip.AddrPort{}, false),
+	}
+	for name, q := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := n.handle(stranger, q)
+			if r == nil || r.E == nil || r.E.Msg == "" {
+				t.Fatalf("not refused with a reason: %+v", r)
+			}
+		})
+	}
+	if st := n.natStats(); st.PunchesOK+st.PunchesFailed+st.DialBacks+st.Relays != 0 {
+		t.Fatalf("a refused request was acted on: %+v", st)
+	}
+}
