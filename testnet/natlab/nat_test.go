@@ -163,40 +163,40 @@ func TestSymmetricNAT(t *testing.T) {
 }
 
 // TestMappingsStayOpen: with the router's conntrack UDP timeouts cut to
-// 10 s (unreplied) and 20 s (replied), B's keepalives hold its rendezvous
-// mappings, so C still reaches B after 2 minutes without traffic between
-// them. make nat-test only: it takes over two minutes.
+// 10 s (unreplied) and 20 s (replied), B's keepalives (every 5 s) hold its
+// mappings towards its rendezvous contacts, so C, which sends nothing for
+// 2 minutes, still reaches B. All nodes revalidate only every 10
+// minutes, so that nothing but B's keepalives holds the mappings (B's own
+// liveness pings of its contacts would hold them too). (B
+// registers with C too once C is in its table: then C reaches it over
+// that kept session, else through S.) make nat-test only: over two
+// minutes.
 func TestMappingsStayOpen(t *testing.T) {
 	if !long() {
 		t.Skip("two minutes idle; runs under make nat-test")
 	}
 	bin, lab := labFor(t)
-	// The public nodes revalidate rarely, so that nothing but B's own
-	// keepalives holds its router's mappings open.
 	quiet := []string{"--revalidate-interval", "10m"}
 	s := lab.Public("s").Start(bin, quiet...)
 	p := lab.Public("p").Start(bin, append(quiet, "--seed", s.Seed())...)
 	r := lab.Router("r", Cone)
 	r.SetUDPTimeouts(10, 20)
-	b := r.AddHost("b").Start(bin, "--seed", s.Seed(), "--nat-keepalive", "5s")
+	b := r.AddHost("b").Start(bin, append(quiet, "--seed", s.Seed(), "--nat-keepalive", "5s")...)
 	waitReach(t, b, "nat")
 	c := lab.Public("c").Start(bin, append(quiet, "--seed", s.Seed(), "--seed", p.Seed())...)
 	waitReach(t, c, "public")
 	reach(t, c, b)
-	punches := metric(t, b, `kadnode_nat_punches_total{outcome="ok"}`)
+	// The scenario itself: two minutes in which C sends nothing. Every
+	// second of it, the router must hold B's mapping towards the
+	// rendezvous s: between two keepalives it would lapse after 20 s.
 	const idle = 2 * time.Minute
 	t.Logf("idle for %v", idle)
-	time.Sleep(idle) // the scenario itself: two minutes without traffic from C to B
-	if n := r.Conntrack(c.Host.IP); n != 0 {
-		t.Fatalf("the router still holds %d UDP mappings with c after %v: traffic went on between them", n, idle)
-	}
-	if n := r.Conntrack(s.Host.IP); n == 0 {
-		t.Fatalf("the router holds no mapping with the rendezvous s after %v: the keepalives did not hold it", idle)
+	for end := time.Now().Add(idle); time.Now().Before(end); time.Sleep(time.Second) {
+		if n := r.Conntrack(s.Host.IP); n == 0 {
+			t.Fatalf("the router's mapping of b towards the rendezvous s lapsed during the idle time")
+		}
 	}
 	reach(t, c, b)
-	if got := metric(t, b, `kadnode_nat_punches_total{outcome="ok"}`); got <= punches {
-		t.Errorf("c reached b again without a new punch (%v punches, %v before): the old mapping was still open", got, punches)
-	}
 	if st, err := b.Self(); err != nil || st.Reachability != "nat" || st.ClientMode {
 		t.Errorf("b after the idle time: %+v (err %v)", st, err)
 	}
