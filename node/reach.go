@@ -144,7 +144,7 @@ func (s *natState) classify(e *externalAddr, listen netip.AddrPort) (Reachabilit
 		state, why = ReachPublic, "port mapped at "+s.cfg.Mapped.String()
 	case s.verified:
 		state, why = ReachPublic, "a node we never contacted reached us (dial-back)"
-	case voters > 0 && s.local[top.Addr()] && top.Port() == listen.Port():
+	case voters > 0 && top.Port() == listen.Port() && (top.Addr() == listen.Addr() || s.local[top.Addr()]):
 		state, why = ReachPublic, fmt.Sprintf("peers see our own address %s: no NAT in the way", top)
 	case ports >= 2:
 		state, why = ReachSymmetric, fmt.Sprintf("peers see %d different ports for %s: a symmetric NAT maps each destination apart", ports, top.Addr())

@@ -17,9 +17,9 @@ func voteFor(e *externalAddr, from byte, addr string) {
 }
 
 func TestClassify(t *testing.T) {
-	listen := netip.MustParseAddrPort("0.0.0.0:6881")
 	cases := []struct {
 		name   string
+		listen string
 		votes  []string
 		failed int
 		nonce  bool
@@ -35,6 +35,8 @@ func TestClassify(t *testing.T) {
 		{name: "symmetric: a port per peer", votes: []string{"203.0.113.1:40001", "203.0.113.1:40002"}, want: ReachSymmetric, client: true},
 		{name: "dial-back arrived", votes: []string{"203.0.113.1:40001", "203.0.113.1:40002"}, nonce: true, want: ReachPublic},
 		{name: "own address", votes: []string{"192.0.2.9:6881"}, local: "192.0.2.9", want: ReachPublic},
+		{name: "bound address", votes: []string{"192.0.2.9:6881"}, listen: "192.0.2.9:6881", want: ReachPublic},
+		{name: "bound address, other port", votes: []string{"192.0.2.9:7000"}, listen: "192.0.2.9:6881", want: ReachUnknown},
 		{name: "own IP, other port: a NAT on the host", votes: []string{"192.0.2.9:7000", "192.0.2.9:7000"}, local: "192.0.2.9", failed: 1, want: ReachNAT},
 		{name: "mapped", votes: []string{"203.0.113.1:40001", "203.0.113.1:40002"}, mapped: "203.0.113.1:6881", want: ReachPublic},
 	}
@@ -54,6 +56,10 @@ func TestClassify(t *testing.T) {
 				voteFor(&e, byte(i+1), v)
 			}
 			s.failed, s.verified = c.failed, c.nonce
+			listen := netip.MustParseAddrPort("0.0.0.0:6881")
+			if c.listen != "" {
+				listen = netip.MustParseAddrPort(c.listen)
+			}
 			got, why, _ := s.classify(&e, listen)
 			if got != c.want || why == "" {
 				t.Fatalf("classified %q (%s), want %q", got, why, c.want)
