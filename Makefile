@@ -94,4 +94,4 @@ hostile:
 # mappings, 20 fresh networks).
 .PHONY: nat-test
 nat-test:
-	KADNODE_NAT_LONG=1 $(GO) test -count=1 -v -timeout 20m ./testnet/natlab/
+	KADNODE_NAT_LONG=1 $(GO) test -count=1 -v -timeout 20m -skip TestBridgeConverges ./testnet/natlab/

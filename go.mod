@@ -7,6 +7,8 @@ require (
 	github.com/anacrolix/log v0.15.2
 	github.com/anacrolix/torrent v1.48.1-0.20230103142631-c20f73d53e9f
 	github.com/cockroachdb/pebble v1.1.5
+	github.com/huin/goupnp v1.3.1
+	github.com/jackpal/go-nat-pmp v1.1.0
 	github.com/pion/dtls/v2 v2.2.12
 	github.com/pion/logging v0.2.2
 	github.com/prometheus/client_golang v1.23.2

@@ -21,6 +21,7 @@ type selfJSON struct {
 	Started  time.Time `json:"started,omitzero"`
 	UptimeS  float64   `json:"uptime_s,omitempty"`
 	Joined   bool      `json:"joined"`
+	natJSON
 }
 
 // nodeJSON is one routing-table entry (GET /api/nodes, `kadnode nodes --json`).
@@ -87,6 +88,7 @@ func toSelfJSON(s node.SelfInfo, network string, now time.Time) selfJSON {
 		Started:  s.Started,
 		UptimeS:  now.Sub(s.Started).Seconds(),
 		Joined:   s.Joined,
+		natJSON:  toNATJSON(s.NAT),
 	}
 }
 

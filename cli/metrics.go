@@ -150,6 +150,7 @@ func newRegistry(src statsSources, lookups *lookupLog) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		newStatsCollector(src),
+		newNATCollector(src.node),
 		lookups.duration,
 		lookups.results,
 		collectors.NewGoCollector(),

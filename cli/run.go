@@ -44,7 +44,7 @@ func runCommand() *ucli.Command {
 			durationFlag("rpc-timeout", node.DefaultRPCTimeout, "`DURATION` before a query counts as failed"),
 			durationFlag("refresh-interval", node.DefaultRefreshInterval, "refresh a bucket after `DURATION` without a lookup"),
 			durationFlag("revalidate-interval", node.DefaultRevalidateInterval, "ping the least-recently-seen contact every `DURATION`"),
-		}, logFlags("info")...),
+		}, append(natFlags(), logFlags("info")...)...),
 		Action: runDaemon,
 	}
 }
@@ -58,6 +58,7 @@ type daemonConfig struct {
 	k, alpha                 int
 	rpcTimeout               time.Duration
 	refresh, revalidate      time.Duration
+	nat                      natConfig
 	log                      *slog.Logger
 }
 
@@ -99,6 +100,9 @@ func parseDaemonConfig(c *ucli.Context) (daemonConfig, error) {
 		return d, err
 	}
 	if d.revalidate, err = positiveDuration(c, "revalidate-interval"); err != nil {
+		return d, err
+	}
+	if d.nat, err = parseNATConfig(c); err != nil {
 		return d, err
 	}
 	d.log, err = newLogger(c, c.App.ErrWriter)
@@ -176,6 +180,7 @@ func stackError(cfg daemonConfig, err error) error {
 type daemon struct {
 	nodeStack
 	cfg     daemonConfig
+	portmap *portMapper
 	api     *http.Server
 	apiLn   net.Listener
 	apiDone chan struct{}
@@ -232,6 +237,9 @@ func startDaemon(cfg daemonConfig) (_ *daemon, err error) {
 	st, err := stack.Open(stack.Config{
 		DataDir: cfg.dataDir, Network: cfg.network, Listen: cfg.listen, Logger: cfg.log,
 		ReopenEvery: storeCheckInterval,
+		Bound: func(local netip.AddrPort, nc *node.Config) {
+			nc.NAT = cfg.nat.nodeNAT(local)
+		},
 		Node: node.Config{
 			K: cfg.k, Alpha: cfg.alpha, Seeds: cfg.seeds,
 			RPCTimeout: cfg.rpcTimeout, RefreshInterval: cfg.refresh, RevalidateInterval: cfg.revalidate,
@@ -248,6 +256,7 @@ func startDaemon(cfg daemonConfig) (_ *daemon, err error) {
 		}
 	}
 	d.node.Start()
+	d.portmap = cfg.nat.startPortMapper(d.tr.LocalAddr(), d.node.SetMapped, cfg.log)
 	if d.apiLn != nil {
 		d.serveAPI(lookups)
 	}
@@ -299,6 +308,9 @@ func (d *daemon) close() error {
 		<-d.apiDone
 	} else if d.apiLn != nil {
 		_ = d.apiLn.Close()
+	}
+	if d.portmap != nil {
+		d.portmap.stop()
 	}
 	return d.nodeStack.close()
 }

@@ -50,5 +50,6 @@ type SelfInfo struct {
 	Listen   netip.AddrPort // bound address
 	External netip.AddrPort // learned from responders' ip field; zero until agreed
 	Started  time.Time
-	Joined   bool // own bootstrap done
+	Joined   bool     // own bootstrap done
+	NAT      NATStats // reachability and client mode; zero when NAT handling is off
 }

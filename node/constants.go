@@ -101,3 +101,51 @@ const (
 	// past it they start over (a table holds far fewer contacts).
 	maxPeerRTTs = 8192
 )
+
+// NAT traversal (nat*.go).
+const (
+	// DefaultNATKeepalive is how often a NAT'd node re-registers with its
+	// rendezvous contacts: below Linux conntrack's 30 s for an unreplied
+	// UDP mapping (Tailscale refreshes at 25–27 s) and the transport's
+	// 30 s idle timeout, so neither the NAT nor the reaper drops them.
+	DefaultNATKeepalive = 25 * time.Second
+	// NATTick is how often the NAT loop classifies and does what is due.
+	NATTick = time.Second
+	// NATRendezvousCount is how many contacts closest to our own ID a
+	// NAT'd node registers with: lookups of its ID converge on them.
+	NATRendezvousCount = 8
+	// NATClientTTL is how long a registration holds without a keepalive.
+	NATClientTTL = 2 * time.Minute
+	// NATMaxClients bounds the rendezvous clients one node keeps.
+	NATMaxClients = 256
+	// NATMaxPeers bounds the contacts remembered as NAT'd, the addresses
+	// remembered as sent to, and the per-peer rate limiters.
+	NATMaxPeers = 4096
+	// NATSentMemory is how long an address we sent to counts as able to
+	// pass our NAT's filter: past the 120 s Linux keeps a replied mapping.
+	NATSentMemory = 5 * time.Minute
+	// NATCheckPeers is how many contacts one reachability check asks.
+	NATCheckPeers = 2
+	// NATCheckWait is how long a check waits for its dial-back nonce.
+	NATCheckWait = 6 * time.Second
+	// NATCheckInterval is the pause between checks while not verified
+	// public; a change of the external address starts one at once.
+	NATCheckInterval = time.Minute
+	// NATDialTimeout bounds a punch: a few DTLS flights (pion resends a
+	// flight every second), all towards the requester itself, so that a
+	// first ClientHello that met the far NAT before its mapping existed
+	// is sent again.
+	NATDialTimeout = 3 * time.Second
+	// NATDialBackTimeout bounds a dial-back. It goes to an address a peer
+	// named, so it stays under pion's 1 s flight interval: one
+	// ClientHello per rate-limited request, about the request's size,
+	// which keeps amplification near 1x.
+	NATDialBackTimeout = 900 * time.Millisecond
+	// NATRelayRate and NATRelayBurst limit, per requesting peer, the
+	// relays, dial-backs and punches a node does for it.
+	NATRelayRate  = 1.0
+	NATRelayBurst = 3
+	// NATPunchFailures is how many failed punches, with none succeeding,
+	// put a NAT'd node into client mode.
+	NATPunchFailures = 3
+)

@@ -38,6 +38,9 @@ func (n *Node) handle(from wire.Peer, q *krpc.Msg) *krpc.Msg {
 		n.table.Seen(from)
 	}
 	n.rpcsIn.add(method, outcomeOK)
+	if reply := n.natHandle(from, q); reply != nil {
+		return reply
+	}
 	if method == wire.MethodFindNode {
 		return wire.FindNodeReply(n.self, from.Addr, n.closestExcept(q.A.Target, from.ID))
 	}
@@ -80,8 +83,12 @@ func (n *Node) closestExcept(target, caller krpc.ID) []krpc.NodeInfo {
 		if c.ID == caller || len(out) == k {
 			return
 		}
+		addr, ok := n.handoutAddr(c.ID, c.Addr)
+		if !ok {
+			return
+		}
 		start := len(ips)
-		if a := c.Addr.Addr(); a.Is4() {
+		if a := addr.Addr(); a.Is4() {
 			ip := a.As4()
 			ips = append(ips, ip[:]...)
 		} else {
@@ -90,7 +97,7 @@ func (n *Node) closestExcept(target, caller krpc.ID) []krpc.NodeInfo {
 		}
 		out = append(out, krpc.NodeInfo{
 			ID:   c.ID,
-			Addr: krpc.NodeAddr{IP: ips[start:len(ips):len(ips)], Port: int(c.Addr.Port())},
+			Addr: krpc.NodeAddr{IP: ips[start:len(ips):len(ips)], Port: int(addr.Port())},
 		})
 	})
 	return out

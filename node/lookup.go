@@ -32,6 +32,7 @@ type candidate struct {
 	state candidateState
 	round int // hops from the table: 1 for our own contacts
 	rtt   time.Duration
+	via   *wire.Peer // the rendezvous that gave it out with port 0 (natlookup.go)
 }
 
 // queryResult is one finished find_node of a lookup.
@@ -74,7 +75,11 @@ func (n *Node) lookup(ctx context.Context, target krpc.ID) (LookupResult, error)
 	qctx, cancelQueries := context.WithCancel(ctx)
 	defer cancelQueries()
 	l := &lookup{n: n, ctx: qctx, target: target, seen: make(map[krpc.ID]*candidate)}
-	n.table.visitClosest(target, n.cfg.K, func(c *store.Contact) { l.add(c.ID, c.Addr, 1) })
+	n.table.visitClosest(target, n.cfg.K, func(c *store.Contact) {
+		if n.lookupUsable(c.ID, c.Addr) {
+			l.add(c.ID, c.Addr, 1)
+		}
+	})
 	if len(l.cands) == 0 {
 		return l.result(start), ErrNoContacts
 	}
@@ -131,7 +136,7 @@ func (n *Node) lookup(ctx context.Context, target krpc.ID) (LookupResult, error)
 // results, and on slow when the adaptive timeout passes first.
 func (n *Node) startFindNode(ctx context.Context, c *candidate, target krpc.ID, results chan<- queryResult, slow chan<- *candidate) {
 	soft := n.rtt.timeout(MinQueryTimeout, n.cfg.RPCTimeout)
-	id, addr := c.id, c.addr
+	id, addr, via := c.id, c.addr, c.via
 	go func() {
 		timer := time.AfterFunc(soft, func() {
 			select {
@@ -139,7 +144,18 @@ func (n *Node) startFindNode(ctx context.Context, c *candidate, target krpc.ID, 
 			case <-ctx.Done():
 			}
 		})
-		peer, reply, rtt, err := n.call(ctx, addr, &id, wire.FindNodeQuery(n.self, target, n.cfg.ReadOnly))
+		var (
+			peer  wire.Peer
+			reply *krpc.Msg
+			rtt   time.Duration
+			err   error
+		)
+		if via != nil {
+			addr, err = n.natConnect(ctx, *via, id)
+		}
+		if err == nil {
+			peer, reply, rtt, err = n.call(ctx, addr, &id, wire.FindNodeQuery(n.self, target, n.roFlag()))
+		}
 		timer.Stop()
 		results <- queryResult{c: c, peer: peer, reply: reply, err: err, rtt: rtt}
 	}()
@@ -169,6 +185,10 @@ func (l *lookup) handle(r queryResult) {
 		return
 	}
 	n.rpcsOut.add(wire.MethodFindNode, outcomeOK)
+	if c.via != nil {
+		c.addr = r.peer.Addr
+		n.nat.markNATted(c.id, n.cfg.Clock.Now())
+	}
 	n.learn(r.peer, r.reply, r.rtt)
 	n.table.Responded(r.peer)
 	c.state = candAnswered
@@ -183,6 +203,7 @@ func (l *lookup) handle(r queryResult) {
 		learned++
 		addr, ok := nodeAddr(ni.Addr)
 		if !ok {
+			l.addRendezvous(ni, c)
 			return
 		}
 		l.add(ni.ID, addr, c.round+1)

@@ -53,6 +53,10 @@ type Config struct {
 	// addresses too, which are exempt otherwise (a testnet on one host).
 	BucketSubnetLimit, TableSubnetLimit int
 	LimitPrivate                        bool
+
+	// NAT turns on reachability checks, rendezvous, hole punching and
+	// client mode (reach.go).
+	NAT NATConfig
 }
 
 func (c Config) withDefaults() Config {
@@ -96,6 +100,7 @@ type Stats struct {
 	// own bootstrap; Joined is false until then.
 	JoinDuration time.Duration
 	Joined       bool
+	NAT          NATStats
 }
 
 // ErrNoContacts is returned by Lookup when the table is empty, so there is
@@ -123,6 +128,7 @@ type Node struct {
 	rpcsOut  rpcCounters
 	refresh  refreshTimes
 	verdicts verdicts
+	nat      *natState // nil unless cfg.NAT.Enabled
 
 	// joined is closed when our own bootstrap is done; until then inbound
 	// callers are answered but not inserted.
@@ -157,6 +163,9 @@ func New(cfg Config, tr Transport, st Store) (*Node, error) {
 		joined: make(chan struct{}),
 	}
 	n.offline.log = cfg.Logger
+	if cfg.NAT.Enabled {
+		n.nat = newNATState(cfg.NAT)
+	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.refresh.init(cfg.Clock.Now(), cfg.RefreshInterval)
 	n.table = NewTable(n.self, TableConfig{
@@ -194,6 +203,10 @@ func (n *Node) Start() {
 		go n.joinLoop()
 		go n.refreshLoop()
 		go n.revalidateLoop()
+		if n.nat != nil {
+			n.wg.Add(1)
+			go n.natLoop()
+		}
 	})
 }
 
@@ -297,7 +310,7 @@ func (n *Node) pingAddr(ctx context.Context, addr netip.AddrPort, expect *krpc.I
 	if addr == n.listen {
 		return wire.Peer{}, 0, fmt.Errorf("%s is this node's own address", addr)
 	}
-	peer, reply, rtt, err := n.call(ctx, addr, expect, wire.PingQuery(n.self, n.cfg.ReadOnly))
+	peer, reply, rtt, err := n.call(ctx, addr, expect, wire.PingQuery(n.self, n.roFlag()))
 	if err == nil {
 		err = n.checkReply(peer, expect, reply)
 	}
@@ -327,6 +340,9 @@ func (n *Node) call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q
 	callCtx, cancel := context.WithTimeout(ctx, CallDeadlineFactor*n.cfg.RPCTimeout)
 	defer cancel()
 	start := time.Now()
+	if n.nat != nil {
+		n.nat.sentTo(addr, n.cfg.Clock.Now())
+	}
 	peer, reply, err := n.tr.Call(callCtx, addr, expect, q)
 	n.offline.outcome(ctx, err)
 	return peer, reply, time.Since(start), err
@@ -356,6 +372,9 @@ func (n *Node) learn(peer wire.Peer, reply *krpc.Msg, rtt time.Duration) {
 	n.peerRTT.observe(peer.ID, rtt)
 	if old, cur, changed := n.external.vote(peer.ID, reply.IP); changed {
 		n.log.Info("external address changed", "old", old, "new", cur)
+		if n.nat != nil {
+			n.nat.externalChanged()
+		}
 	}
 }
 
@@ -408,6 +427,7 @@ func (n *Node) Self() SelfInfo {
 		External: ext,
 		Started:  n.started,
 		Joined:   n.isJoined(),
+		NAT:      n.natStats(),
 	}
 }
 
@@ -423,6 +443,7 @@ func (n *Node) Stats() Stats {
 		BucketSizes:      members,
 		ReplacementSizes: replacements,
 		Evictions:        n.table.Evictions(),
+		NAT:              n.natStats(),
 	}
 }
 
@@ -433,6 +454,9 @@ func (n *Node) Close() error {
 	n.cancel()
 	n.verdicts.close()
 	n.wg.Wait()
+	if n.nat != nil {
+		n.nat.close()
+	}
 	n.table.Close()
 	return nil
 }

@@ -83,7 +83,7 @@ func DecodeMsg(b []byte) (*krpc.Msg, error) {
 // KnownMethod reports whether kadnode answers the query method q; a node
 // answers other methods with krpc.ErrorCodeMethodUnknown (204).
 func KnownMethod(q string) bool {
-	return q == MethodPing || q == MethodFindNode
+	return q == MethodPing || q == MethodFindNode || NATMethod(q)
 }
 
 // presence records which ID fields were present, since krpc.ID decodes an

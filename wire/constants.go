@@ -27,6 +27,14 @@ const (
 	// MethodPing and MethodFindNode are the KRPC queries kadnode answers.
 	MethodPing     = "ping"
 	MethodFindNode = "find_node"
+
+	// NAT traversal queries (kadnode's own; see nat.go).
+	MethodNATRegister = "nat_register" // keep me as a rendezvous client
+	MethodNATConnect  = "nat_connect"  // relay a punch to "target" for me
+	MethodNATPunch    = "nat_punch"    // dial the requester at "ip" now
+	MethodNATCheck    = "nat_check"    // have someone I never contacted dial me
+	MethodNATDial     = "nat_dial"     // dial "ip" with nonce "target"
+	MethodNATNonce    = "nat_nonce"    // the dial-back itself, nonce in "target"
 )
 
 // Transport defaults; a zero field of Config takes these.

@@ -17,6 +17,9 @@ func FuzzDecode(f *testing.F) {
 	for _, m := range validMessages() {
 		f.Add(mustEncode(f, m))
 	}
+	for _, m := range natMessages() {
+		f.Add(mustEncode(f, m))
+	}
 	for _, c := range malformedCases() {
 		f.Add([]byte(c.in))
 	}

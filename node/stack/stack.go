@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"path/filepath"
 	"time"
 
@@ -43,6 +44,11 @@ type Config struct {
 	Wire func(*wire.Config)
 	// Store, when set, adjusts the store's options (e.g. cache sizes).
 	Store func(*store.Options)
+	// Bound, when set, adjusts the node's configuration once the socket is
+	// bound and before the node is made: what depends on the real local
+	// address (a port given as 0), such as an external address named by
+	// the operator.
+	Bound func(local netip.AddrPort, nc *node.Config)
 	// ReopenEvery, when set (with a DataDir), makes the routing-table
 	// store a store.Reopener that checks the disk this often: it fails the
 	// store while the disk cannot take writes, and reopens it and writes
@@ -145,6 +151,9 @@ func Open(cfg Config) (_ *Stack, err error) {
 	}
 	if s.Transport, err = wire.Listen(wc); err != nil {
 		return nil, &Error{PartListen, err}
+	}
+	if cfg.Bound != nil {
+		cfg.Bound(s.Transport.LocalAddr(), &nc)
 	}
 	if s.Node, err = node.New(nc, s.Transport, nodeStore); err != nil {
 		return nil, &Error{PartNode, err}

@@ -106,5 +106,7 @@ func nodeEnv() [][2]string {
 		{"KADNODE_REFRESH_INTERVAL", refreshInterval},
 		{"KADNODE_RPC_TIMEOUT", rpcTimeout},
 		{"KADNODE_LOG_LEVEL", "info"},
+		// No gateway to map a port on: no UPnP or NAT-PMP discovery.
+		{"KADNODE_NAT", "none"},
 	}
 }

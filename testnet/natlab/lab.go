@@ -77,12 +77,17 @@ type Router struct {
 	Kind  NAT
 	LANIP netip.Addr
 	lanNo int
+	lan   []port // the router's LAN side and its hosts
 }
 
-// Public side: 10.77.0.0/24. LANs: 192.168.N.0/24, the router at .1.
+// Public side: 100.1.0.0/16, host N at 100.1.N.10, each in a /24 of its
+// own as on the Internet (the table's per-/24 limits apply). The range
+// is public address space, which miniupnpd insists on for its WAN side;
+// the lab's namespaces reach nothing outside themselves. LANs:
+// 192.168.N.0/24, the router at .1.
 const (
-	publicPrefix = "10.77.0."
-	publicBits   = 24
+	publicFormat = "100.1.%d.10"
+	publicBits   = 16
 )
 
 // Usable reports why the lab cannot run here, or "".
@@ -154,7 +159,7 @@ func (l *Lab) plug(ns, dev, name string) netip.Addr {
 	l.mu.Lock()
 	l.pubNext++
 	no := l.pubNext
-	ip := netip.MustParseAddr(fmt.Sprintf("%s%d", publicPrefix, 10+no))
+	ip := netip.MustParseAddr(fmt.Sprintf(publicFormat, no))
 	l.mu.Unlock()
 	me := port{ns: ns, dev: dev, ip: ip, mac: fmt.Sprintf("02:77:00:00:%02x:%02x", no>>8, no&0xff)}
 	swPort := fmt.Sprintf("p%d", no)
@@ -192,16 +197,27 @@ func (l *Lab) Router(name string, kind NAT) *Router {
 	r.NS = l.addNS(name)
 	r.IP = l.plug(r.NS, "wan", name)
 	r.LANIP = netip.MustParseAddr(fmt.Sprintf("192.168.%d.1", no))
+	gw := port{ns: r.NS, dev: "lan", ip: r.LANIP, mac: fmt.Sprintf("02:a8:%02x:00:00:01", no)}
+	l.ip(r.NS, "link", "add", "lan", "address", gw.mac, "type", "bridge")
+	l.ip(r.NS, "addr", "add", r.LANIP.String()+"/24", "dev", "lan")
+	l.ip(r.NS, "link", "set", "lan", "up")
+	r.lan = []port{gw}
 	l.run("ip", "netns", "exec", r.NS, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 	rule := []string{"netns", "exec", r.NS, "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j", "MASQUERADE"}
 	if kind == Symmetric {
 		rule = append(rule, "--random-fully")
 	}
 	l.run("ip", rule...)
+	// Like a home router's firewall, drop unsolicited packets to the
+	// router itself. Without it, a punch that reaches the router before
+	// its host's own packet has left creates a conntrack entry for the
+	// router's port, and MASQUERADE then moves the host's mapping to
+	// another port to avoid the clash, which defeats NAT-to-NAT punching.
+	l.run("ip", "netns", "exec", r.NS, "iptables", "-A", "INPUT", "-i", "wan", "-m", "conntrack", "--ctstate", "NEW,INVALID", "-j", "DROP")
 	return r
 }
 
-// AddHost adds a host behind r, on its own LAN link.
+// AddHost adds a host behind r, on r's LAN bridge.
 func (r *Router) AddHost(name string) *Host {
 	l := r.Lab
 	l.mu.Lock()
@@ -210,24 +226,22 @@ func (r *Router) AddHost(name string) *Host {
 	l.mu.Unlock()
 	h := &Host{Lab: l, Name: name, lan: r}
 	h.NS = l.addNS(name)
-	lanDev := fmt.Sprintf("lan%d", i)
-	subnet := fmt.Sprintf("192.168.%d.", r.lanNo)
-	// One /30-like point-to-point link per host keeps hosts of one LAN
-	// from reaching each other except through the router, as on Wi-Fi
-	// with client isolation; the router holds .1 on every link.
-	h.IP = netip.MustParseAddr(fmt.Sprintf("%s%d", subnet, 10+i))
-	rp := port{ns: r.NS, dev: lanDev, ip: r.LANIP, mac: fmt.Sprintf("02:a8:%02x:%02x:00:01", r.lanNo, i)}
-	hp := port{ns: h.NS, dev: "eth0", ip: h.IP, mac: fmt.Sprintf("02:a8:%02x:%02x:00:02", r.lanNo, i)}
-	l.run("ip", "link", "add", lanDev, "netns", r.NS, "address", rp.mac, "type", "veth", "peer", "name", "eth0", "netns", h.NS, "address", hp.mac)
-	l.ip(r.NS, "addr", "add", r.LANIP.String()+"/32", "dev", lanDev)
-	l.ip(r.NS, "link", "set", lanDev, "up")
-	l.ip(r.NS, "route", "add", h.IP.String()+"/32", "dev", lanDev)
-	l.ip(h.NS, "addr", "add", h.IP.String()+"/32", "dev", "eth0")
+	h.IP = netip.MustParseAddr(fmt.Sprintf("192.168.%d.%d", r.lanNo, 10+i))
+	me := port{ns: h.NS, dev: "eth0", ip: h.IP, mac: fmt.Sprintf("02:a8:%02x:%02x:00:02", r.lanNo, i)}
+	brPort := fmt.Sprintf("h%d", i)
+	l.run("ip", "link", "add", "eth0", "netns", h.NS, "address", me.mac, "type", "veth", "peer", "name", brPort, "netns", r.NS)
+	l.ip(r.NS, "link", "set", brPort, "master", "lan", "up")
+	l.ip(h.NS, "addr", "add", h.IP.String()+"/24", "dev", "eth0")
 	l.ip(h.NS, "link", "set", "eth0", "up")
-	neighbour(l, rp, hp)
-	neighbour(l, hp, rp)
-	l.ip(h.NS, "route", "add", r.LANIP.String()+"/32", "dev", "eth0")
 	l.ip(h.NS, "route", "add", "default", "via", r.LANIP.String(), "dev", "eth0")
+	l.mu.Lock()
+	others := append([]port(nil), r.lan...)
+	r.lan = append(r.lan, me)
+	l.mu.Unlock()
+	for _, o := range others {
+		neighbour(l, me, o)
+		neighbour(l, o, me)
+	}
 	return h
 }
 
@@ -237,6 +251,21 @@ func (r *Router) SetUDPTimeouts(unreplied, stream int) {
 	r.Lab.run("ip", "netns", "exec", r.NS, "sysctl", "-qw",
 		fmt.Sprintf("net.netfilter.nf_conntrack_udp_timeout=%d", unreplied),
 		fmt.Sprintf("net.netfilter.nf_conntrack_udp_timeout_stream=%d", stream))
+}
+
+// Conntrack counts the router's UDP conntrack entries that involve ip.
+func (r *Router) Conntrack(ip netip.Addr) int {
+	out, err := r.Exec("cat", "/proc/net/nf_conntrack")
+	if err != nil {
+		r.Lab.t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, " udp ") && strings.Contains(line, "="+ip.String()+" ") {
+			n++
+		}
+	}
+	return n
 }
 
 // Exec runs a command in the host's namespace and returns its stdout.

@@ -231,11 +231,12 @@ func (n *Node) Holds(id string) (bool, error) {
 // Self is the part of `kadnode id --json` (the node's /api/self) that
 // tests read.
 type Self struct {
-	ID           string `json:"id"`
-	External     string `json:"external"`
-	Joined       bool   `json:"joined"`
-	Reachability string `json:"reachability"`
-	ClientMode   bool   `json:"client_mode"`
+	ID               string `json:"id"`
+	External         string `json:"external"`
+	Joined           bool   `json:"joined"`
+	Reachability     string `json:"reachability"`
+	ClientMode       bool   `json:"client_mode"`
+	ClientModeReason string `json:"client_mode_reason"`
 }
 
 // Self asks the node's control API who it is.

@@ -1,0 +1,267 @@
+package node
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/netip"
+	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
+
+	"github.com/kadnode/kadnode/wire"
+)
+
+// sessionHolder is implemented by transports that can tell whether a
+// session with an address is open (wire does; the simulation need not).
+type sessionHolder interface {
+	HasSession(addr netip.AddrPort) bool
+}
+
+// hasSession reports whether the transport holds a live session to addr.
+func (n *Node) hasSession(addr netip.AddrPort) bool {
+	h, ok := n.tr.(sessionHolder)
+	return ok && h.HasSession(addr)
+}
+
+// roFlag is the ro (BEP 43) flag of our queries: set when configured
+// read-only, and, with NAT handling on, until we are verified public, so
+// that nobody inserts us at an address others cannot use.
+func (n *Node) roFlag() bool {
+	return n.cfg.ReadOnly || (n.nat != nil && !n.nat.public())
+}
+
+// natHandle answers the NAT traversal queries, and notes that a caller
+// of an ordinary query without ro takes itself for public. It returns
+// nil for queries that are not its own.
+func (n *Node) natHandle(from wire.Peer, q *krpc.Msg) *krpc.Msg {
+	if !wire.NATMethod(q.Q) {
+		if n.nat != nil && !q.ReadOnly {
+			n.nat.publicPeer(from.ID)
+		}
+		return nil
+	}
+	if n.nat == nil {
+		return wire.ErrorReply(krpc.ErrorCodeMethodUnknown, "this node does no NAT traversal")
+	}
+	now := n.cfg.Clock.Now()
+	switch q.Q {
+	case wire.MethodNATRegister:
+		return n.natRegister(from, now)
+	case wire.MethodNATConnect:
+		return n.natConnectRelay(from, q.A.Target, now)
+	case wire.MethodNATPunch:
+		return n.natPunch(from, q)
+	case wire.MethodNATCheck:
+		return n.natCheckRelay(from, q.A.Target)
+	case wire.MethodNATDial:
+		return n.natDial(from, q)
+	default: // wire.MethodNATNonce
+		if n.nat.nonceFrom(q.A.Target, from.Addr, now) {
+			n.log.Debug("dial-back arrived from a node we never contacted", "from", from.Addr)
+		}
+		return wire.PingReply(n.self, from.Addr)
+	}
+}
+
+// natRegister keeps from as a rendezvous client.
+func (n *Node) natRegister(from wire.Peer, now time.Time) *krpc.Msg {
+	s := n.nat
+	s.mu.Lock()
+	_, known := s.clients[from.ID]
+	full := !known && len(s.clients) >= NATMaxClients
+	if !full {
+		s.clients[from.ID] = natClient{addr: from.Addr, until: now.Add(NATClientTTL)}
+		if len(s.natted) >= NATMaxPeers {
+			clear(s.natted)
+		}
+		s.natted[from.ID] = now
+	}
+	s.mu.Unlock()
+	if full {
+		return wire.ErrorReply(krpc.ErrorCodeServerError, "this node keeps as many rendezvous clients as it can; register with another")
+	}
+	return wire.PingReply(n.self, from.Addr)
+}
+
+// natConnectRelay relays a punch request from the asker to target, a
+// client of ours, over our live session to it; the target dials the
+// asker's address as we observe it. The answer gives the asker the
+// target's observed address.
+func (n *Node) natConnectRelay(from wire.Peer, target krpc.ID, now time.Time) *krpc.Msg {
+	_, c, ok := n.nat.peerKind(target, now)
+	switch {
+	case target == from.ID:
+		return wire.ErrorReply(krpc.ErrorCodeProtocolError, "nat_connect names the caller itself as the target")
+	case !ok || !n.hasSession(c.addr):
+		return wire.ErrorReply(krpc.ErrorCodeServerError, "no live rendezvous session with the target; it cannot be reached through this node")
+	case !n.nat.allow(from.ID):
+		return wire.ErrorReply(krpc.ErrorCodeServerError, "too many rendezvous requests; slow down")
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.RPCTimeout)
+	defer cancel()
+	_, _, _, err := n.call(ctx, c.addr, &target, wire.NATQuery(wire.MethodNATPunch, n.self, from.ID, from.Addr, n.roFlag()))
+	if err != nil {
+		n.log.Debug("relaying a punch failed", "target", target, "err", err)
+		return wire.ErrorReply(krpc.ErrorCodeServerError, "the target did not take the relayed punch request")
+	}
+	n.nat.mu.Lock()
+	n.nat.relays++
+	n.nat.mu.Unlock()
+	return wire.NATConnectReply(n.self, from.Addr, target, c.addr)
+}
+
+// natPunch dials the requester a rendezvous of ours names, at the address
+// the rendezvous observed, so that our NAT lets its dial in. Only our own
+// rendezvous contacts may ask, within their rate limit: one handshake
+// per request, to an address the relay saw.
+func (n *Node) natPunch(from wire.Peer, q *krpc.Msg) *krpc.Msg {
+	n.nat.mu.Lock()
+	_, ours := n.nat.rendezvous[from.ID]
+	n.nat.mu.Unlock()
+	addr, ok := addrPortOf(q.IP)
+	switch {
+	case !ours:
+		return wire.ErrorReply(krpc.ErrorCodeServerError, "not registered with you: punch requests come only through our rendezvous contacts")
+	case !ok || !usableAddr(addr) || q.A.Target.IsZero():
+		return wire.ErrorReply(krpc.ErrorCodeProtocolError, `nat_punch needs the requester's ID in "target" and its address in "ip"`)
+	case !n.nat.allow(from.ID):
+		return wire.ErrorReply(krpc.ErrorCodeServerError, "too many punch requests; slow down")
+	}
+	asker := q.A.Target
+	n.natAsync(NATDialTimeout, func(ctx context.Context) {
+		_, _, err := n.pingAddr(ctx, addr, &asker)
+		n.nat.mu.Lock()
+		if err == nil {
+			n.nat.punchOK++
+		} else if n.ctx.Err() == nil {
+			n.nat.punchFailed++
+		}
+		n.nat.mu.Unlock()
+		n.log.Debug("hole punch", "to", addr, "err", err)
+	})
+	return wire.PingReply(n.self, from.Addr)
+}
+
+// natCheckRelay has a third node dial the caller back with its nonce. It
+// answers at once; the caller learns the outcome from the dial-back
+// itself, never from our word.
+func (n *Node) natCheckRelay(from wire.Peer, nonce krpc.ID) *krpc.Msg {
+	if nonce.IsZero() {
+		return wire.ErrorReply(krpc.ErrorCodeProtocolError, `nat_check needs a nonce in "target"`)
+	}
+	if !n.nat.allow(from.ID) {
+		return wire.ErrorReply(krpc.ErrorCodeServerError, "too many reachability checks; slow down")
+	}
+	helper, ok := n.dialBackHelper(from)
+	if !ok {
+		return wire.ErrorReply(krpc.ErrorCodeServerError, "no other contact to dial you back; ask another node")
+	}
+	n.natAsync(CallDeadlineFactor*n.cfg.RPCTimeout, func(ctx context.Context) {
+		_, _, _, err := n.call(ctx, helper.Addr, &helper.ID, wire.NATQuery(wire.MethodNATDial, n.self, nonce, from.Addr, n.roFlag()))
+		n.log.Debug("asked for a dial-back", "helper", helper.Addr, "for", from.Addr, "err", err)
+	})
+	return wire.PingReply(n.self, from.Addr)
+}
+
+// dialBackHelper picks a contact other than the asker that answered us
+// and is not known to need a rendezvous.
+func (n *Node) dialBackHelper(asker wire.Peer) (wire.Peer, bool) {
+	now := n.cfg.Clock.Now()
+	cs := n.table.Contacts()
+	start := 0
+	if len(cs) > 0 {
+		start = rand.IntN(len(cs)) // spread the dial-backs over the table
+	}
+	for i := range cs {
+		c := cs[(start+i)%len(cs)]
+		if c.ID == asker.ID || c.Addr.Addr() == asker.Addr.Addr() || c.LastResponse.IsZero() {
+			continue
+		}
+		if natted, _, _ := n.nat.peerKind(c.ID, now); natted {
+			continue
+		}
+		return wire.Peer{ID: c.ID, Addr: c.Addr}, true
+	}
+	return wire.Peer{}, false
+}
+
+// natDial does a dial-back for a peer: one handshake and a nat_nonce to
+// the address it observed, within the peer's rate limit.
+func (n *Node) natDial(from wire.Peer, q *krpc.Msg) *krpc.Msg {
+	addr, ok := addrPortOf(q.IP)
+	switch {
+	case !ok || !usableAddr(addr) || q.A.Target.IsZero():
+		return wire.ErrorReply(krpc.ErrorCodeProtocolError, `nat_dial needs a nonce in "target" and an address in "ip"`)
+	case addr == n.listen || addr == from.Addr:
+		return wire.ErrorReply(krpc.ErrorCodeProtocolError, "nat_dial names this node or the requester itself")
+	case !n.nat.allow(from.ID):
+		return wire.ErrorReply(krpc.ErrorCodeServerError, "too many dial-back requests; slow down")
+	}
+	nonce := q.A.Target
+	n.natAsync(NATDialBackTimeout, func(ctx context.Context) {
+		_, _, _, err := n.call(ctx, addr, nil, wire.NATQuery(wire.MethodNATNonce, n.self, nonce, netip.AddrPort{}, n.roFlag()))
+		n.nat.mu.Lock()
+		n.nat.dialBacks++
+		n.nat.mu.Unlock()
+		n.log.Debug("dial-back", "to", addr, "err", err)
+	})
+	return wire.PingReply(n.self, from.Addr)
+}
+
+// handoutAddr is the address under which a find_node answer may give
+// out contact id: its own when it is not known to need a rendezvous;
+// port 0 (punch through us) when it is our client and its session is
+// live; otherwise none.
+func (n *Node) handoutAddr(id krpc.ID, addr netip.AddrPort) (netip.AddrPort, bool) {
+	if n.nat == nil {
+		return addr, true
+	}
+	natted, _, client := n.nat.peerKind(id, n.cfg.Clock.Now())
+	switch {
+	case !natted:
+		return addr, true
+	case client && n.hasSession(addr):
+		return netip.AddrPortFrom(addr.Addr(), 0), true
+	}
+	return addr, false
+}
+
+// lookupUsable says whether a table contact may be queried directly:
+// not when it needs a rendezvous and its session is gone.
+func (n *Node) lookupUsable(id krpc.ID, addr netip.AddrPort) bool {
+	if n.nat == nil {
+		return true
+	}
+	natted, _, _ := n.nat.peerKind(id, n.cfg.Clock.Now())
+	return !natted || n.hasSession(addr)
+}
+
+// natStats snapshots the NAT state; zero when NAT handling is off.
+func (n *Node) natStats() NATStats {
+	if n.nat == nil {
+		return NATStats{}
+	}
+	return n.nat.stats()
+}
+
+// natAsync runs f, with a context that ends after d or on Close, in a
+// goroutine that Close waits for.
+func (n *Node) natAsync(d time.Duration, f func(ctx context.Context)) {
+	n.nat.spawn(func() {
+		ctx, cancel := context.WithTimeout(n.ctx, d)
+		defer cancel()
+		f(ctx)
+	})
+}
+
+// SetMapped tells the node that a port mapping made it reachable at addr
+// (or, with an invalid addr, that the mapping is gone); NAT handling must
+// be on.
+func (n *Node) SetMapped(addr netip.AddrPort) {
+	if n.nat == nil {
+		return
+	}
+	n.nat.mu.Lock()
+	n.nat.cfg.Mapped = addr
+	n.nat.mu.Unlock()
+}

@@ -1,0 +1,100 @@
+package node
+
+import (
+	"net/netip"
+	"sync/atomic"
+	"testing"
+
+	"github.com/anacrolix/dht/v2/krpc"
+
+	"github.com/kadnode/kadnode/wire"
+)
+
+// sessionFake is a fake transport that reports whether sessions are live.
+type sessionFake struct {
+	*fakeTransport
+	live atomic.Bool
+}
+
+func (s *sessionFake) HasSession(netip.AddrPort) bool { return s.live.Load() }
+
+// TestHandOutOnlyUsableAddresses: a NAT'd contact goes into find_node
+// answers only while it is our rendezvous client with a live session, and
+// then with port 0; a contact that reached us without registering goes
+// out as it is.
+func TestHandOutOnlyUsableAddresses(t *testing.T) {
+	fn := newFakeNet()
+	tr := &sessionFake{fakeTransport: fn.endpoint()}
+	n, err := New(Config{NAT: NATConfig{Enabled: true}}, tr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	n.markJoined()
+	client := wire.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.5:6881")}
+	public := wire.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.6:6881")}
+	asker := wire.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.7:6881")}
+	reg := wire.NATQuery(wire.MethodNATRegister, client.ID, krpc.ID{}, netip.AddrPort{}, false)
+	if r := n.handle(client, reg); r == nil || r.E != nil {
+		t.Fatalf("nat_register refused: %+v", r)
+	}
+	if r := n.handle(public, wire.PingQuery(public.ID, false)); r == nil || r.E != nil {
+		t.Fatalf("ping refused: %+v", r)
+	}
+	answer := func() map[krpc.ID]int {
+		r := n.handle(asker, wire.FindNodeQuery(asker.ID, krpc.RandomNodeID(), true))
+		ports := map[krpc.ID]int{}
+		r.R.ForAllNodes(func(ni krpc.NodeInfo) { ports[ni.ID] = ni.Addr.Port })
+		return ports
+	}
+	tr.live.Store(true)
+	got := answer()
+	if p, ok := got[client.ID]; !ok || p != 0 {
+		t.Fatalf("live client handed out as %v (present %v), want port 0", p, ok)
+	}
+	if got[public.ID] != 6881 {
+		t.Fatalf("public contact handed out with port %d", got[public.ID])
+	}
+	tr.live.Store(false)
+	if _, ok := answer()[client.ID]; ok {
+		t.Fatal("client handed out without a live session")
+	}
+	// A query without ro from the client says it is public now.
+	n.handle(client, wire.PingQuery(client.ID, false))
+	if got := answer(); got[client.ID] != 6881 {
+		t.Fatalf("client that turned public handed out as %+v", got)
+	}
+}
+
+// TestNATRequestsRefused: relays, punches and dial-backs that would make
+// the node a weapon or a tool of a stranger are refused with a reason.
+func TestNATRequestsRefused(t *testing.T) {
+	fn := newFakeNet()
+	tr := &sessionFake{fakeTransport: fn.endpoint()}
+	n, err := New(Config{NAT: NATConfig{Enabled: true}}, tr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	tr.live.Store(true)
+	stranger := wire.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.8:6881")}
+	victim := netip.MustParseAddrPort("198.51.100.9:53")
+	cases := map[string]*krpc.Msg{
+		"punch from a node we did not register with": wire.NATQuery(wire.MethodNATPunch, stranger.ID, krpc.RandomNodeID(), victim, false),
+		"connect to a node that is not our client":   wire.NATQuery(wire.MethodNATConnect, stranger.ID, krpc.RandomNodeID(), netip.AddrPort{}, false),
+		"connect to the caller itself":               wire.NATQuery(wire.MethodNATConnect, stranger.ID, stranger.ID, netip.AddrPort{}, false),
+		"dial without an address":                    wire.NATQuery(wire.MethodNATDial, stranger.ID, krpc.RandomNodeID(), netip.AddrPort{}, false),
+		"check without a nonce":                      wire.NATQuery(wire.MethodNATCheck, stranger.ID, krpc.ID{}, netip.AddrPort{}, false),
+	}
+	for name, q := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := n.handle(stranger, q)
+			if r == nil || r.E == nil || r.E.Msg == "" {
+				t.Fatalf("not refused with a reason: %+v", r)
+			}
+		})
+	}
+	if st := n.natStats(); st.PunchesOK+st.PunchesFailed+st.DialBacks+st.Relays != 0 {
+		t.Fatalf("a refused request was acted on: %+v", st)
+	}
+}

@@ -1,0 +1,52 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+
+	"github.com/anacrolix/dht/v2/krpc"
+
+	"github.com/kadnode/kadnode/wire"
+)
+
+// addRendezvous makes a candidate of a contact that a find_node answer
+// gave with port 0: it is reached by a punch through the node that gave
+// it out (via). Without NAT handling such an entry is dropped, as peers
+// without the extension do.
+func (l *lookup) addRendezvous(ni krpc.NodeInfo, via *candidate) {
+	ip, ok := netip.AddrFromSlice(ni.Addr.IP)
+	if l.n.nat == nil || !ok || ni.Addr.Port != 0 || ip.IsUnspecified() || ip.IsMulticast() {
+		return
+	}
+	if _, seen := l.seen[ni.ID]; seen || ni.ID == l.n.self {
+		return
+	}
+	l.add(ni.ID, netip.AddrPortFrom(ip.Unmap(), 0), via.round+1)
+	if c := l.seen[ni.ID]; c != nil {
+		c.via = &wire.Peer{ID: via.id, Addr: via.addr}
+	}
+}
+
+// natConnect asks the rendezvous via to relay a punch to target, and
+// returns the target's address as the rendezvous sees it. The target
+// dials us at once; our own dial, which follows, crosses it, and the
+// transport's simultaneous-open tie-break settles the two handshakes.
+func (n *Node) natConnect(ctx context.Context, via wire.Peer, target krpc.ID) (netip.AddrPort, error) {
+	_, reply, _, err := n.call(ctx, via.Addr, &via.ID, wire.NATQuery(wire.MethodNATConnect, n.self, target, netip.AddrPort{}, n.roFlag()))
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("rendezvous %s for %x: %w", via.Addr, target, err)
+	}
+	var addr netip.AddrPort
+	if reply.R != nil {
+		reply.R.ForAllNodes(func(ni krpc.NodeInfo) {
+			if a, ok := nodeAddr(ni.Addr); ok && ni.ID == target {
+				addr = a
+			}
+		})
+	}
+	if !addr.IsValid() {
+		return addr, fmt.Errorf("rendezvous %s answered nat_connect without the target's address", via.Addr)
+	}
+	return addr, nil
+}

@@ -1,0 +1,182 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
+
+	"github.com/kadnode/kadnode/store"
+	"github.com/kadnode/kadnode/wire"
+)
+
+// natLoop classifies the node's reachability every NATTick and does what
+// the state asks: reachability checks until verified public, and, behind
+// a cone NAT, registrations with its rendezvous contacts at the
+// keepalive interval.
+func (n *Node) natLoop() {
+	defer n.wg.Done()
+	for n.sleep(NATTick) {
+		n.natStep()
+	}
+}
+
+func (n *Node) natStep() {
+	s := n.nat
+	wasClient := s.stats().ClientMode
+	state, why, changed := s.classify(&n.external, n.listen)
+	if changed {
+		n.log.Info("reachability changed", "reachability", string(state), "why", why)
+		if state == ReachPublic {
+			// Our earlier queries carried ro; announce ourselves now.
+			n.reannounce()
+		}
+	}
+	st := s.stats()
+	if st.ClientMode && !wasClient {
+		n.log.Warn("running as a read-only client (BEP 43): other nodes will not insert this node, its own lookups still work",
+			"why", st.ClientModeReason)
+	}
+	now := n.cfg.Clock.Now()
+	s.mu.Lock()
+	due := !s.checking && state != ReachPublic && state != ReachSymmetric && !now.Before(s.checkAt)
+	if due {
+		s.checking = true
+		s.checkAt = now.Add(NATCheckInterval)
+	}
+	s.mu.Unlock()
+	if due {
+		s.spawn(n.checkReachability)
+	}
+	if state == ReachNAT && !st.ClientMode {
+		n.keepRendezvous(now)
+	} else if st.Rendezvous > 0 {
+		s.mu.Lock()
+		clear(s.rendezvous)
+		s.mu.Unlock()
+	}
+}
+
+// reannounce looks up our own ID, so that the nodes near it insert us.
+func (n *Node) reannounce() {
+	n.nat.spawn(func() {
+		if _, err := n.lookup(n.ctx, n.self); err != nil && n.ctx.Err() == nil {
+			n.log.Debug("announcing ourselves after becoming public", "err", err)
+		}
+	})
+}
+
+// checkReachability asks up to NATCheckPeers contacts to have a third node
+// dial us back with a fresh nonce, then waits for the nonce. Only a
+// dial-back from an address we never sent to counts.
+func (n *Node) checkReachability() {
+	s := n.nat
+	defer func() {
+		s.mu.Lock()
+		s.checking = false
+		s.mu.Unlock()
+	}()
+	if _, _, _, voters := n.external.summary(); voters < 2 {
+		// Too few views of our address to tell a cone from a symmetric
+		// NAT: meet more nodes through a lookup of our own ID.
+		if _, err := n.lookup(n.ctx, n.self); err != nil && n.ctx.Err() == nil {
+			n.log.Debug("lookup for more views of our address", "err", err)
+		}
+	}
+	var nonce krpc.ID
+	_, _ = rand.Read(nonce[:])
+	s.mu.Lock()
+	for id, exp := range s.nonces {
+		if n.cfg.Clock.Now().After(exp) {
+			delete(s.nonces, id)
+		}
+	}
+	s.nonces[nonce] = n.cfg.Clock.Now().Add(NATCheckWait + NATDialBackTimeout)
+	s.mu.Unlock()
+	asked := 0
+	for _, c := range n.table.Contacts() {
+		if asked == NATCheckPeers || n.ctx.Err() != nil {
+			break
+		}
+		if c.LastResponse.IsZero() {
+			continue
+		}
+		_, _, _, err := n.call(n.ctx, c.Addr, &c.ID, wire.NATQuery(wire.MethodNATCheck, n.self, nonce, netip.AddrPort{}, n.roFlag()))
+		if err == nil {
+			asked++
+		}
+	}
+	if asked == 0 {
+		s.mu.Lock()
+		s.checkAt = n.cfg.Clock.Now().Add(NATTick) // nobody to ask yet
+		s.mu.Unlock()
+		return
+	}
+	t := time.NewTimer(NATCheckWait)
+	defer t.Stop()
+	select {
+	case <-s.nonceCh:
+		return
+	case <-t.C:
+	case <-n.ctx.Done():
+		return
+	}
+	s.mu.Lock()
+	if !s.verified {
+		s.failed++
+	}
+	s.mu.Unlock()
+}
+
+// keepRendezvous registers with the NATRendezvousCount contacts closest
+// to our own ID that are not NAT'd themselves, each once per keepalive
+// interval: that keeps our NAT's mapping towards them open, and their
+// sessions with us busy enough for the idle reaper to leave them.
+func (n *Node) keepRendezvous(now time.Time) {
+	s := n.nat
+	var want []store.Contact
+	n.table.visitClosest(n.self, 4*NATRendezvousCount, func(c *store.Contact) {
+		if len(want) < NATRendezvousCount && !c.LastResponse.IsZero() {
+			want = append(want, *c)
+		}
+	})
+	s.mu.Lock()
+	keep := make(map[krpc.ID]bool, len(want))
+	var due []store.Contact
+	for _, c := range want {
+		if _, natted := s.natted[c.ID]; natted {
+			continue
+		}
+		keep[c.ID] = true
+		if r, ok := s.rendezvous[c.ID]; !ok || now.Sub(r.last) >= s.cfg.Keepalive || r.addr != c.Addr {
+			due = append(due, c)
+		}
+	}
+	for id := range s.rendezvous {
+		if !keep[id] {
+			delete(s.rendezvous, id)
+		}
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range due {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithCancel(n.ctx)
+			defer cancel()
+			_, _, _, err := n.call(ctx, c.Addr, &c.ID, wire.NATQuery(wire.MethodNATRegister, n.self, krpc.ID{}, netip.AddrPort{}, false))
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if err != nil {
+				delete(s.rendezvous, c.ID)
+				return
+			}
+			s.rendezvous[c.ID] = rendezvousEntry{addr: c.Addr, last: n.cfg.Clock.Now()}
+		}()
+	}
+	wg.Wait()
+}
