@@ -27,8 +27,6 @@ const (
 	// composeExecTO bounds one compose command: it starts or removes every
 	// container, a minute or more at N = 100 on a busy machine.
 	composeExecTO = 10 * time.Minute
-	// composeParallel is how many containers compose starts at once.
-	composeParallel = 16
 )
 
 // Timing of the testnet's nodes: short, so that the check's failure and

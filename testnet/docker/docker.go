@@ -68,12 +68,12 @@ func (d *dockerCLI) composeWith(ctx context.Context, file string, args ...string
 }
 
 // composeEnv lets compose wait for a daemon that is slow to answer while
-// it starts a hundred containers (docker-compose v1 gives up after 60 s),
-// and starts them a few at a time.
+// it starts a hundred containers (docker-compose v1 gives up after 60 s).
+// COMPOSE_PARALLEL_LIMIT is left alone: below the number of services that
+// depend on the seed, docker-compose v1 deadlocks.
 var composeEnv = []string{
 	"COMPOSE_HTTP_TIMEOUT=" + strconv.Itoa(int(composeExecTO.Seconds())),
 	"DOCKER_CLIENT_TIMEOUT=" + strconv.Itoa(int(composeExecTO.Seconds())),
-	"COMPOSE_PARALLEL_LIMIT=" + strconv.Itoa(composeParallel),
 }
 
 func (d *dockerCLI) composeCmd(ctx context.Context, args ...string) ([]byte, error) {
