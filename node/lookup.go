@@ -53,6 +53,7 @@ type lookup struct {
 	cands  []*candidate // sorted by distance to target
 	seen   map[krpc.ID]*candidate
 	stats  LookupStats
+	values *valueLookup // a BEP 44 get lookup; nil for find_node
 }
 
 // Lookup runs an iterative lookup for target.
@@ -69,11 +70,17 @@ func (n *Node) Lookup(ctx context.Context, target krpc.ID) (LookupResult, error)
 // lookup runs the iterative lookup. On a cancelled or expired ctx it
 // returns what it found so far together with the context's error.
 func (n *Node) lookup(ctx context.Context, target krpc.ID) (LookupResult, error) {
+	return n.lookupWith(ctx, target, nil)
+}
+
+// lookupWith runs the iterative lookup with find_node, or with get when v
+// is non-nil (v collects tokens and items, and may end the lookup early).
+func (n *Node) lookupWith(ctx context.Context, target krpc.ID, v *valueLookup) (LookupResult, error) {
 	start := time.Now()
 	n.markLookup(target)
 	qctx, cancelQueries := context.WithCancel(ctx)
 	defer cancelQueries()
-	l := &lookup{n: n, ctx: qctx, target: target, seen: make(map[krpc.ID]*candidate)}
+	l := &lookup{n: n, ctx: qctx, target: target, seen: make(map[krpc.ID]*candidate), values: v}
 	n.table.visitClosest(target, n.cfg.K, func(c *store.Contact) { l.add(c.ID, c.Addr, 1) })
 	if len(l.cands) == 0 {
 		return l.result(start), ErrNoContacts
@@ -91,9 +98,9 @@ func (n *Node) lookup(ctx context.Context, target krpc.ID) (LookupResult, error)
 			inFlight++
 			pending++
 			l.stats.Queries++
-			n.startFindNode(qctx, c, target, results, slow)
+			n.startQuery(qctx, c, l.query, results, slow)
 		}
-		if l.done() || ctx.Err() != nil {
+		if l.done() || l.values.stopped() || ctx.Err() != nil {
 			break
 		}
 		select {
@@ -127,9 +134,27 @@ func (n *Node) lookup(ctx context.Context, target krpc.ID) (LookupResult, error)
 	return l.result(start), ctx.Err()
 }
 
-// startFindNode queries c in its own goroutine. It reports the outcome on
-// results, and on slow when the adaptive timeout passes first.
-func (n *Node) startFindNode(ctx context.Context, c *candidate, target krpc.ID, results chan<- queryResult, slow chan<- *candidate) {
+// query builds the lookup's next query (a new message each time: the
+// transport sets its transaction ID).
+func (l *lookup) query() *krpc.Msg {
+	if l.values != nil {
+		return wire.GetQuery(l.n.self, l.target, l.n.cfg.ReadOnly)
+	}
+	return wire.FindNodeQuery(l.n.self, l.target, l.n.cfg.ReadOnly)
+}
+
+// method is the lookup's query method, for the counters.
+func (l *lookup) method() string {
+	if l.values != nil {
+		return wire.MethodGet
+	}
+	return wire.MethodFindNode
+}
+
+// startQuery queries c with the message query builds, in its own
+// goroutine. It reports the outcome on results, and on slow when the
+// adaptive timeout passes first.
+func (n *Node) startQuery(ctx context.Context, c *candidate, query func() *krpc.Msg, results chan<- queryResult, slow chan<- *candidate) {
 	soft := n.rtt.timeout(MinQueryTimeout, n.cfg.RPCTimeout)
 	id, addr := c.id, c.addr
 	go func() {
@@ -139,7 +164,7 @@ func (n *Node) startFindNode(ctx context.Context, c *candidate, target krpc.ID, 
 			case <-ctx.Done():
 			}
 		})
-		peer, reply, rtt, err := n.call(ctx, addr, &id, wire.FindNodeQuery(n.self, target, n.cfg.ReadOnly))
+		peer, reply, rtt, err := n.call(ctx, addr, &id, query())
 		timer.Stop()
 		results <- queryResult{c: c, peer: peer, reply: reply, err: err, rtt: rtt}
 	}()
@@ -155,7 +180,7 @@ func (l *lookup) handle(r queryResult) {
 			return // we gave up on it: says nothing about the peer
 		}
 		outcome := outcomeOf(r.err)
-		n.rpcsOut.add(wire.MethodFindNode, outcome)
+		n.rpcsOut.add(l.method(), outcome)
 		if outcome == outcomeTimeout {
 			l.stats.Timeouts++
 		}
@@ -164,11 +189,11 @@ func (l *lookup) handle(r queryResult) {
 	}
 	if err := n.checkReply(r.peer, &c.id, r.reply); err != nil {
 		c.state = candFailed
-		n.log.Debug("unusable find_node reply", "peer", c.id, "addr", c.addr, "err", err)
-		n.rpcsOut.add(wire.MethodFindNode, outcomeError)
+		n.log.Debug("unusable lookup reply", "method", l.method(), "peer", c.id, "addr", c.addr, "err", err)
+		n.rpcsOut.add(l.method(), outcomeError)
 		return
 	}
-	n.rpcsOut.add(wire.MethodFindNode, outcomeOK)
+	n.rpcsOut.add(l.method(), outcomeOK)
 	n.learn(r.peer, r.reply, r.rtt)
 	n.table.Responded(r.peer)
 	c.state = candAnswered
@@ -187,6 +212,7 @@ func (l *lookup) handle(r queryResult) {
 		}
 		l.add(ni.ID, addr, c.round+1)
 	})
+	l.values.reply(c.id, r.reply)
 }
 
 // add makes id a candidate unless it is known already or is us.

@@ -53,6 +53,9 @@ type Config struct {
 	// addresses too, which are exempt otherwise (a testnet on one host).
 	BucketSubnetLimit, TableSubnetLimit int
 	LimitPrivate                        bool
+
+	// Values holds the BEP 44 item parameters (expiry, republish, limits).
+	Values ValuesConfig
 }
 
 func (c Config) withDefaults() Config {
@@ -117,6 +120,7 @@ type Node struct {
 	rpcsIn   rpcCounters
 	rpcsOut  rpcCounters
 	refresh  refreshTimes
+	vals     values
 
 	// joined is closed when our own bootstrap is done; until then inbound
 	// callers are answered but not inserted.
@@ -171,6 +175,11 @@ func New(cfg Config, tr Transport, st Store) (*Node, error) {
 		n.table.Load(cs)
 		n.loaded = n.table.Contacts()
 	}
+	if err := n.initValues(cfg.Clock.Now()); err != nil {
+		n.cancel()
+		n.table.Close()
+		return nil, fmt.Errorf("loading items from the store: %w", err)
+	}
 	if len(cfg.Seeds) == 0 && len(n.loaded) == 0 {
 		// Nobody to join through: this is the first node of a network.
 		n.markJoined()
@@ -183,10 +192,11 @@ func (n *Node) Start() {
 	n.startOnce.Do(func() {
 		n.started = time.Now()
 		n.tr.Serve(n.handle)
-		n.wg.Add(3)
+		n.wg.Add(4)
 		go n.joinLoop()
 		go n.refreshLoop()
 		go n.revalidateLoop()
+		go n.valuesLoop()
 	})
 }
 
