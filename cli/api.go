@@ -32,6 +32,7 @@ type controlAPI struct {
 	metrics http.Handler
 	status  *statusPage
 	log     *slog.Logger
+	values  valueNode // BEP 44 routes; nil leaves them out
 }
 
 // routes is the API's handler.
@@ -42,6 +43,7 @@ func (a *controlAPI) routes() http.Handler {
 	mux.HandleFunc("GET /api/lookup", a.handleLookup)
 	mux.HandleFunc("POST /api/ping", a.handlePing)
 	mux.HandleFunc("POST /api/add", a.handleAdd)
+	a.valueRoutes(mux)
 	if a.metrics != nil {
 		mux.Handle("GET /metrics", a.metrics)
 	}

@@ -262,6 +262,7 @@ func startDaemon(cfg daemonConfig) (_ *daemon, err error) {
 
 func (d *daemon) serveAPI(lookups *lookupLog) {
 	reg := newRegistry(statsSources{node: d.node.Stats, transport: d.tr.Stats, store: d.store.Stats}, lookups)
+	reg.MustRegister(newValuesCollector(d.node.ValueStats))
 	api := &controlAPI{
 		node:    d.node,
 		network: d.cfg.network,
@@ -270,6 +271,7 @@ func (d *daemon) serveAPI(lookups *lookupLog) {
 		metrics: promHandler(reg),
 		status:  &statusPage{node: d.node, network: d.cfg.network, k: d.cfg.k, lookups: lookups, now: time.Now},
 		log:     d.cfg.log,
+		values:  d.node,
 	}
 	d.api = &http.Server{
 		Handler:           api.routes(),

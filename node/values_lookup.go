@@ -176,7 +176,7 @@ func (n *Node) put(ctx context.Context, it wire.Item, cas int64) (PutResult, err
 		})
 	}
 	wg.Wait()
-	if n.amongClosest(target, lr.Closest) {
+	if !n.cfg.ReadOnly && n.amongClosest(target, lr.Closest) {
 		if e := n.vals.table.put(it, cas, n.listen.Addr(), n.cfg.Clock.Now()); e == nil {
 			res.Stored++
 		} else {
