@@ -273,6 +273,7 @@ func (d *daemon) serveAPI(lookups *lookupLog) {
 		log:     d.cfg.log,
 		values:  d.node,
 	}
+	api.status.values = d.node.ValueStats
 	d.api = &http.Server{
 		Handler:           api.routes(),
 		ReadHeaderTimeout: apiReadHeaderTimeout,

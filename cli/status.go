@@ -32,6 +32,7 @@ type statusPage struct {
 	k       int
 	lookups *lookupLog
 	now     func() time.Time
+	values  func() node.ValueStats // nil: no values panel
 }
 
 type statusData struct {
@@ -43,6 +44,7 @@ type statusData struct {
 	Bars                                   []statusBar
 	Ticks                                  []statusTick
 	Lookups                                []statusLookup
+	Values                                 *statusValues
 }
 
 // statusBar is one bucket: the filled bar and, above it, the replacement cache.
@@ -89,6 +91,9 @@ func (p *statusPage) data() statusData {
 		SVGHeight: svgTop + svgBarHeight + 20,
 		Top:       svgTop,
 		Baseline:  svgTop + svgBarHeight,
+	}
+	if p.values != nil {
+		d.Values = toStatusValues(p.values())
 	}
 	var live, waiting [svgBuckets]int
 	for _, c := range p.node.Nodes() {

@@ -191,3 +191,21 @@ func (c *valuesCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.puts, prometheus.CounterValue, float64(s.PutsServed))
 	byLabel(ch, c.rejects, s.Rejects)
 }
+
+// statusValues is the values panel of the status page.
+type statusValues struct {
+	Held, Bytes, Own int
+	Gets, Puts       uint64
+	Rejects          string // "reason n, …", empty when none
+}
+
+func toStatusValues(s node.ValueStats) *statusValues {
+	out := &statusValues{Held: s.Held, Bytes: s.Bytes, Own: s.Own, Gets: s.GetsServed, Puts: s.PutsServed}
+	for _, r := range sortedKeys(s.Rejects) {
+		if out.Rejects != "" {
+			out.Rejects += ", "
+		}
+		out.Rejects += r + " " + strconv.FormatUint(s.Rejects[r], 10)
+	}
+	return out
+}

@@ -74,4 +74,11 @@ func TestE2EPutGet(t *testing.T) {
 	if !strings.Contains(metrics, `kadnode_rpcs_in_total{method="put",outcome="ok"}`) {
 		t.Error("/metrics counts no put")
 	}
+	_, page := request(t, "GET", "http://"+a.api+"/", "")
+	if !strings.Contains(page, "<h2>Values</h2>") || !strings.Contains(page, "items held for others") {
+		t.Error("the status page has no values panel")
+	}
+	if _, page := request(t, "GET", "http://"+b.api+"/", ""); !strings.Contains(page, "cas_mismatch 1") {
+		t.Error("B's status page does not show the put it refused for its cas")
+	}
 }
