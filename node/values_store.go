@@ -79,11 +79,16 @@ type itemTable struct {
 	bytes     int
 	perSource map[netip.Addr]int
 	own       map[krpc.ID]*ownItem
+	// gen counts the changes of each held target not yet known written,
+	// so that sync writes outside the lock and still leaves the newest
+	// version on disk (see sync).
+	gen map[krpc.ID]uint64
 }
 
 func newItemTable(self krpc.ID, cfg ValuesConfig, st ItemStore, log *slog.Logger) *itemTable {
 	return &itemTable{self: self, cfg: cfg, st: st, log: log,
-		held: make(map[krpc.ID]*heldItem), perSource: make(map[netip.Addr]int), own: make(map[krpc.ID]*ownItem)}
+		held: make(map[krpc.ID]*heldItem), perSource: make(map[netip.Addr]int), own: make(map[krpc.ID]*ownItem),
+		gen: make(map[krpc.ID]uint64)}
 }
 
 // load restores the stored items; expired ones are dropped.
@@ -134,30 +139,88 @@ func (t *itemTable) get(target krpc.ID, now time.Time) (wire.Item, bool) {
 func (t *itemTable) put(it wire.Item, cas int64, source netip.Addr, now time.Time) *krpc.Error {
 	target := it.Target()
 	t.mu.Lock()
-	defer t.mu.Unlock()
+	e, changed := t.putLocked(target, it, cas, source, now)
+	t.mu.Unlock()
+	t.sync(changed)
+	return e
+}
+
+// putLocked is put under t.mu; it returns the refusal and the targets it
+// changed, for sync.
+func (t *itemTable) putLocked(target krpc.ID, it wire.Item, cas int64, source netip.Addr, now time.Time) (*krpc.Error, []krpc.ID) {
 	if old, ok := t.held[target]; ok && now.Before(old.expires) && old.it.Mutable() {
 		switch {
 		case cas != 0 && cas != old.it.Seq:
 			return &krpc.Error{Code: krpc.ErrorCodeCasHashMismatched,
-				Msg: fmt.Sprintf("cas %d does not match the stored seq %d; get the item again and retry", cas, old.it.Seq)}
+				Msg: fmt.Sprintf("cas %d does not match the stored seq %d; get the item again and retry", cas, old.it.Seq)}, nil
 		case it.Seq < old.it.Seq:
 			return &krpc.Error{Code: krpc.ErrorCodeSequenceNumberLessThanCurrent,
-				Msg: fmt.Sprintf("seq %d is less than the stored seq %d", it.Seq, old.it.Seq)}
+				Msg: fmt.Sprintf("seq %d is less than the stored seq %d", it.Seq, old.it.Seq)}, nil
 		case it.Seq == old.it.Seq && !it.Equal(&old.it):
 			return &krpc.Error{Code: krpc.ErrorCodeSequenceNumberLessThanCurrent,
-				Msg: fmt.Sprintf("seq %d is the stored seq, with another value; put a higher seq", it.Seq)}
+				Msg: fmt.Sprintf("seq %d is the stored seq, with another value; put a higher seq", it.Seq)}, nil
 		}
 	}
 	h := &heldItem{it: it, source: source, stored: now, expires: now.Add(t.cfg.Expiry)}
 	drop, ok := t.makeRoomLocked(target, h)
 	if !ok {
-		t.persistLocked(nil, drop)
-		return &krpc.Error{Code: krpc.ErrorCodeServerError, Msg: "this node's item storage is full of items closer to its ID"}
+		t.changedLocked(drop)
+		return &krpc.Error{Code: krpc.ErrorCodeServerError, Msg: "this node's item storage is full of items closer to its ID"}, drop
 	}
 	t.removeLocked(target)
 	t.addLocked(target, h)
-	t.persistLocked([]store.Item{h.record(target)}, drop)
-	return nil
+	changed := append(drop, target)
+	t.changedLocked(changed)
+	return nil, changed
+}
+
+// changedLocked notes that targets changed in memory.
+func (t *itemTable) changedLocked(targets []krpc.ID) {
+	for _, tg := range targets {
+		t.gen[tg]++
+	}
+}
+
+// sync writes the current state of targets (a record, or a deletion) to
+// the store and returns once it is durable. It runs outside t.mu, so that
+// concurrent puts share the store's group commit instead of one fsync
+// each in turn. Two syncs of one target may commit in either order: each
+// checks afterwards whether the target changed since its snapshot and, if
+// so, writes it again, so the last write is of the newest version.
+func (t *itemTable) sync(targets []krpc.ID) {
+	if t.st == nil {
+		return
+	}
+	for len(targets) > 0 {
+		var items []store.Item
+		var drop []krpc.ID
+		gens := make([]uint64, len(targets))
+		t.mu.Lock()
+		for i, tg := range targets {
+			gens[i] = t.gen[tg]
+			if h, ok := t.held[tg]; ok {
+				items = append(items, h.record(tg))
+			} else {
+				drop = append(drop, tg)
+			}
+		}
+		t.mu.Unlock()
+		if err := t.st.PutItems(items, drop); err != nil {
+			t.log.Warn("storing items failed; keeping them in memory", "err", err)
+			return
+		}
+		var again []krpc.ID
+		t.mu.Lock()
+		for i, tg := range targets {
+			if t.gen[tg] != gens[i] {
+				again = append(again, tg)
+			} else if _, held := t.held[tg]; !held {
+				delete(t.gen, tg) // written as gone: nothing left to order
+			}
+		}
+		t.mu.Unlock()
+		targets = again
+	}
 }
 
 // makeRoomLocked drops what must go for h to fit at target: the source's
@@ -248,7 +311,6 @@ func (h *heldItem) record(target krpc.ID) store.Item {
 // expire drops the items past their expiry.
 func (t *itemTable) expire(now time.Time) int {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	var drop []krpc.ID
 	for tg, h := range t.held {
 		if !now.Before(h.expires) {
@@ -258,7 +320,9 @@ func (t *itemTable) expire(now time.Time) int {
 	for _, tg := range drop {
 		t.removeLocked(tg)
 	}
-	t.persistLocked(nil, drop)
+	t.changedLocked(drop)
+	t.mu.Unlock()
+	t.sync(drop)
 	return len(drop)
 }
 
