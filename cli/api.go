@@ -36,6 +36,7 @@ type controlAPI struct {
 	// persist waits until the node handed its changes to the store and
 	// returns why the store did not keep them; nil when it did.
 	persist func() error
+	values  valueNode // BEP 44 routes; nil leaves them out
 }
 
 // routes is the API's handler.
@@ -46,6 +47,7 @@ func (a *controlAPI) routes() http.Handler {
 	mux.HandleFunc("GET /api/lookup", a.handleLookup)
 	mux.HandleFunc("POST /api/ping", a.handlePing)
 	mux.HandleFunc("POST /api/add", a.handleAdd)
+	a.valueRoutes(mux)
 	if a.metrics != nil {
 		mux.Handle("GET /metrics", a.metrics)
 	}

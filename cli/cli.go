@@ -40,6 +40,8 @@ func newApp(stdout, stderr io.Writer) *ucli.App {
 			nodesCommand(),
 			pingCommand(),
 			addCommand(),
+			putCommand(),
+			getCommand(),
 		},
 		HideVersion: true,
 		// Errors are printed once, by runApp, with their exit status.

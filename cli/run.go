@@ -267,6 +267,7 @@ func (d *daemon) serveAPI(lookups *lookupLog) {
 	src := statsSources{node: d.node.Stats, transport: d.tr.Stats, store: d.durable.Stats, health: d.durable.Health}
 	reg := newRegistry(src, lookups)
 	ready := func() readyJSON { return readiness(d.node, d.tr.LocalAddr().String(), d.durable.Health) }
+	reg.MustRegister(newValuesCollector(d.node.ValueStats))
 	api := &controlAPI{
 		node:    d.node,
 		network: d.cfg.network,
@@ -282,7 +283,9 @@ func (d *daemon) serveAPI(lookups *lookupLog) {
 			d.node.Flush()
 			return d.durable.Health().Err
 		},
+		values: d.node,
 	}
+	api.status.values = d.node.ValueStats
 	d.api = &http.Server{
 		Handler:           api.routes(),
 		ReadHeaderTimeout: apiReadHeaderTimeout,

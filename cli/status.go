@@ -41,6 +41,7 @@ type statusPage struct {
 	stats   statsSources     // nil funcs leave their section out
 	ready   func() readyJSON // nil leaves the health section out
 	rates   rateMeter
+	values  func() node.ValueStats // nil: no values panel
 }
 
 type statusData struct {
@@ -63,6 +64,7 @@ type statusData struct {
 	Peers                                  []statusPeer
 	MorePeers                              int
 	Lookups                                []statusLookup
+	Values                                 *statusValues
 }
 
 // statusReach is what the node knows of how others reach it.
@@ -131,6 +133,9 @@ func (p *statusPage) data() statusData {
 		Joined:   self.Joined,
 		K:        p.k,
 		Refresh:  statusRefreshS,
+	}
+	if p.values != nil {
+		d.Values = toStatusValues(p.values())
 	}
 	nodes := p.node.Nodes()
 	p.chart(&d, nodes)

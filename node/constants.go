@@ -149,3 +149,32 @@ const (
 	// put a NAT'd node into client mode.
 	NATPunchFailures = 3
 )
+
+// Values (BEP 44).
+const (
+	// DefaultItemExpiry is how long a node holds an item that nobody puts
+	// again (BEP 44: about 2 hours).
+	DefaultItemExpiry = 2 * time.Hour
+	// DefaultRepublishInterval is how often the node puts again what it
+	// put, and hands on what it holds and was not put to it meanwhile (the
+	// paper's hourly republish); well within DefaultItemExpiry.
+	DefaultRepublishInterval = time.Hour
+	// DefaultMaxItems and DefaultMaxItemBytes bound what a node holds for
+	// others (values only; a record adds about 200 bytes).
+	DefaultMaxItems     = 4096
+	DefaultMaxItemBytes = 4 << 20
+	// DefaultMaxItemsPerSource bounds the items held from one IP address,
+	// so that one host cannot fill a node.
+	DefaultMaxItemsPerSource = 256
+	// ValuesCheckInterval is how often the node drops expired items and
+	// looks for items due for republishing.
+	ValuesCheckInterval = time.Minute
+	// MaxRepublishPerCheck bounds the items republished in one check, so
+	// that a node holding many items spreads the work out.
+	MaxRepublishPerCheck = 64
+	// TokenRotation is how often the write-token secret changes; a token
+	// stays valid for one to two rotations (BEP 5's practice).
+	TokenRotation = 5 * time.Minute
+	// TokenLen is the length of the write tokens this node issues.
+	TokenLen = 8
+)

@@ -41,8 +41,13 @@ func (n *Node) handle(from wire.Peer, q *krpc.Msg) *krpc.Msg {
 	if reply := n.natHandle(from, q); reply != nil {
 		return reply
 	}
-	if method == wire.MethodFindNode {
+	switch method {
+	case wire.MethodFindNode:
 		return wire.FindNodeReply(n.self, from.Addr, n.closestExcept(q.A.Target, from.ID))
+	case wire.MethodGet:
+		return n.handleGet(from, q)
+	case wire.MethodPut:
+		return n.handlePut(from, q)
 	}
 	return wire.PingReply(n.self, from.Addr)
 }
@@ -58,15 +63,15 @@ func (n *Node) validate(from wire.Peer, method string, q *krpc.Msg) *krpc.Msg {
 	case q.A == nil:
 		return wire.ErrorReply(krpc.ErrorCodeProtocolError, `query has no arguments "a"`)
 	case method == methodUnknown:
-		return wire.ErrorReply(krpc.ErrorCodeMethodUnknown, fmt.Sprintf("method %.32q unknown; this node answers ping and find_node", q.Q))
+		return wire.ErrorReply(krpc.ErrorCodeMethodUnknown, fmt.Sprintf("method %.32q unknown; this node answers ping, find_node, get and put", q.Q))
 	case q.A.ID != from.ID:
 		return wire.ErrorReply(krpc.ErrorCodeProtocolError, `"id" differs from the ID of the certificate the caller presented`)
 	case from.ID == n.self:
 		return wire.ErrorReply(krpc.ErrorCodeProtocolError, "caller has this node's own ID")
-	case q.Q == wire.MethodFindNode && q.A.Target.IsZero():
+	case (q.Q == wire.MethodFindNode || q.Q == wire.MethodGet) && q.A.Target.IsZero():
 		// The codec refuses a missing target; zero is how one that
 		// slipped through would look.
-		return wire.ErrorReply(krpc.ErrorCodeProtocolError, `find_node query has no "target"`)
+		return wire.ErrorReply(krpc.ErrorCodeProtocolError, fmt.Sprintf(`%s query has no "target"`, q.Q))
 	}
 	return nil
 }

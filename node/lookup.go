@@ -54,6 +54,7 @@ type lookup struct {
 	cands  []*candidate // sorted by distance to target
 	seen   map[krpc.ID]*candidate
 	stats  LookupStats
+	values *valueLookup // a BEP 44 get lookup; nil for find_node
 }
 
 // Lookup runs an iterative lookup for target.
@@ -70,11 +71,17 @@ func (n *Node) Lookup(ctx context.Context, target krpc.ID) (LookupResult, error)
 // lookup runs the iterative lookup. On a cancelled or expired ctx it
 // returns what it found so far together with the context's error.
 func (n *Node) lookup(ctx context.Context, target krpc.ID) (LookupResult, error) {
+	return n.lookupWith(ctx, target, nil)
+}
+
+// lookupWith runs the iterative lookup with find_node, or with get when v
+// is non-nil (v collects tokens and items, and may end the lookup early).
+func (n *Node) lookupWith(ctx context.Context, target krpc.ID, v *valueLookup) (LookupResult, error) {
 	start := time.Now()
 	n.markLookup(target)
 	qctx, cancelQueries := context.WithCancel(ctx)
 	defer cancelQueries()
-	l := &lookup{n: n, ctx: qctx, target: target, seen: make(map[krpc.ID]*candidate)}
+	l := &lookup{n: n, ctx: qctx, target: target, seen: make(map[krpc.ID]*candidate), values: v}
 	n.table.visitClosest(target, n.cfg.K, func(c *store.Contact) {
 		if n.lookupUsable(c.ID, c.Addr) {
 			l.add(c.ID, c.Addr, 1)
@@ -96,9 +103,9 @@ func (n *Node) lookup(ctx context.Context, target krpc.ID) (LookupResult, error)
 			inFlight++
 			pending++
 			l.stats.Queries++
-			n.startFindNode(qctx, c, target, results, slow)
+			n.startQuery(qctx, c, l.query, results, slow)
 		}
-		if l.done() || ctx.Err() != nil {
+		if l.done() || l.values.stopped() || ctx.Err() != nil {
 			break
 		}
 		select {
@@ -132,9 +139,27 @@ func (n *Node) lookup(ctx context.Context, target krpc.ID) (LookupResult, error)
 	return l.result(start), ctx.Err()
 }
 
-// startFindNode queries c in its own goroutine. It reports the outcome on
-// results, and on slow when the adaptive timeout passes first.
-func (n *Node) startFindNode(ctx context.Context, c *candidate, target krpc.ID, results chan<- queryResult, slow chan<- *candidate) {
+// query builds the lookup's next query (a new message each time: the
+// transport sets its transaction ID).
+func (l *lookup) query() *krpc.Msg {
+	if l.values != nil {
+		return wire.GetQuery(l.n.self, l.target, l.n.roFlag())
+	}
+	return wire.FindNodeQuery(l.n.self, l.target, l.n.roFlag())
+}
+
+// method is the lookup's query method, for the counters.
+func (l *lookup) method() string {
+	if l.values != nil {
+		return wire.MethodGet
+	}
+	return wire.MethodFindNode
+}
+
+// startQuery queries c with the message query builds, in its own
+// goroutine. It reports the outcome on results, and on slow when the
+// adaptive timeout passes first.
+func (n *Node) startQuery(ctx context.Context, c *candidate, query func() *krpc.Msg, results chan<- queryResult, slow chan<- *candidate) {
 	soft := n.rtt.timeout(MinQueryTimeout, n.cfg.RPCTimeout)
 	id, addr, via := c.id, c.addr, c.via
 	go func() {
@@ -154,7 +179,7 @@ func (n *Node) startFindNode(ctx context.Context, c *candidate, target krpc.ID, 
 			addr, err = n.natConnect(ctx, *via, id)
 		}
 		if err == nil {
-			peer, reply, rtt, err = n.call(ctx, addr, &id, wire.FindNodeQuery(n.self, target, n.roFlag()))
+			peer, reply, rtt, err = n.call(ctx, addr, &id, query())
 		}
 		timer.Stop()
 		results <- queryResult{c: c, peer: peer, reply: reply, err: err, rtt: rtt}
@@ -171,7 +196,7 @@ func (l *lookup) handle(r queryResult) {
 			return // we gave up on it: says nothing about the peer
 		}
 		outcome := outcomeOf(r.err)
-		n.rpcsOut.add(wire.MethodFindNode, outcome)
+		n.rpcsOut.add(l.method(), outcome)
 		if outcome == outcomeTimeout {
 			l.stats.Timeouts++
 		}
@@ -180,11 +205,11 @@ func (l *lookup) handle(r queryResult) {
 	}
 	if err := n.checkReply(r.peer, &c.id, r.reply); err != nil {
 		c.state = candFailed
-		n.log.Debug("unusable find_node reply", "peer", c.id, "addr", c.addr, "err", err)
-		n.rpcsOut.add(wire.MethodFindNode, outcomeError)
+		n.log.Debug("unusable lookup reply", "method", l.method(), "peer", c.id, "addr", c.addr, "err", err)
+		n.rpcsOut.add(l.method(), outcomeError)
 		return
 	}
-	n.rpcsOut.add(wire.MethodFindNode, outcomeOK)
+	n.rpcsOut.add(l.method(), outcomeOK)
 	if c.via != nil {
 		c.addr = r.peer.Addr
 		n.nat.markNATted(c.id, n.cfg.Clock.Now())
@@ -208,6 +233,7 @@ func (l *lookup) handle(r queryResult) {
 		}
 		l.add(ni.ID, addr, c.round+1)
 	})
+	l.values.reply(c.id, r.reply)
 }
 
 // add makes id a candidate unless it is known already or is us.

@@ -57,6 +57,8 @@ type Config struct {
 	// NAT turns on reachability checks, rendezvous, hole punching and
 	// client mode (reach.go).
 	NAT NATConfig
+	// Values holds the BEP 44 item parameters (expiry, republish, limits).
+	Values ValuesConfig
 }
 
 func (c Config) withDefaults() Config {
@@ -129,6 +131,7 @@ type Node struct {
 	refresh  refreshTimes
 	verdicts verdicts
 	nat      *natState // nil unless cfg.NAT.Enabled
+	vals     values
 
 	// joined is closed when our own bootstrap is done; until then inbound
 	// callers are answered but not inserted.
@@ -187,6 +190,11 @@ func New(cfg Config, tr Transport, st Store) (*Node, error) {
 		n.table.Load(cs)
 		n.loaded = n.table.Contacts()
 	}
+	if err := n.initValues(cfg.Clock.Now()); err != nil {
+		n.cancel()
+		n.table.Close()
+		return nil, fmt.Errorf("loading items from the store: %w", err)
+	}
 	if len(cfg.Seeds) == 0 && len(n.loaded) == 0 {
 		// Nobody to join through: this is the first node of a network.
 		n.markJoined()
@@ -199,10 +207,11 @@ func (n *Node) Start() {
 	n.startOnce.Do(func() {
 		n.started = time.Now()
 		n.tr.Serve(n.handle)
-		n.wg.Add(3)
+		n.wg.Add(4)
 		go n.joinLoop()
 		go n.refreshLoop()
 		go n.revalidateLoop()
+		go n.valuesLoop()
 		if n.nat != nil {
 			n.wg.Add(1)
 			go n.natLoop()

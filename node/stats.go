@@ -24,7 +24,7 @@ const methodUnknown = "unknown"
 // counters are a fixed array, so counting an RPC takes no lock and no map
 // lookup on the path of every query.
 var (
-	rpcMethods  = [...]string{wire.MethodPing, wire.MethodFindNode, methodUnknown}
+	rpcMethods  = [...]string{wire.MethodPing, wire.MethodFindNode, wire.MethodGet, wire.MethodPut, methodUnknown}
 	rpcOutcomes = [...]string{outcomeOK, outcomeError, outcomeTimeout, outcomeInvalid, outcomeIgnored}
 )
 

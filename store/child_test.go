@@ -21,6 +21,8 @@ const (
 	// rolePut puts contacts from several goroutines and prints each index
 	// after its Put has returned, until killed (or crashPutLimit).
 	rolePut = "put"
+	// rolePutItems is rolePut with BEP 44 items.
+	rolePutItems = "putitems"
 	// crashPutLimit bounds the put role if nobody kills it.
 	crashPutLimit = 200_000
 	// crashWriters is the put role's number of concurrent writers.
@@ -65,6 +67,8 @@ func runChild(role string) int {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 	case rolePut:
 		childPut(s)
+	case rolePutItems:
+		childPutItems(s)
 	default:
 		fmt.Fprintf(os.Stderr, "unknown child role %q\n", role)
 		return 2

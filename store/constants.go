@@ -6,7 +6,7 @@ import "time"
 const (
 	// schemaVersion is the layout this build writes; older stores are
 	// migrated up to it on Open, newer ones are refused.
-	schemaVersion = 1
+	schemaVersion = 2
 	// keyBits is the node ID size this build uses (krpc.ID, SHA-1 sized).
 	keyBits = 160
 	// idLen is the node ID length in bytes.
@@ -22,6 +22,12 @@ const (
 	prefixMeta = 'm'
 	// prefixContact is followed by the contact's 20-byte ID.
 	prefixContact = 'c'
+	// prefixItem is followed by the 20-byte target of a BEP 44 item the
+	// node holds for others (schema 2 on).
+	prefixItem = 'i'
+	// prefixOwnItem is followed by the target of an item the node put
+	// itself and republishes (schema 2 on).
+	prefixOwnItem = 'o'
 )
 
 // Record encodings.
@@ -30,6 +36,12 @@ const (
 	metaRecordVersion = 1
 	// contactRecordVersion is the first byte of an encoded contact record.
 	contactRecordVersion = 1
+	// itemRecordVersion is the first byte of an encoded item record.
+	itemRecordVersion = 1
+	// maxItemValue and maxItemSalt bound a stored item's value and salt
+	// (BEP 44's limits).
+	maxItemValue = 1000
+	maxItemSalt  = 64
 	// maxFailures bounds a decoded failure count; anything larger is garbage.
 	maxFailures = 1 << 16
 	// maxNetworkLen bounds the network name in the meta record.

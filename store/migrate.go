@@ -17,10 +17,21 @@ type migration struct {
 	run  func(b *pebble.Batch) error
 }
 
-// migrations are the steps of this build, in order. Schema 1 is the first
-// released layout, so there are none yet; the next layout change appends
-// {from: 1, ...} here and bumps schemaVersion.
-var migrations []migration
+// migrations are the steps of this build, in order; the next layout
+// change appends {from: 2, ...} here and bumps schemaVersion.
+var migrations = []migration{migrateItems}
+
+// migrateItems adds the BEP 44 item keyspaces (schema 2). Schema 1 wrote
+// nothing under their prefixes; whatever is there is not an item record
+// and is dropped, so that LoadItems never meets it.
+var migrateItems = migration{from: 1, what: "add the BEP 44 item keyspaces", run: func(b *pebble.Batch) error {
+	for _, p := range [...]byte{prefixItem, prefixOwnItem} {
+		if err := b.DeleteRange([]byte{p}, []byte{p + 1}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}}
 
 // migrate brings the store in db from schema version v up to schemaVersion.
 func migrate(db *pebble.DB, dir string, v int, steps []migration, log *slog.Logger) error {

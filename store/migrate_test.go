@@ -122,7 +122,7 @@ func TestMigrationFromOlderSchema(t *testing.T) {
 	writeRaw(t, dir, v0Store(m, cs))
 
 	o := testOptions()
-	o.migrations = []migration{migrateV0}
+	o.migrations = append([]migration{migrateV0}, migrations...)
 	s, err := Open(dir, o)
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +163,7 @@ func TestFailedMigrationLeavesStoreUntouched(t *testing.T) {
 	before := readRaw(t, dir)
 
 	o := testOptions()
-	o.migrations = []migration{migrateV0}
+	o.migrations = append([]migration{migrateV0}, migrations...)
 	_, err := Open(dir, o)
 	checkDirError(t, err, ErrCorrupt, dir, "migrating schema 0 to 1", "has 2 fields")
 	after := readRaw(t, dir)

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -33,7 +34,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	m := testMeta()
 	writeRaw(t, dir, rawHeader(t, schemaVersion+1, m))
 	_, err := Open(dir, testOptions())
-	checkDirError(t, err, ErrSchema, dir, "schema version 2", "upgrade kadnode")
+	checkDirError(t, err, ErrSchema, dir, fmt.Sprintf("schema version %d", schemaVersion+1), "upgrade kadnode")
 }
 
 func TestIdentityChangeKeepsContacts(t *testing.T) {

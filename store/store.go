@@ -69,6 +69,9 @@ type Stats struct {
 	Deletes   uint64 // contact records deleted
 	Touches   uint64 // contact records written for coalesced last-seen updates
 	WALSyncs  uint64 // deferred WAL fsyncs (with WALSyncInterval)
+	// ItemPuts and ItemDeletes count BEP 44 item records written and
+	// deleted.
+	ItemPuts, ItemDeletes uint64
 }
 
 // Store is the Pebble-backed routing-table store. Its methods are safe for
@@ -94,7 +97,7 @@ type Store struct {
 
 	pebbleFatal atomic.Pointer[error] // set by Pebble's Fatalf (see guard.go)
 	wedged      atomic.Bool           // Pebble panicked holding its locks (see guard.go)
-	stats       struct{ writes, coalesced, errors, puts, deletes, touches, walSyncs atomic.Uint64 }
+	stats       struct{ writes, coalesced, errors, puts, deletes, touches, walSyncs, itemPuts, itemDeletes atomic.Uint64 }
 }
 
 // Open opens (or creates) the store in dir, taking its lock. It refuses a
@@ -218,6 +221,9 @@ func (s *Store) Stats() Stats {
 		Deletes:   s.stats.deletes.Load(),
 		Touches:   s.stats.touches.Load(),
 		WALSyncs:  s.stats.walSyncs.Load(),
+
+		ItemPuts:    s.stats.itemPuts.Load(),
+		ItemDeletes: s.stats.itemDeletes.Load(),
 	}
 }
 

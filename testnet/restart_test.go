@@ -69,48 +69,7 @@ func TestRestartAfterSIGKILL(t *testing.T) {
 	net := newNet(t, patient(Options{Seed: 7}))
 	grow(t, net, 10)
 	dir := t.TempDir()
-	listen := LoopbackAddr(800, 0)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(),
-		childEnvDir+"="+dir,
-		childEnvListen+"="+listen.String(),
-		childEnvSeed+"="+net.Nodes()[3].Contact().String())
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	}()
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	var addr netip.AddrPort
-	select {
-	case line, ok := <-lines:
-		if !ok {
-			t.Fatal("child exited without reporting ready")
-		}
-		ready, addrStr, _ := strings.Cut(line, " ")
-		if ready != childReady {
-			t.Fatalf("child said %q, want %s <addr>", line, childReady)
-		}
-		if addr, err = netip.ParseAddrPort(addrStr); err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(testTimeout):
-		t.Fatal("child not ready in time")
-	}
+	cmd, addr, lines := startChildNode(t, dir, LoopbackAddr(800, 0), net.Nodes()[3].Contact())
 	id, err := wire.LoadOrCreateIdentity(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -135,6 +94,56 @@ func TestRestartAfterSIGKILL(t *testing.T) {
 		t.Fatalf("restarted with %d contacts from the store, want ≥ %d", got, childMinStored)
 	}
 	checkRejoined(t, net, m)
+}
+
+// startChildNode runs a node in a child process (this test binary again)
+// on dir and listen, joined through seed, and returns once it is ready:
+// joined, with contacts stored. The caller kills it; the test's end does
+// too.
+func startChildNode(t *testing.T, dir string, listen netip.AddrPort, seed wire.Contact) (*exec.Cmd, netip.AddrPort, chan string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(),
+		childEnvDir+"="+dir,
+		childEnvListen+"="+listen.String(),
+		childEnvSeed+"="+seed.String())
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	var addr netip.AddrPort
+	select {
+	case line, ok := <-lines:
+		if !ok {
+			t.Fatal("child exited without reporting ready")
+		}
+		ready, addrStr, _ := strings.Cut(line, " ")
+		if ready != childReady {
+			t.Fatalf("child said %q, want %s <addr>", line, childReady)
+		}
+		if addr, err = netip.ParseAddrPort(addrStr); err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("child not ready in time")
+	}
+	return cmd, addr, lines
 }
 
 // runChild is the child process of TestRestartAfterSIGKILL: it runs one

@@ -35,8 +35,8 @@ func EncodeMsg(m *krpc.Msg) ([]byte, error) {
 			return nil, fmt.Errorf("encoding KRPC message: %w", err)
 		}
 	}
-	if len(b) > MaxMessageSize {
-		return nil, &MessageTooLargeError{Size: len(b), Limit: MaxMessageSize}
+	if limit := msgLimit(m); len(b) > limit {
+		return nil, &MessageTooLargeError{Size: len(b), Limit: limit}
 	}
 	return b, nil
 }
@@ -50,7 +50,7 @@ func EncodeMsg(m *krpc.Msg) ([]byte, error) {
 // It returns a *MessageTooLargeError for input over MaxMessageSize and a
 // *MalformedError otherwise.
 func DecodeMsg(b []byte) (*krpc.Msg, error) {
-	if len(b) > MaxMessageSize {
+	if len(b) > MaxValueMessageSize {
 		return nil, &MessageTooLargeError{Size: len(b), Limit: MaxMessageSize}
 	}
 	switch {
@@ -69,10 +69,17 @@ func DecodeMsg(b []byte) (*krpc.Msg, error) {
 		return &MalformedError{Reason: reason, Code: krpc.ErrorCodeProtocolError, T: validT(m.T), Query: m.Y == krpc.YQuery}
 	}
 	switch {
+	case len(b) > MaxMessageSize && (err != nil || d.problem != nil):
+		// Only a valid message with a BEP 44 value may be this long.
+		return nil, &MessageTooLargeError{Size: len(b), Limit: MaxMessageSize}
 	case err != nil:
 		return nil, malformed("invalid bencode: " + err.Error())
 	case d.problem != nil:
 		return nil, malformed(d.problem.Error())
+	}
+	if len(b) > msgLimit(m) {
+		// Only a message with a BEP 44 value may be this long.
+		return nil, &MessageTooLargeError{Size: len(b), Limit: MaxMessageSize}
 	}
 	if reason := checkMsg(m, d.p); reason != "" {
 		return nil, malformed(reason)
@@ -80,10 +87,18 @@ func DecodeMsg(b []byte) (*krpc.Msg, error) {
 	return m, nil
 }
 
+// msgLimit is the largest encoding m may have.
+func msgLimit(m *krpc.Msg) int {
+	if carriesValue(m) {
+		return MaxValueMessageSize
+	}
+	return MaxMessageSize
+}
+
 // KnownMethod reports whether kadnode answers the query method q; a node
 // answers other methods with krpc.ErrorCodeMethodUnknown (204).
 func KnownMethod(q string) bool {
-	return q == MethodPing || q == MethodFindNode || NATMethod(q)
+	return q == MethodPing || q == MethodFindNode || q == MethodGet || q == MethodPut || NATMethod(q)
 }
 
 // presence records which ID fields were present, since krpc.ID decodes an
@@ -111,8 +126,10 @@ func checkMsg(m *krpc.Msg, p presence) string {
 			return fmt.Sprintf(`%s query has no arguments "a"`, quoteShort(m.Q))
 		case !p.aID:
 			return fmt.Sprintf(`%s query has no "id" in "a"`, quoteShort(m.Q))
-		case m.Q == MethodFindNode && !p.target:
-			return `find_node query has no "target" in "a"`
+		case (m.Q == MethodFindNode || m.Q == MethodGet) && !p.target:
+			return fmt.Sprintf(`%s query has no "target" in "a"`, m.Q)
+		case m.Q == MethodPut && m.A.V == nil:
+			return `put query has no value "v" in "a"`
 		}
 	case krpc.YResponse:
 		if m.R == nil {

@@ -114,6 +114,8 @@ func (d *msgDecoder) argField(k []byte) error {
 			}
 			a.Want = append(a.Want, krpc.Want(w))
 		}
+	case "token", "v", "seq", "cas", "k", "salt", "sig":
+		return r.bep44Arg(string(k), a)
 	}
 	return r.skip(maxBencodeDepth - 2)
 }
@@ -133,6 +135,8 @@ func (d *msgDecoder) returnField(k []byte) error {
 		b, err := r.compact("nodes6", compactIPv6NodeLen)
 		ret.Nodes6 = compactNodes(b, compactIPv6NodeLen)
 		return err
+	case "token", "v", "seq", "k", "sig":
+		return r.bep44Return(string(k), ret)
 	}
 	return r.skip(maxBencodeDepth - 2)
 }
@@ -163,6 +167,10 @@ func (r *bencodeReader) method() (string, error) {
 		return MethodPing, nil
 	case string(b) == MethodFindNode:
 		return MethodFindNode, nil
+	case string(b) == MethodGet:
+		return MethodGet, nil
+	case string(b) == MethodPut:
+		return MethodPut, nil
 	}
 	return string(b), nil
 }

@@ -80,16 +80,16 @@ func TestEncodeOtherFields(t *testing.T) {
 	// encoder; the receiver skips the field.
 	m := PingQuery(testID(1), false)
 	m.T = "aa"
-	m.A.Token = "tok"
+	m.A.InfoHash = testID(7)
 	if plainMsg(m) {
-		t.Fatal("plainMsg accepts a message with a token")
+		t.Fatal("plainMsg accepts a message with an info_hash")
 	}
 	b := mustEncode(t, m)
-	if !bytes.Contains(b, []byte("5:token3:tok")) {
-		t.Fatalf("encoded %q lacks the token", b)
+	if !bytes.Contains(b, []byte("9:info_hash20:")) {
+		t.Fatalf("encoded %q lacks the info_hash", b)
 	}
 	got, err := DecodeMsg(b)
-	if err != nil || got.A.ID != m.A.ID || got.A.Token != "" {
+	if err != nil || got.A.ID != m.A.ID || !got.A.InfoHash.IsZero() {
 		t.Fatalf("DecodeMsg(%q) = %+v, %v", b, got, err)
 	}
 }

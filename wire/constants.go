@@ -37,6 +37,25 @@ const (
 	MethodNATNonce    = "nat_nonce"    // the dial-back itself, nonce in "target"
 )
 
+// BEP 44 (values).
+const (
+	// MethodGet and MethodPut read and store an item (BEP 44).
+	MethodGet = "get"
+	MethodPut = "put"
+	// MaxValueSize bounds an item's bencoded value (BEP 44: 1,000 bytes).
+	MaxValueSize = 1000
+	// MaxSaltSize bounds a mutable item's salt (BEP 44: 64 bytes).
+	MaxSaltSize = 64
+	// MaxValueMessageSize bounds a message that carries a value: a put
+	// with a 1,000-byte value, key, signature and 64-byte salt needs about
+	// 1,250 bytes, more than MaxMessageSize. 1,400 bytes plus DTLS and UDP
+	// headers still fit a 1,500-byte Ethernet MTU (not IPv6's 1,280).
+	MaxValueMessageSize = 1400
+	// MaxTokenLen bounds a write token; kadnode's are 8 bytes, BEP 5's
+	// usual ones 4 to 20.
+	MaxTokenLen = 32
+)
+
 // Transport defaults; a zero field of Config takes these.
 const (
 	// DefaultNetwork is the network name used when Config.Network is empty.

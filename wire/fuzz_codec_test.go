@@ -23,6 +23,9 @@ func FuzzDecode(f *testing.F) {
 	for _, c := range malformedCases() {
 		f.Add([]byte(c.in))
 	}
+	for _, m := range bep44Messages(f) {
+		f.Add(mustEncode(f, m))
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		m, err := DecodeMsg(in)
 		if err != nil {
