@@ -74,6 +74,7 @@ func (t *Transport) newSession(addr netip.AddrPort, client bool, expect *krpc.ID
 	s.touch()
 	if client {
 		s.vc.onWrite = s.noteClientWrite
+		s.vc.cookie = &helloCookie{}
 	} else {
 		s.vc.deliver(first)
 	}

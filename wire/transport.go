@@ -95,6 +95,7 @@ type Transport struct {
 	pending int // sessions in a handshake (peerSlot.hs)
 	live    int // established sessions (peerSlot.est)
 	limiter ipLimiter
+	cookies cookieJar
 	closed  bool
 
 	done chan struct{} // closed by Close
