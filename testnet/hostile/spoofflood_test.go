@@ -17,8 +17,8 @@ import (
 )
 
 // envPing, set to "<contact> <source IP>", makes the test binary a fresh
-// client: a new identity on a new socket at the source IP, one ping to the
-// contact, exit status 0 when it was answered.
+// client: a new identity on a new socket at the source IP, one read-only
+// ping to the contact, exit status 0 when it was answered.
 const envPing = EnvPrefix + "PING"
 
 // runPing is the fresh client of envPing.
@@ -46,7 +46,10 @@ func runPing(spec string) error {
 	defer tr.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	_, _, err = tr.Call(ctx, to, &c.ID, wire.PingQuery(id.ID, false))
+	// Read-only (BEP 43): the node does not insert the client, so it never
+	// dials it after the process has gone, and every handshake it counts
+	// is an inbound one.
+	_, _, err = tr.Call(ctx, to, &c.ID, wire.PingQuery(id.ID, true))
 	return err
 }
 
