@@ -53,6 +53,9 @@ type lookup struct {
 	cands  []*candidate // sorted by distance to target
 	seen   map[krpc.ID]*candidate
 	stats  LookupStats
+	// transient is ctx marked for queries to nodes outside the table
+	// (see callCtx).
+	transient context.Context
 }
 
 // Lookup runs an iterative lookup for target.
@@ -73,7 +76,7 @@ func (n *Node) lookup(ctx context.Context, target krpc.ID) (LookupResult, error)
 	n.markLookup(target)
 	qctx, cancelQueries := context.WithCancel(ctx)
 	defer cancelQueries()
-	l := &lookup{n: n, ctx: qctx, target: target, seen: make(map[krpc.ID]*candidate)}
+	l := &lookup{n: n, ctx: qctx, transient: wire.Transient(qctx), target: target, seen: make(map[krpc.ID]*candidate)}
 	n.table.visitClosest(target, n.cfg.K, func(c *store.Contact) { l.add(c.ID, c.Addr, 1) })
 	if len(l.cands) == 0 {
 		return l.result(start), ErrNoContacts
@@ -91,7 +94,7 @@ func (n *Node) lookup(ctx context.Context, target krpc.ID) (LookupResult, error)
 			inFlight++
 			pending++
 			l.stats.Queries++
-			n.startFindNode(qctx, c, target, results, slow)
+			n.startFindNode(l.callCtx(c), c, target, results, slow)
 		}
 		if l.done() || ctx.Err() != nil {
 			break

@@ -42,6 +42,10 @@ const (
 	// peer in bursts (one lookup, one liveness ping) minutes apart, so idle
 	// sessions are closed soon: at rest a node keeps only its busy ones.
 	DefaultIdleTimeout = 30 * time.Second
+	// DefaultTransientIdleTimeout is the idle timeout of a session only
+	// lookups to nodes outside the table used: a lookup is over within
+	// seconds, and such a node is rarely called again soon.
+	DefaultTransientIdleTimeout = 5 * time.Second
 	// DefaultRPCTimeout is how long a call waits for its response.
 	DefaultRPCTimeout = time.Second
 	// DefaultMaxSessions caps established sessions; beyond it the least

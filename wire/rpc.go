@@ -39,6 +39,7 @@ func (t *Transport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.
 		if err != nil {
 			return Peer{}, nil, err
 		}
+		t.noteUse(ctx, s, fresh)
 		if expect != nil && s.peerID != *expect {
 			return s.peer(), nil, &IDMismatchError{Addr: addr, Expected: *expect, Got: s.peerID}
 		}

@@ -46,6 +46,9 @@ type session struct {
 	// replaced is set when a newer session with the same peer took over:
 	// calls that fail because this one closed are retried on the new one.
 	replaced atomic.Bool
+	// transient is set while only lookups to nodes outside the table have
+	// used the session (see Transient).
+	transient atomic.Bool
 
 	closeOnce sync.Once
 	closing   chan struct{}
