@@ -53,8 +53,9 @@ type lookup struct {
 	cands  []*candidate // sorted by distance to target
 	seen   map[krpc.ID]*candidate
 	stats  LookupStats
-	// transient is ctx marked for queries to nodes outside the table
-	// (see callCtx).
+	// transient is ctx marked for the queries (wire.Transient): a session
+	// a query opens closes when the lookup ends, unless its peer is in
+	// the table by then.
 	transient context.Context
 }
 
@@ -76,7 +77,7 @@ func (n *Node) lookup(ctx context.Context, target krpc.ID) (LookupResult, error)
 	n.markLookup(target)
 	qctx, cancelQueries := context.WithCancel(ctx)
 	defer cancelQueries()
-	l := &lookup{n: n, ctx: qctx, transient: wire.Transient(qctx), target: target, seen: make(map[krpc.ID]*candidate)}
+	l := &lookup{n: n, ctx: qctx, transient: wire.Transient(qctx, n.inTable), target: target, seen: make(map[krpc.ID]*candidate)}
 	n.table.visitClosest(target, n.cfg.K, func(c *store.Contact) { l.add(c.ID, c.Addr, 1) })
 	if len(l.cands) == 0 {
 		return l.result(start), ErrNoContacts
@@ -94,7 +95,7 @@ func (n *Node) lookup(ctx context.Context, target krpc.ID) (LookupResult, error)
 			inFlight++
 			pending++
 			l.stats.Queries++
-			n.startFindNode(l.callCtx(c), c, target, results, slow)
+			n.startFindNode(l.transient, c, target, results, slow)
 		}
 		if l.done() || ctx.Err() != nil {
 			break

@@ -1,14 +1,11 @@
 package node
 
-import "context"
+import "github.com/anacrolix/dht/v2/krpc"
 
-// callCtx is the context of the lookup's query to c. Unless c is in the
-// table it is marked transient (wire.Transient): a session opened only
-// for this lookup closes when the lookup ends, not after the idle timeout
-// that keeps a table member's session open for its next query.
-func (l *lookup) callCtx(c *candidate) context.Context {
-	if _, ok := l.n.table.Get(c.id); ok {
-		return l.ctx
-	}
-	return l.transient
+// inTable reports whether id is in the routing table, as a member or a
+// replacement: a lookup's session to such a node stays open for its next
+// query (wire.Transient).
+func (n *Node) inTable(id krpc.ID) bool {
+	_, ok := n.table.Get(id)
+	return ok
 }
