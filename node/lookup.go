@@ -55,6 +55,10 @@ type lookup struct {
 	seen   map[krpc.ID]*candidate
 	stats  LookupStats
 	values *valueLookup // a BEP 44 get lookup; nil for find_node
+	// transient is ctx marked for the queries (wire.Transient): a session
+	// a query opens closes when the lookup ends, unless its peer is in
+	// the table by then.
+	transient context.Context
 }
 
 // Lookup runs an iterative lookup for target.
@@ -81,7 +85,7 @@ func (n *Node) lookupWith(ctx context.Context, target krpc.ID, v *valueLookup) (
 	n.markLookup(target)
 	qctx, cancelQueries := context.WithCancel(ctx)
 	defer cancelQueries()
-	l := &lookup{n: n, ctx: qctx, target: target, seen: make(map[krpc.ID]*candidate), values: v}
+	l := &lookup{n: n, ctx: qctx, transient: wire.Transient(qctx, n.inTable), target: target, seen: make(map[krpc.ID]*candidate), values: v}
 	n.table.visitClosest(target, n.cfg.K, func(c *store.Contact) {
 		if n.lookupUsable(c.ID, c.Addr) {
 			l.add(c.ID, c.Addr, 1)
@@ -103,7 +107,7 @@ func (n *Node) lookupWith(ctx context.Context, target krpc.ID, v *valueLookup) (
 			inFlight++
 			pending++
 			l.stats.Queries++
-			n.startQuery(qctx, c, l.query, results, slow)
+			n.startQuery(l.transient, c, l.query, results, slow)
 		}
 		if l.done() || l.values.stopped() || ctx.Err() != nil {
 			break

@@ -69,6 +69,10 @@ const (
 	// peer in bursts (one lookup, one liveness ping) minutes apart, so idle
 	// sessions are closed soon: at rest a node keeps only its busy ones.
 	DefaultIdleTimeout = 30 * time.Second
+	// DefaultTransientIdleTimeout is the idle timeout of a session only
+	// lookups to nodes outside the table used: a lookup is over within
+	// seconds, and such a node is rarely called again soon.
+	DefaultTransientIdleTimeout = 5 * time.Second
 	// DefaultRPCTimeout is how long a call waits for its response.
 	DefaultRPCTimeout = time.Second
 	// DefaultMaxSessions caps established sessions; beyond it the least
@@ -108,6 +112,15 @@ const (
 	// alpnPrefix prefixes the network name in the ALPN protocol offered in
 	// the handshake, so nodes of different networks refuse each other.
 	alpnPrefix = "kadnode/"
+	// helloCookieLen is the length of the mux's cookie (a truncated
+	// HMAC-SHA256); it differs from pion's 20 bytes, so a client tells a
+	// node's HelloVerifyRequest from a standard one.
+	helloCookieLen = 32
+	// cookieSecretLen is the size of the secret the cookies are made with.
+	cookieSecretLen = 32
+	// cookieSecretLifetime is how often that secret changes; the previous
+	// one is still accepted, so a client has at least this long to echo.
+	cookieSecretLifetime = 30 * time.Second
 	// txIDLen is the length of the transaction IDs this node generates.
 	txIDLen = 4
 	// pionReplayLog is the format of pion's (v2.2.12) debug log line for a

@@ -52,7 +52,7 @@ func (l *ipLimiter) prune(now time.Time) {
 // peer gives no other signal.
 func (t *Transport) reapLoop() {
 	defer t.wg.Done()
-	tick := time.NewTicker(reapInterval(t.cfg.IdleTimeout))
+	tick := time.NewTicker(reapInterval(min(t.cfg.IdleTimeout, t.cfg.TransientIdleTimeout)))
 	defer tick.Stop()
 	for {
 		select {
@@ -70,12 +70,11 @@ func reapInterval(idle time.Duration) time.Duration {
 
 func (t *Transport) reapIdle() {
 	now := t.cfg.Now()
-	cutoff := now.Add(-t.cfg.IdleTimeout).UnixNano()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.limiter.prune(now)
 	for _, sl := range t.peers {
-		if s := sl.est; s != nil && s.idleSince(cutoff) {
+		if s := sl.est; s != nil && s.idleSince(s.idleCutoff(now.UnixNano())) {
 			t.closeAsync(s)
 		}
 	}

@@ -100,6 +100,8 @@ func (t *Transport) route(from netip.AddrPort, b []byte) {
 // handshake in progress, a simultaneous open, a restarted peer, or a new
 // peer. Called with t.mu held.
 func (t *Transport) routeHello(from netip.AddrPort, sl *peerSlot, b []byte, d *Datagram) {
+	// pion must see the hello its peer's pion wrote (cookie.go).
+	b, cookie := splitHelloCookie(b)
 	var replace *session // a handshake the new server takes over from
 	why := hsReplaced
 	if sl != nil {
@@ -139,7 +141,7 @@ func (t *Transport) routeHello(from netip.AddrPort, sl *peerSlot, b []byte, d *D
 		t.stats.handshake(hsNetworkMismatch)
 		return
 	}
-	if why != hsSimultaneous && !t.admitInbound(from, sl) {
+	if why != hsSimultaneous && (!t.admitCookie(from, b, cookie) || !t.admitInbound(from, sl)) {
 		return
 	}
 	if sl == nil {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/pion/dtls/v2"
@@ -42,6 +41,7 @@ func (t *Transport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.
 		if err != nil {
 			return Peer{}, nil, err
 		}
+		t.noteUse(ctx, s, fresh)
 		if expect != nil && s.peerID != *expect {
 			return s.peer(), nil, &IDMismatchError{Addr: addr, Expected: *expect, Got: s.peerID}
 		}
@@ -127,7 +127,7 @@ func (t *Transport) sessionOnce(ctx context.Context, addr netip.AddrPort, expect
 func (s *session) exchange(ctx context.Context, q *krpc.Msg) (*krpc.Msg, uint64, error) {
 	msg := *q
 	msg.Y = krpc.YQuery
-	ch := make(chan *krpc.Msg, 1)
+	ch := replyChanPool.Get().(chan *krpc.Msg)
 	s.rpcMu.Lock()
 	s.txSeq++
 	var tx [txIDLen]byte
@@ -135,7 +135,10 @@ func (s *session) exchange(ctx context.Context, q *krpc.Msg) (*krpc.Msg, uint64,
 	msg.T = string(tx[:])
 	s.calls[msg.T] = ch
 	s.rpcMu.Unlock()
-	defer s.forget(msg.T)
+	defer func() {
+		s.forget(msg.T)
+		putReplyChan(ch)
+	}()
 
 	b, err := EncodeMsg(&msg)
 	if err != nil {
@@ -150,8 +153,8 @@ func (s *session) exchange(ctx context.Context, q *krpc.Msg) (*krpc.Msg, uint64,
 		}
 		return nil, seen, fmt.Errorf("sending %s to %s: %w", msg.Q, s.addr, err)
 	}
-	timer := time.NewTimer(s.t.cfg.RPCTimeout)
-	defer timer.Stop()
+	timer := getTimer(s.t.cfg.RPCTimeout)
+	defer putTimer(timer)
 	select {
 	case r := <-ch:
 		if r.Y == krpc.YError {
@@ -231,12 +234,13 @@ func (s *session) deliver(m *krpc.Msg) {
 	s.rpcMu.Lock()
 	ch := s.calls[m.T]
 	delete(s.calls, m.T)
+	if ch != nil {
+		ch <- m // never blocks: one reply per transaction, buffer 1; under rpcMu for putReplyChan
+	}
 	s.rpcMu.Unlock()
 	if ch == nil {
 		s.t.stats.drop(dropUnknownTxID)
-		return
 	}
-	ch <- m
 }
 
 // serve answers one query: only a sender whose id is its certificate's

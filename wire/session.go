@@ -43,6 +43,9 @@ type session struct {
 	// answer and nothing else had arrived since it was sent; 0 when that
 	// never happened. See suspect.
 	silentAt atomic.Uint64
+	// transient is set while only lookups to nodes outside the table have
+	// used the session (see Transient).
+	transient atomic.Bool
 
 	closeOnce sync.Once
 	closing   chan struct{}
@@ -71,6 +74,7 @@ func (t *Transport) newSession(addr netip.AddrPort, client bool, expect *krpc.ID
 	s.touch()
 	if client {
 		s.vc.onWrite = s.noteClientWrite
+		s.vc.cookie = &helloCookie{}
 	} else {
 		s.vc.deliver(first)
 	}

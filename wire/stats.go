@@ -22,11 +22,13 @@ const (
 	hsLimited                          // refused by a limit before starting
 	hsSimultaneous                     // our dial lost the simultaneous-open tie-break
 	hsReplaced                         // a newer ClientHello from the same address took over
+	hsCookieSent                       // a ClientHello without a valid cookie got a HelloVerifyRequest; nothing kept
 	numOutcomes
 )
 
 var outcomeNames = [numOutcomes]string{
 	"ok", "failed", "timeout", "id_mismatch", "network_mismatch", "limited", "simultaneous_open", "replaced",
+	"cookie_sent",
 }
 
 // dropReason is why a datagram or message was discarded.

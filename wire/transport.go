@@ -35,6 +35,9 @@ type Config struct {
 	Logger       *slog.Logger
 	// Now is the clock for idle and rate-limit decisions; nil is time.Now.
 	Now func() time.Time
+	// TransientIdleTimeout replaces IdleTimeout for sessions that only
+	// lookups to nodes outside the table used (see Transient).
+	TransientIdleTimeout time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -49,6 +52,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.TransientIdleTimeout <= 0 {
+		c.TransientIdleTimeout = DefaultTransientIdleTimeout
 	}
 	if c.RPCTimeout <= 0 {
 		c.RPCTimeout = DefaultRPCTimeout
@@ -95,6 +101,7 @@ type Transport struct {
 	pending int // sessions in a handshake (peerSlot.hs)
 	live    int // established sessions (peerSlot.est)
 	limiter ipLimiter
+	cookies cookieJar
 	closed  bool
 
 	done chan struct{} // closed by Close

@@ -39,7 +39,7 @@ func TestReplayedRecordsCounted(t *testing.T) {
 	rec := &recordingConn{Conn: udp}
 	cfg, _ := pionConfigs(t)
 	cfg.SupportedProtocols = []string{alpnPrefix + "test"}
-	c, err := dtls.Client(rec, cfg)
+	c, err := dtls.Client(CookieConn(rec), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -319,3 +319,13 @@ func rawSocket(t testing.TB) *net.UDPConn {
 	t.Cleanup(func() { c.Close() })
 	return c
 }
+
+// established is the established session with addr, or nil.
+func (n *testNode) established(addr netip.AddrPort) *session {
+	n.Transport.mu.Lock()
+	defer n.Transport.mu.Unlock()
+	if sl := n.peers[addr]; sl != nil {
+		return sl.est
+	}
+	return nil
+}

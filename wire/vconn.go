@@ -28,6 +28,9 @@ type vconn struct {
 	// transport uses it to learn our ClientHello random and to silence a
 	// client aborted by the simultaneous-open tie-break.
 	onWrite func(b []byte) bool
+	// cookie, set on a client's conn, runs the client's half of the
+	// mux's cookie exchange (cookie_client.go).
+	cookie *helloCookie
 	// mute drops every write: set on a session replaced by a newer one,
 	// whose close_notify the peer could not decrypt anyway.
 	mute atomic.Bool
@@ -81,6 +84,16 @@ func (c *vconn) Read(p []byte) (int, error) {
 	for {
 		select {
 		case bp := <-c.in:
+			if c.cookie != nil {
+				resend, consumed := c.cookie.incoming(*bp)
+				if consumed {
+					datagramPool.Put(bp)
+					if resend != nil && !c.mute.Load() {
+						c.sock.WriteToUDPAddrPort(resend, c.remote) //nolint:errcheck // pion retransmits
+					}
+					continue
+				}
+			}
 			n := copy(p, *bp)
 			datagramPool.Put(bp)
 			return n, nil
@@ -101,6 +114,12 @@ func (c *vconn) Read(p []byte) (int, error) {
 func (c *vconn) Write(b []byte) (int, error) {
 	if c.mute.Load() || (c.onWrite != nil && !c.onWrite(b)) {
 		return len(b), nil // vetoed: behave like a datagram lost on the way
+	}
+	if c.cookie != nil {
+		if _, err := c.sock.WriteToUDPAddrPort(c.cookie.outgoing(b), c.remote); err != nil {
+			return 0, err
+		}
+		return len(b), nil
 	}
 	return c.sock.WriteToUDPAddrPort(b, c.remote)
 }

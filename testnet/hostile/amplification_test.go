@@ -126,14 +126,18 @@ func TestAmplification(t *testing.T) {
 	}
 	cookie := probeCookieExchange(t, hostIP(blockSpoof, 20+len(probes)), tg.Addr, id)
 
-	// Five handshakes were started: three hellos of this network, the
-	// other network's, and the cookie exchange. When they have expired the node
-	// sends nothing more to any probe.
-	waitFor(t, "the half-open handshakes to expire", func() bool {
+	// The mux answers the six hellos with ALPN and the cookie probe's
+	// first one with a HelloVerifyRequest and keeps nothing; only the
+	// cookie echo starts a handshake. When it has expired the node sends
+	// nothing more to any probe.
+	waitFor(t, "the half-open handshake to expire", func() bool {
 		st := tg.Transport().Stats()
-		return st.PendingHandshakes == 0 && st.Handshakes["timeout"]-before.Handshakes["timeout"] == 5
+		return st.PendingHandshakes == 0 && st.Handshakes["timeout"]-before.Handshakes["timeout"] == 1
 	})
 	after := tg.Transport().Stats()
+	if got := after.Handshakes["cookie_sent"] - before.Handshakes["cookie_sent"]; got != 7 {
+		t.Errorf("hellos answered with a cookie: %d, want 7", got)
+	}
 	for reason, want := range map[string]uint64{"garbage": 1, "plaintext": 1, "oversize": 1, "no_session": 3} {
 		if got := after.Dropped[reason] - before.Dropped[reason]; got != want {
 			t.Errorf("dropped as %s: %d, want %d", reason, got, want)
@@ -182,7 +186,7 @@ func probeCookieExchange(t *testing.T, ip netip.Addr, to netip.AddrPort, id *wir
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		dtls.ClientWithContext(ctx, c, rogueConfig(id, networkName, true)) //nolint:errcheck // cancelled on purpose
+		dtls.ClientWithContext(ctx, wire.CookieConn(c), rogueConfig(id, networkName, true)) //nolint:errcheck // cancelled on purpose
 	}()
 	select {
 	case <-ctx.Done():

@@ -117,8 +117,9 @@ func flood(ctx context.Context, t *testing.T, to netip.AddrPort, hello []byte, s
 }
 
 // A flood of ClientHellos that never get past the cookie, from many
-// addresses, while legitimate peers keep calling: pending handshakes stay
-// at the cap, calls over an established session all succeed, memory stays
+// addresses, while legitimate peers keep calling: the mux answers each
+// with a cookie and keeps nothing, pending handshakes stay within the cap,
+// calls over an established session all succeed, memory stays
 // bounded, and everything is released once the half-open handshakes
 // expire. How new legitimate handshakes fare during the flood is
 // reported.
@@ -182,7 +183,7 @@ func TestHandshakeFlood(t *testing.T) {
 	// the kernel; the read loop may still be working through the last ones.
 	accounted := func(st wire.Stats) uint64 {
 		n := kernelDrops(t, tg.Addr) - kernelBefore
-		for _, outcome := range []string{"limited", "timeout", "replaced", "failed"} {
+		for _, outcome := range []string{"cookie_sent", "limited", "timeout", "replaced", "failed"} {
 			n += st.Handshakes[outcome] - before.Handshakes[outcome]
 		}
 		return n
@@ -203,9 +204,9 @@ func TestHandshakeFlood(t *testing.T) {
 	delta := func(outcome string) uint64 { return after.Handshakes[outcome] - before.Handshakes[outcome] }
 	t.Logf("flood: %d ClientHellos from %d addresses over %v; handshake timeout %v, pending cap %d",
 		sent, sources, spread, shortHandshakeTimeout, pendingCap)
-	t.Logf("handshakes during the flood: %d limited, %d timed out, %d ok, %d failed, %d replaced; "+
+	t.Logf("handshakes during the flood: %d answered with a cookie only, %d limited, %d timed out, %d ok, %d failed, %d replaced; "+
 		"%d datagrams dropped by the kernel (the node's socket receive buffer full), %v by the node",
-		delta("limited"), delta("timeout"), delta("ok"), delta("failed"), delta("replaced"), kernelDropped, droppedSince(before, after))
+		delta("cookie_sent"), delta("limited"), delta("timeout"), delta("ok"), delta("failed"), delta("replaced"), kernelDropped, droppedSince(before, after))
 	t.Logf("pending handshakes: max %d (cap %d); peak heap %s (%s over before); peak goroutines %d (before %d)",
 		peak.maxPending, pendingCap, mib(peak.peakHeap), signedMiB(peak.peakHeap, heapBefore), peak.peakGoroutine, goroutinesBefore)
 	t.Logf("after expiry: heap %s (%s), goroutines back to %d or fewer", mib(heapAfter), signedMiB(heapAfter, heapBefore), goroutinesBefore)

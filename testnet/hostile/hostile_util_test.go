@@ -36,6 +36,13 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if spec := os.Getenv(envPing); spec != "" {
+		if err := runPing(spec); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	goleak.VerifyTestMain(m)
 }
 
@@ -376,7 +383,7 @@ func dialRogue(t testing.TB, ip netip.Addr, to netip.AddrPort) *rogue {
 		t.Fatal(err)
 	}
 	sock := &recordingConn{UDPConn: udp}
-	conn, err := dtls.ClientWithContext(testCtx(t), sock, rogueConfig(id, networkName, true))
+	conn, err := dtls.ClientWithContext(testCtx(t), wire.CookieConn(sock), rogueConfig(id, networkName, true))
 	if err != nil {
 		udp.Close()
 		t.Fatalf("rogue handshake from %s: %v", ip, err)
