@@ -68,12 +68,14 @@ func (d *dockerCLI) composeWith(ctx context.Context, file string, args ...string
 }
 
 // composeEnv lets compose wait for a daemon that is slow to answer while
-// it starts a hundred containers (docker-compose v1 gives up after 60 s).
-// COMPOSE_PARALLEL_LIMIT is left alone: below the number of services that
-// depend on the seed, docker-compose v1 deadlocks.
+// it starts a hundred containers (docker-compose v1 gives up after 60 s),
+// and lifts its parallel limit above the number of services: at or below
+// the number of services that depend on the seed (its default is 64),
+// docker-compose v1 deadlocks with every slot held by a waiting dependent.
 var composeEnv = []string{
 	"COMPOSE_HTTP_TIMEOUT=" + strconv.Itoa(int(composeExecTO.Seconds())),
 	"DOCKER_CLIENT_TIMEOUT=" + strconv.Itoa(int(composeExecTO.Seconds())),
+	"COMPOSE_PARALLEL_LIMIT=" + strconv.Itoa(4*maxNodes),
 }
 
 func (d *dockerCLI) composeCmd(ctx context.Context, args ...string) ([]byte, error) {
