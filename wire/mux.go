@@ -85,7 +85,7 @@ func (t *Transport) route(from netip.AddrPort, b []byte) {
 	} else if s == nil {
 		s = sl.est
 	}
-	if s == sl.est && d.Epoch == 0 {
+	if s == sl.est && d.Epoch == 0 && !finalFlightResent(s, b) {
 		// An established session takes only encrypted records; pion would
 		// act on a plaintext alert that anyone could forge.
 		t.stats.drop(dropUnexpected)
@@ -172,4 +172,16 @@ func (t *Transport) admitInbound(from netip.AddrPort, sl *peerSlot) bool {
 		t.stats.handshake(hsLimited)
 	}
 	return ok
+}
+
+// finalFlightResent reports whether b, a plaintext record for the
+// established session s, is the client's last handshake flight sent again:
+// our own last flight (ChangeCipherSpec, Finished) was lost, so the client
+// never finished and resends its flight, and pion, which has finished,
+// answers by sending ours again. Without it the client times out on a
+// session we count as live. Only a server session that has not decrypted
+// a record yet takes it (a client that finished sends its first query at
+// once), and only handshake records, never a plaintext alert.
+func finalFlightResent(s *session, b []byte) bool {
+	return !s.client && s.recvs.Load() == 0 && len(b) > 0 && b[0] == contentHandshake
 }

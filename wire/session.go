@@ -70,6 +70,7 @@ func (t *Transport) newSession(addr netip.AddrPort, client bool, expect *krpc.ID
 		closing: make(chan struct{}),
 		calls:   make(map[string]chan *krpc.Msg),
 	}
+	s.vc.loss = &t.loss
 	s.hsCtx, s.hsCancel = context.WithTimeout(context.Background(), t.cfg.HandshakeTimeout)
 	s.touch()
 	if client {

@@ -110,6 +110,9 @@ type Transport struct {
 	// routeGate, when set, holds the read loop until the channel closes;
 	// only tests set it.
 	routeGate atomic.Pointer[chan struct{}]
+	// loss, when set, drops the outgoing datagrams it picks; only tests
+	// set it.
+	loss atomic.Pointer[func(to netip.AddrPort, b []byte) bool]
 }
 
 // peerSlot is what the transport holds for one remote address: at most one

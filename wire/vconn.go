@@ -31,6 +31,9 @@ type vconn struct {
 	// cookie, set on a client's conn, runs the client's half of the
 	// mux's cookie exchange (cookie_client.go).
 	cookie *helloCookie
+	// loss, when it holds a function, drops the writes it picks; only
+	// tests set it (on the transport), to lose a given datagram.
+	loss *atomic.Pointer[func(to netip.AddrPort, b []byte) bool]
 	// mute drops every write: set on a session replaced by a newer one,
 	// whose close_notify the peer could not decrypt anyway.
 	mute atomic.Bool
@@ -112,7 +115,7 @@ func (c *vconn) Read(p []byte) (int, error) {
 // Conn.Close is still sending close_notify, and the shared socket stays
 // open anyway.
 func (c *vconn) Write(b []byte) (int, error) {
-	if c.mute.Load() || (c.onWrite != nil && !c.onWrite(b)) {
+	if c.mute.Load() || (c.onWrite != nil && !c.onWrite(b)) || c.lost(b) {
 		return len(b), nil // vetoed: behave like a datagram lost on the way
 	}
 	if c.cookie != nil {
@@ -197,3 +200,12 @@ func isClosed(ch chan struct{}) bool {
 }
 
 var _ net.Conn = (*vconn)(nil)
+
+// lost reports whether the test's loss function drops b.
+func (c *vconn) lost(b []byte) bool {
+	if c.loss == nil {
+		return false
+	}
+	f := c.loss.Load()
+	return f != nil && (*f)(c.remote, b)
+}
