@@ -59,11 +59,15 @@ func (v *Convergence) TotalEvictions() float64 {
 	return t
 }
 
-// TimeoutShare is handshake timeouts over every finished handshake.
+// TimeoutShare is handshake timeouts over every finished handshake. A
+// stateless cookie the mux sent is no handshake: the one that follows it
+// is counted when it ends.
 func (v *Convergence) TimeoutShare() float64 {
 	all := 0.0
-	for _, n := range v.Handshakes {
-		all += n
+	for outcome, n := range v.Handshakes {
+		if outcome != "cookie_sent" {
+			all += n
+		}
 	}
 	if all == 0 {
 		return 0

@@ -18,6 +18,7 @@ kadnode_evictions_total 2
 # TYPE kadnode_handshakes_total counter
 kadnode_handshakes_total{outcome="ok"} 297
 kadnode_handshakes_total{outcome="timeout"} 3
+kadnode_handshakes_total{outcome="cookie_sent"} 150
 # TYPE kadnode_join_duration_seconds gauge
 kadnode_join_duration_seconds 1.5
 `
