@@ -147,7 +147,7 @@ func (n *Node) lookupWith(ctx context.Context, target krpc.ID, v *valueLookup) (
 // transport sets its transaction ID).
 func (l *lookup) query() *krpc.Msg {
 	if l.values != nil {
-		return wire.GetQuery(l.n.self, l.target, l.n.roFlag())
+		return wire.GetQuery(l.n.self, l.target, l.n.cfg.ReadOnly)
 	}
 	return wire.FindNodeQuery(l.n.self, l.target, l.n.roFlag())
 }

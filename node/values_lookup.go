@@ -156,7 +156,7 @@ func (n *Node) put(ctx context.Context, it wire.Item, cas int64) (PutResult, err
 		res.Tried++
 		wg.Go(func() {
 			id := c.ID
-			peer, reply, _, err := n.call(ctx, c.Addr, &id, wire.PutQuery(n.self, tok, &it, cas, n.roFlag()))
+			peer, reply, _, err := n.call(ctx, c.Addr, &id, wire.PutQuery(n.self, tok, &it, cas, n.cfg.ReadOnly))
 			if err == nil {
 				err = n.checkReply(peer, &id, reply)
 			}
@@ -176,7 +176,7 @@ func (n *Node) put(ctx context.Context, it wire.Item, cas int64) (PutResult, err
 		})
 	}
 	wg.Wait()
-	if !n.roFlag() && n.amongClosest(target, lr.Closest) {
+	if !n.cfg.ReadOnly && n.amongClosest(target, lr.Closest) {
 		if e := n.vals.table.put(it, cas, n.listen.Addr(), n.cfg.Clock.Now()); e == nil {
 			res.Stored++
 		} else {
