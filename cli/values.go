@@ -61,23 +61,31 @@ func getCommand() *ucli.Command {
 // valueClient runs get and put through the control API or a standalone
 // node, whichever the command asked for.
 type valueClient struct {
-	c     *ucli.Context
-	ctx   context.Context
-	stand *standalone
+	c      *ucli.Context
+	ctx    context.Context // the command's --timeout
+	cancel context.CancelFunc
+	stand  *standalone
 }
 
-func newValueClient(c *ucli.Context, ctx context.Context) (*valueClient, error) {
+// newValueClient opens the client a value command asked for, bounded by
+// the command's --timeout; close releases both.
+func newValueClient(c *ucli.Context) (*valueClient, error) {
 	seeds, err := parseSeeds(c.StringSlice("seed"))
 	if err != nil {
 		return nil, err
 	}
-	v := &valueClient{c: c, ctx: ctx}
+	ctx, cancel, err := commandContext(c)
+	if err != nil {
+		return nil, err
+	}
+	v := &valueClient{c: c, ctx: ctx, cancel: cancel}
 	if len(seeds) > 0 {
 		if v.stand, err = startStandalone(c, seeds); err != nil {
+			cancel()
 			return nil, err
 		}
 		if err := v.stand.bootstrap(ctx, seeds); err != nil {
-			_ = v.stand.close()
+			v.close()
 			return nil, err
 		}
 	}
@@ -88,6 +96,7 @@ func (v *valueClient) close() {
 	if v.stand != nil {
 		_ = v.stand.close()
 	}
+	v.cancel()
 }
 
 func (v *valueClient) get(target krpc.ID, salt []byte) (itemJSON, error) {
@@ -145,12 +154,7 @@ func runPut(c *ucli.Context) error {
 	} else if c.IsSet("salt") || c.IsSet("seq") || c.IsSet("cas") {
 		return usageErrorf("--salt, --seq and --cas are for mutable items: give --key-file too")
 	}
-	ctx, cancel, err := commandContext(c)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	vc, err := newValueClient(c, ctx)
+	vc, err := newValueClient(c)
 	if err != nil {
 		return err
 	}
@@ -195,12 +199,7 @@ func runGet(c *ucli.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel, err := commandContext(c)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	vc, err := newValueClient(c, ctx)
+	vc, err := newValueClient(c)
 	if err != nil {
 		return err
 	}
