@@ -58,8 +58,14 @@ func parseNATConfig(c *ucli.Context) (natConfig, error) {
 // nodeNAT is the node's NAT configuration for a socket bound at listen.
 func (n natConfig) nodeNAT(listen netip.AddrPort) node.NATConfig {
 	cfg := node.NATConfig{Enabled: true, Keepalive: n.keepalive}
-	if n.extIP.IsValid() {
+	switch {
+	case n.extIP.IsValid():
 		cfg.Mapped = netip.AddrPortFrom(n.extIP, listen.Port())
+	case listen.Addr().IsLoopback():
+		// No NAT stands between loopback peers: the bound address is the
+		// one every peer sees, so the node is public from the start and
+		// its first queries already get it inserted.
+		cfg.Mapped = listen
 	}
 	return cfg
 }
