@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anacrolix/dht/v2/krpc"
+
 	"github.com/kadnode/kadnode/wire"
 )
 
@@ -76,20 +78,7 @@ func TestRestartAfterSIGKILL(t *testing.T) {
 	}
 	waitFor(t, "the network to hold the child", func() bool { return len(heldBy(net, id.ID)) >= 3 })
 
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
-	for range lines {
-	}
-
-	m, err := net.Adopt(testCtx(t), dir, addr) // no seeds
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.ID != id.ID {
-		t.Fatalf("restarted with ID %x, the child had %x", m.ID, id.ID)
-	}
+	m := killAndAdopt(t, net, cmd, lines, dir, addr, id.ID)
 	if got := len(m.Node().Nodes()); got < childMinStored {
 		t.Fatalf("restarted with %d contacts from the store, want ≥ %d", got, childMinStored)
 	}
@@ -184,4 +173,25 @@ func runChild() {
 	fmt.Println(childReady, m.Addr)
 	<-ctx.Done() // until SIGKILL
 	fail(fmt.Errorf("not killed in time"))
+}
+
+// killAndAdopt kills the child node with SIGKILL and restarts it in net on
+// its data dir and address, with no seeds; the restarted node must have
+// the child's ID.
+func killAndAdopt(t *testing.T, net *Network, cmd *exec.Cmd, lines chan string, dir string, addr netip.AddrPort, id krpc.ID) *Node {
+	t.Helper()
+	if err := cmd.Process.Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	for range lines {
+	}
+	m, err := net.Adopt(testCtx(t), dir, addr) // no seeds
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ID != id {
+		t.Fatalf("restarted with ID %x, the child had %x", m.ID, id)
+	}
+	return m
 }

@@ -144,19 +144,7 @@ func TestValuesServedAfterSIGKILL(t *testing.T) {
 		}
 	}
 
-	if err := cmd.Process.Kill(); err != nil { // SIGKILL
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
-	for range lines {
-	}
-	m, err := net.Adopt(testCtx(t), dir, addr) // no seeds
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.ID != id.ID {
-		t.Fatalf("restarted with ID %x, the child had %x", m.ID, id.ID)
-	}
+	m := killAndAdopt(t, net, cmd, lines, dir, addr, id.ID)
 	for i, it := range want {
 		if got := getFrom(it); got == nil || !sameVersion(got, &it) {
 			t.Fatalf("after kill -9 and a restart without seeds, item %d is %+v", i, got)
