@@ -46,15 +46,22 @@ func (r *bencodeReader) kind() byte {
 	return '?'
 }
 
-// quoteShort quotes peer-supplied text for an error message, cut to a
-// few bytes: the message may go back to the peer in a KRPC error, which
-// must stay small, and into logs.
+// quoteShort quotes peer-supplied text for an error message, cut short:
+// the message may go back to the peer in a KRPC error, which must stay
+// small, and into logs. The bound is on the quoted text, because a
+// control byte quotes to four characters.
 func quoteShort[S ~string | ~[]byte](s S) string {
-	const max = 32
-	if len(s) > max {
-		return strconv.Quote(string(s[:max])) + "…"
+	const max = 40
+	q := strconv.Quote(string(s))
+	if len(q) <= max {
+		return q
 	}
-	return strconv.Quote(string(s))
+	for n := min(len(s), max); n > 0; n-- {
+		if q = strconv.Quote(string(s[:n])); len(q) <= max {
+			break
+		}
+	}
+	return q + "…"
 }
 
 // nBytes spells a byte count for error messages.
