@@ -27,7 +27,7 @@ test-short:
 
 # Each fuzz target runs for FUZZTIME; go test -fuzz takes one target at a time.
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./wire
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./kad
 	$(GO) test -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime $(FUZZTIME) ./wire
 	$(GO) test -run '^$$' -fuzz '^FuzzGuard$$' -fuzztime $(FUZZTIME) ./cli
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeItem$$' -fuzztime $(FUZZTIME) ./store
@@ -39,7 +39,7 @@ lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./wire ./store ./node
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./kad ./wire ./store ./node
 
 # kadnode and anacrolix/dht side by side in one process on loopback; prints
 # markdown tables and writes them to testnet/benchcompare/RESULTS.md.

@@ -6,8 +6,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
-	"github.com/kadnode/kadnode/wire"
 )
 
 // awaitContact returns the contact string `run` prints. On a wildcard
@@ -44,11 +44,11 @@ func (d *daemon) awaitContact(sig <-chan os.Signal) (contact string, interrupted
 func contactOf(s node.SelfInfo) string {
 	switch {
 	case s.External.IsValid():
-		return wire.ContactString(s.ID, s.External)
+		return kad.EndpointString(s.ID, s.External)
 	case s.Listen.Addr().IsUnspecified():
-		return wire.ContactString(s.ID, bestLocalAddr(s.Listen))
+		return kad.EndpointString(s.ID, bestLocalAddr(s.Listen))
 	default:
-		return wire.ContactString(s.ID, s.Listen)
+		return kad.EndpointString(s.ID, s.Listen)
 	}
 }
 

@@ -9,17 +9,17 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
-	"github.com/kadnode/kadnode/wire"
 )
 
 // controlNode is what the control API needs from a node; *node.Node has it.
 type controlNode interface {
 	Self() node.SelfInfo
-	Nodes() []node.ContactInfo
+	Nodes() []node.ContactStatus
 	Lookup(ctx context.Context, target krpc.ID) (node.LookupResult, error)
-	Ping(ctx context.Context, c wire.Contact) (wire.Peer, time.Duration, error)
-	Add(ctx context.Context, c wire.Contact) (wire.Peer, error)
+	Ping(ctx context.Context, c kad.Endpoint) (kad.Peer, time.Duration, error)
+	Add(ctx context.Context, c kad.Endpoint) (kad.Peer, error)
 }
 
 // controlAPI serves the JSON control API, /metrics and the status page.
@@ -84,14 +84,14 @@ func (a *controlAPI) handleLookup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *controlAPI) handlePing(w http.ResponseWriter, r *http.Request) {
-	a.withContact(w, r, "ping", func(c wire.Contact) (peerJSON, error) {
+	a.withContact(w, r, "ping", func(c kad.Endpoint) (peerJSON, error) {
 		p, rtt, err := a.node.Ping(r.Context(), c)
 		return toPeerJSON(p, rtt), err
 	})
 }
 
 func (a *controlAPI) handleAdd(w http.ResponseWriter, r *http.Request) {
-	a.withContact(w, r, "add", func(c wire.Contact) (peerJSON, error) {
+	a.withContact(w, r, "add", func(c kad.Endpoint) (peerJSON, error) {
 		p, err := a.node.Add(r.Context(), c)
 		if err != nil {
 			return peerJSON{}, err
@@ -101,7 +101,7 @@ func (a *controlAPI) handleAdd(w http.ResponseWriter, r *http.Request) {
 }
 
 // withContact runs op on the request's contact parameter and answers.
-func (a *controlAPI) withContact(w http.ResponseWriter, r *http.Request, what string, op func(wire.Contact) (peerJSON, error)) {
+func (a *controlAPI) withContact(w http.ResponseWriter, r *http.Request, what string, op func(kad.Endpoint) (peerJSON, error)) {
 	arg := r.URL.Query().Get("contact")
 	c, err := parseContact(arg)
 	if err != nil {
@@ -117,7 +117,7 @@ func (a *controlAPI) withContact(w http.ResponseWriter, r *http.Request, what st
 }
 
 // added describes a contact the operator added, with where it now sits.
-func (a *controlAPI) added(p wire.Peer) peerJSON {
+func (a *controlAPI) added(p kad.Peer) peerJSON {
 	out := toPeerJSON(p, 0)
 	for _, ci := range a.node.Nodes() {
 		if ci.ID == p.ID {

@@ -4,8 +4,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
-	"github.com/kadnode/kadnode/wire"
 )
 
 // The JSON shapes below are shared by the control API and the --json output
@@ -92,7 +92,7 @@ func toSelfJSON(s node.SelfInfo, network string, now time.Time) selfJSON {
 	}
 }
 
-func toNodesJSON(cs []node.ContactInfo) []nodeJSON {
+func toNodesJSON(cs []node.ContactStatus) []nodeJSON {
 	out := make([]nodeJSON, 0, len(cs))
 	for _, c := range cs {
 		out = append(out, nodeJSON{
@@ -133,11 +133,11 @@ func toLookupJSON(r node.LookupResult) lookupJSON {
 	return out
 }
 
-func toPeerJSON(p wire.Peer, rtt time.Duration) peerJSON {
+func toPeerJSON(p kad.Peer, rtt time.Duration) peerJSON {
 	return peerJSON{
 		ID:      p.ID.String(),
 		Addr:    p.Addr.String(),
-		Contact: wire.ContactString(p.ID, p.Addr),
+		Contact: kad.EndpointString(p.ID, p.Addr),
 		RTTMs:   millis(rtt),
 	}
 }

@@ -29,7 +29,7 @@ func BenchmarkStatusPage(b *testing.B) {
 	fn.nodes = nil
 	for bucket := 140; bucket < 160; bucket++ {
 		for range node.DefaultK {
-			fn.nodes = append(fn.nodes, node.ContactInfo{ID: testID(byte(bucket)), Addr: fn.peer.Addr, Bucket: bucket, State: "bucket"})
+			fn.nodes = append(fn.nodes, node.ContactStatus{ID: testID(byte(bucket)), Addr: fn.peer.Addr, Bucket: bucket, State: "bucket"})
 		}
 	}
 	for range recentLookupsKept {

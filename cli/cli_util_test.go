@@ -14,6 +14,7 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
 	"github.com/kadnode/kadnode/store"
 	"github.com/kadnode/kadnode/wire"
@@ -58,10 +59,10 @@ func testID(b byte) krpc.ID {
 // fakeNode is a controlNode with canned answers, for the API handlers.
 type fakeNode struct {
 	self      node.SelfInfo
-	nodes     []node.ContactInfo
+	nodes     []node.ContactStatus
 	lookup    node.LookupResult
 	lookupErr error
-	peer      wire.Peer
+	peer      kad.Peer
 	rtt       time.Duration
 	pingErr   error
 	lookups   *lookupLog // feeds the status page and /metrics
@@ -69,8 +70,8 @@ type fakeNode struct {
 	mu       sync.Mutex
 	storeErr error // the fake store's failure; nil while it saves
 	targets  []krpc.ID
-	pinged   []wire.Contact
-	added    []wire.Contact
+	pinged   []kad.Endpoint
+	added    []kad.Endpoint
 }
 
 func newFakeNode(now time.Time) *fakeNode {
@@ -79,12 +80,12 @@ func newFakeNode(now time.Time) *fakeNode {
 	return &fakeNode{
 		self: node.SelfInfo{
 			ID:      self,
-			Contact: wire.ContactString(self, netip.MustParseAddrPort("127.0.0.1:4114")),
+			Contact: kad.EndpointString(self, netip.MustParseAddrPort("127.0.0.1:4114")),
 			Listen:  netip.MustParseAddrPort("127.0.0.1:4114"),
 			Started: now.Add(-90 * time.Minute),
 			Joined:  true,
 		},
-		nodes: []node.ContactInfo{
+		nodes: []node.ContactStatus{
 			{ID: testID(0x91), Addr: a, Bucket: 159, LastSeen: now.Add(-time.Minute), State: "bucket"},
 			{ID: testID(0x21), Addr: netip.MustParseAddrPort("127.0.0.1:4202"), Bucket: 157, LastSeen: now.Add(-2 * time.Minute), State: "bucket"},
 			{ID: testID(0x92), Addr: netip.MustParseAddrPort("127.0.0.1:4203"), Bucket: 159, LastSeen: now.Add(-3 * time.Minute), State: "replacement"},
@@ -93,13 +94,13 @@ func newFakeNode(now time.Time) *fakeNode {
 			Target: testID(0x91),
 			Found:  true,
 			Addr:   a,
-			Closest: []node.LookupContact{
+			Closest: []node.Responder{
 				{ID: testID(0x91), Addr: a, RTT: 1500 * time.Microsecond},
 				{ID: testID(0x90), Addr: netip.MustParseAddrPort("127.0.0.1:4204"), RTT: 2 * time.Millisecond},
 			},
 			Stats: node.LookupStats{Queries: 6, Responses: 5, Timeouts: 1, Rounds: 2, Duration: 12 * time.Millisecond},
 		},
-		peer:    wire.Peer{ID: testID(0x91), Addr: a},
+		peer:    kad.Peer{ID: testID(0x91), Addr: a},
 		rtt:     1200 * time.Microsecond,
 		lookups: newLookupLog(func() time.Time { return now }),
 	}
@@ -117,7 +118,7 @@ func (f *fakeNode) storeHealth() store.Health {
 	}
 	return store.Health{Err: f.storeErr, Since: f.self.Started.Add(time.Hour), Failures: 1, Unsaved: 7}
 }
-func (f *fakeNode) Nodes() []node.ContactInfo { return f.nodes }
+func (f *fakeNode) Nodes() []node.ContactStatus { return f.nodes }
 
 func (f *fakeNode) Lookup(ctx context.Context, target krpc.ID) (node.LookupResult, error) {
 	f.mu.Lock()
@@ -128,19 +129,19 @@ func (f *fakeNode) Lookup(ctx context.Context, target krpc.ID) (node.LookupResul
 	return r, f.lookupErr
 }
 
-func (f *fakeNode) Ping(ctx context.Context, c wire.Contact) (wire.Peer, time.Duration, error) {
+func (f *fakeNode) Ping(ctx context.Context, c kad.Endpoint) (kad.Peer, time.Duration, error) {
 	f.mu.Lock()
 	f.pinged = append(f.pinged, c)
 	f.mu.Unlock()
 	return f.peer, f.rtt, f.pingErr
 }
 
-func (f *fakeNode) Add(ctx context.Context, c wire.Contact) (wire.Peer, error) {
+func (f *fakeNode) Add(ctx context.Context, c kad.Endpoint) (kad.Peer, error) {
 	f.mu.Lock()
 	f.added = append(f.added, c)
 	f.mu.Unlock()
 	if f.pingErr != nil {
-		return wire.Peer{}, f.pingErr
+		return kad.Peer{}, f.pingErr
 	}
 	return f.peer, nil
 }

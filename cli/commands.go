@@ -9,6 +9,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/wire"
 )
 
@@ -132,13 +133,13 @@ func runPing(c *ucli.Context) error {
 	return err
 }
 
-func pingStandalone(c *ucli.Context, contact wire.Contact) (peerJSON, error) {
+func pingStandalone(c *ucli.Context, contact kad.Endpoint) (peerJSON, error) {
 	ctx, cancel, err := commandContext(c)
 	if err != nil {
 		return peerJSON{}, err
 	}
 	defer cancel()
-	s, err := startStandalone(c, []wire.Contact{contact})
+	s, err := startStandalone(c, []kad.Endpoint{contact})
 	if err != nil {
 		return peerJSON{}, err
 	}

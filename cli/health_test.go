@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kadnode/kadnode/store"
+	"github.com/kadnode/kadnode/kad"
 )
 
-var errFakeDiskFull = fmt.Errorf("store check of /data/table failed: the file system is full: %w", store.ErrFailed)
+var errFakeDiskFull = fmt.Errorf("store check of /data/table failed: the file system is full: %w", kad.ErrStoreFailed)
 
 func TestHealthzNeedsNoToken(t *testing.T) {
 	addr := startFakeAPI(t, newFakeNode(time.Now()), testToken)

@@ -8,9 +8,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 	ucli "github.com/urfave/cli/v2"
-
-	"github.com/kadnode/kadnode/wire"
 )
 
 func lookupCommand() *ucli.Command {
@@ -73,7 +72,7 @@ func runLookup(c *ucli.Context) error {
 	return printLookup(c.App.Writer, res)
 }
 
-func lookupStandalone(ctx context.Context, c *ucli.Context, seeds []wire.Contact, target krpc.ID, prog *progress) (lookupJSON, error) {
+func lookupStandalone(ctx context.Context, c *ucli.Context, seeds []kad.Endpoint, target krpc.ID, prog *progress) (lookupJSON, error) {
 	s, err := startStandalone(c, seeds)
 	if err != nil {
 		return lookupJSON{}, err

@@ -4,8 +4,7 @@ import (
 	"strings"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // parseTarget parses a node ID given on the command line or to the API.
@@ -13,7 +12,7 @@ func parseTarget(s string) (krpc.ID, error) {
 	if s == "" {
 		return krpc.ID{}, usageErrorf("no target ID given; a node ID is 40 hex digits, as printed by `kadnode id`")
 	}
-	id, err := wire.ParseID(s)
+	id, err := kad.ParseID(s)
 	if err != nil {
 		return krpc.ID{}, usageErrorf("%v (`kadnode id` prints a node's ID)", err)
 	}
@@ -25,21 +24,21 @@ func parseTarget(s string) (krpc.ID, error) {
 }
 
 // parseContact parses a contact string given on the command line or to the API.
-func parseContact(s string) (wire.Contact, error) {
+func parseContact(s string) (kad.Endpoint, error) {
 	if s == "" {
-		return wire.Contact{}, usageErrorf("no contact given; a contact is ID@host:port (as printed by `kadnode run`) or host:port")
+		return kad.Endpoint{}, usageErrorf("no contact given; a contact is ID@host:port (as printed by `kadnode run`) or host:port")
 	}
-	c, err := wire.ParseContact(s)
+	c, err := kad.ParseEndpoint(s)
 	if err != nil {
-		return wire.Contact{}, usageErrorf("%v (`kadnode run` prints its contact)", err)
+		return kad.Endpoint{}, usageErrorf("%v (`kadnode run` prints its contact)", err)
 	}
 	return c, nil
 }
 
 // parseSeeds parses every --seed value, skipping blank ones so that an
 // empty KADNODE_SEED or a trailing comma means no seed.
-func parseSeeds(ss []string) ([]wire.Contact, error) {
-	var out []wire.Contact
+func parseSeeds(ss []string) ([]kad.Endpoint, error) {
+	var out []kad.Endpoint
 	for _, s := range ss {
 		if strings.TrimSpace(s) == "" {
 			continue

@@ -17,6 +17,7 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
 	"github.com/kadnode/kadnode/node/stack"
 	"github.com/kadnode/kadnode/store"
@@ -52,7 +53,7 @@ func runCommand() *ucli.Command {
 // daemonConfig is `kadnode run`'s command line, checked.
 type daemonConfig struct {
 	listen, dataDir, network string
-	seeds                    []wire.Contact
+	seeds                    []kad.Endpoint
 	api, apiToken            string
 	apiTLS                   *tls.Config // nil: plain HTTP
 	k, alpha                 int

@@ -9,9 +9,9 @@ import (
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
 	"github.com/kadnode/kadnode/node/stack"
-	"github.com/kadnode/kadnode/wire"
 )
 
 // standalone is a short-lived read-only node for client commands run
@@ -26,7 +26,7 @@ type standalone struct {
 // startStandalone starts a read-only node with an empty table, bound to
 // the address family of the contacts it is to reach, on the command's
 // --network and logging as its --log-level and --log-format say.
-func startStandalone(c *ucli.Context, reach []wire.Contact) (_ *standalone, err error) {
+func startStandalone(c *ucli.Context, reach []kad.Endpoint) (_ *standalone, err error) {
 	log, err := newLogger(c, c.App.ErrWriter)
 	if err != nil {
 		return nil, err
@@ -52,7 +52,7 @@ func startStandalone(c *ucli.Context, reach []wire.Contact) (_ *standalone, err 
 
 // bootstrap pings every seed at once and puts those that answer in the
 // table; it fails when none answered, saying why for each.
-func (s *standalone) bootstrap(ctx context.Context, seeds []wire.Contact) error {
+func (s *standalone) bootstrap(ctx context.Context, seeds []kad.Endpoint) error {
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
@@ -82,7 +82,7 @@ func (s *standalone) bootstrap(ctx context.Context, seeds []wire.Contact) error 
 }
 
 // standaloneListen is an ephemeral port of the contacts' address family.
-func standaloneListen(reach []wire.Contact) string {
+func standaloneListen(reach []kad.Endpoint) string {
 	for _, c := range reach {
 		if ip, err := netip.ParseAddr(c.Host); err == nil && ip.Is6() && !ip.Is4In6() {
 			return "[::]:0"

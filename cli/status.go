@@ -179,7 +179,7 @@ func (p *statusPage) data() statusData {
 }
 
 // chart draws the buckets from the nearest to the farthest populated one.
-func (p *statusPage) chart(d *statusData, nodes []node.ContactInfo) {
+func (p *statusPage) chart(d *statusData, nodes []node.ContactStatus) {
 	var live, waiting [node.NumBuckets]int
 	lo, hi := node.NumBuckets, -1
 	for _, c := range nodes {
@@ -230,8 +230,8 @@ func (p *statusPage) chart(d *statusData, nodes []node.ContactInfo) {
 
 // peerRows lists the table, farthest buckets first and, within one, the
 // most recently seen first.
-func peerRows(nodes []node.ContactInfo, now time.Time) ([]statusPeer, int) {
-	sorted := append([]node.ContactInfo(nil), nodes...)
+func peerRows(nodes []node.ContactStatus, now time.Time) ([]statusPeer, int) {
+	sorted := append([]node.ContactStatus(nil), nodes...)
 	sort.Slice(sorted, func(i, j int) bool {
 		if sorted[i].Bucket != sorted[j].Bucket {
 			return sorted[i].Bucket > sorted[j].Bucket

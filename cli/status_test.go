@@ -21,10 +21,10 @@ func statusFixture(t *testing.T) *fakeNode {
 	fn := newFakeNode(time.Now())
 	for b := 140; b < 160; b++ {
 		for i := 0; i < (b-138)%21; i++ {
-			fn.nodes = append(fn.nodes, node.ContactInfo{ID: testID(byte(b)), Addr: fn.peer.Addr, Bucket: b, State: "bucket"})
+			fn.nodes = append(fn.nodes, node.ContactStatus{ID: testID(byte(b)), Addr: fn.peer.Addr, Bucket: b, State: "bucket"})
 		}
 	}
-	fn.nodes = append(fn.nodes, node.ContactInfo{ID: testID(1), Addr: fn.peer.Addr, Bucket: 158, State: "replacement"})
+	fn.nodes = append(fn.nodes, node.ContactStatus{ID: testID(1), Addr: fn.peer.Addr, Bucket: 158, State: "replacement"})
 	fn.lookups.observe(fn.lookup)
 	miss := fn.lookup
 	miss.Found, miss.Target = false, testID(0x77)

@@ -13,6 +13,7 @@ import (
 	"github.com/anacrolix/dht/v2/krpc"
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
 	"github.com/kadnode/kadnode/wire"
 )
@@ -112,7 +113,7 @@ func (v *valueClient) get(target krpc.ID, salt []byte) (itemJSON, error) {
 	return out, err
 }
 
-func (v *valueClient) put(it wire.Item, cas int64) (putJSON, error) {
+func (v *valueClient) put(it kad.Item, cas int64) (putJSON, error) {
 	if v.stand != nil {
 		res, err := v.stand.node.PutItem(v.ctx, it, cas)
 		out := toPutJSON(res)
@@ -134,17 +135,17 @@ func runPut(c *ucli.Context) error {
 	}
 	value := []byte(arg)
 	if arg == "-" {
-		if value, err = io.ReadAll(io.LimitReader(os.Stdin, wire.MaxValueSize+1)); err != nil {
+		if value, err = io.ReadAll(io.LimitReader(os.Stdin, kad.MaxValueSize+1)); err != nil {
 			return fmt.Errorf("reading the value from standard input: %w", err)
 		}
 	}
 	v := bencodeString(value)
-	if len(v) > wire.MaxValueSize {
-		return usageErrorf("the value is %d bytes bencoded, over BEP 44's %d; store a smaller value (or a pointer to it)", len(v), wire.MaxValueSize)
+	if len(v) > kad.MaxValueSize {
+		return usageErrorf("the value is %d bytes bencoded, over BEP 44's %d; store a smaller value (or a pointer to it)", len(v), kad.MaxValueSize)
 	}
 	salt := []byte(c.String("salt"))
-	if len(salt) > wire.MaxSaltSize {
-		return usageErrorf("--salt is %d bytes, over BEP 44's %d", len(salt), wire.MaxSaltSize)
+	if len(salt) > kad.MaxSaltSize {
+		return usageErrorf("--salt is %d bytes, over BEP 44's %d", len(salt), kad.MaxSaltSize)
 	}
 	var key ed25519.PrivateKey
 	if f := c.String("key-file"); f != "" {
@@ -160,9 +161,9 @@ func runPut(c *ucli.Context) error {
 	}
 	defer vc.close()
 
-	var it wire.Item
+	var it kad.Item
 	if key == nil {
-		it, err = wire.ImmutableItem(v)
+		it, err = kad.ImmutableItem(v)
 	} else {
 		seq := c.Int64("seq")
 		if !c.IsSet("seq") {
@@ -174,7 +175,7 @@ func runPut(c *ucli.Context) error {
 				seq = cur.Seq + 1
 			}
 		}
-		it, err = wire.SignedItem(key, salt, v, seq)
+		it, err = kad.SignedItem(key, salt, v, seq)
 	}
 	if err != nil {
 		return usageErrorf("%v", err)
@@ -221,7 +222,7 @@ func runGet(c *ucli.Context) error {
 
 // mutableTarget is the target of key's items under salt.
 func mutableTarget(key ed25519.PrivateKey, salt []byte) krpc.ID {
-	it := wire.Item{Salt: salt}
+	it := kad.Item{Salt: salt}
 	copy(it.K[:], key.Public().(ed25519.PublicKey))
 	return it.Target()
 }
@@ -232,7 +233,7 @@ func bencodeString(b []byte) []byte {
 }
 
 // itemQuery is the control API's form of a signed item to put.
-func itemQuery(it wire.Item, cas int64) url.Values {
+func itemQuery(it kad.Item, cas int64) url.Values {
 	q := url.Values{"v": {hex.EncodeToString(it.V)}}
 	if it.Mutable() {
 		q.Set("k", hex.EncodeToString(it.K[:]))
@@ -249,6 +250,6 @@ func itemQuery(it wire.Item, cas int64) url.Values {
 // valueNode is what the control API's value routes need; *node.Node has it.
 type valueNode interface {
 	GetItem(ctx context.Context, target krpc.ID, salt []byte) (node.GetResult, error)
-	PutItem(ctx context.Context, it wire.Item, cas int64) (node.PutResult, error)
+	PutItem(ctx context.Context, it kad.Item, cas int64) (node.PutResult, error)
 	ValueStats() node.ValueStats
 }

@@ -8,8 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
-	"github.com/kadnode/kadnode/wire"
 )
 
 // itemJSON is a get's outcome (GET /api/get, `kadnode get --json`).
@@ -121,9 +121,9 @@ func (a *controlAPI) handlePut(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseItemQuery reads a signed item from the query that itemQuery wrote.
-func parseItemQuery(r *http.Request) (wire.Item, int64, error) {
+func parseItemQuery(r *http.Request) (kad.Item, int64, error) {
 	q := r.URL.Query()
-	var it wire.Item
+	var it kad.Item
 	var err error
 	if it.V, err = hex.DecodeString(q.Get("v")); err != nil || len(it.V) == 0 {
 		return it, 0, usageErrorf(`"v" must be the bencoded value in hex`)

@@ -12,12 +12,12 @@ type LookupResult struct {
 	Target  krpc.ID
 	Found   bool           // a node with exactly Target answered
 	Addr    netip.AddrPort // its address, when Found
-	Closest []LookupContact
+	Closest []Responder
 	Stats   LookupStats
 }
 
-// LookupContact is one of the closest nodes that answered during a lookup.
-type LookupContact struct {
+// Responder is one of the closest nodes that answered a lookup.
+type Responder struct {
 	ID   krpc.ID
 	Addr netip.AddrPort
 	RTT  time.Duration
@@ -32,8 +32,9 @@ type LookupStats struct {
 	Duration  time.Duration
 }
 
-// ContactInfo describes one routing-table entry for operators.
-type ContactInfo struct {
+// ContactStatus is one routing-table entry (a kad.Contact) as operators
+// see it, with its bucket, state and round-trip time.
+type ContactStatus struct {
 	ID       krpc.ID
 	Addr     netip.AddrPort
 	Bucket   int // index by XOR distance: 159 - leading zero bits of (self XOR ID)

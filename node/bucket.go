@@ -4,21 +4,20 @@ import (
 	"slices"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/store"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // bucket is one k-bucket. Members are kept least recently seen first and
 // replacements newest first, with ties broken by ID, so the order is a pure
 // function of the persisted fields and Load can rebuild it exactly.
 type bucket struct {
-	members      []store.Contact
-	replacements []store.Contact
+	members      []kad.Contact
+	replacements []kad.Contact
 	pinging      bool // a liveness ping of the head member is in flight
 }
 
 // seenOrder is the members' order: least recently seen first.
-func seenOrder(a, b store.Contact) int {
+func seenOrder(a, b kad.Contact) int {
 	if c := a.LastSeen.Compare(b.LastSeen); c != 0 {
 		return c
 	}
@@ -26,7 +25,7 @@ func seenOrder(a, b store.Contact) int {
 }
 
 // newestOrder is the replacement cache's order: most recently seen first.
-func newestOrder(a, b store.Contact) int {
+func newestOrder(a, b kad.Contact) int {
 	if c := b.LastSeen.Compare(a.LastSeen); c != 0 {
 		return c
 	}
@@ -34,7 +33,7 @@ func newestOrder(a, b store.Contact) int {
 }
 
 // find returns the position of id in list, or -1.
-func find(list []store.Contact, id krpc.ID) int {
+func find(list []kad.Contact, id krpc.ID) int {
 	for i := range list {
 		if list[i].ID == id {
 			return i
@@ -44,7 +43,7 @@ func find(list []store.Contact, id krpc.ID) int {
 }
 
 // insertOrdered adds c to the sorted list at its place.
-func insertOrdered(list []store.Contact, c store.Contact, order func(a, b store.Contact) int) []store.Contact {
+func insertOrdered(list []kad.Contact, c kad.Contact, order func(a, b kad.Contact) int) []kad.Contact {
 	i, _ := slices.BinarySearchFunc(list, c, order)
 	return slices.Insert(list, i, c)
 }
@@ -52,7 +51,7 @@ func insertOrdered(list []store.Contact, c store.Contact, order func(a, b store.
 // reposition restores the order after list[i] changed, moving it with
 // one memmove rather than swap by swap. The common case is a refreshed
 // member, which goes from wherever it was to the tail.
-func reposition(list []store.Contact, i int, order func(a, b store.Contact) int) {
+func reposition(list []kad.Contact, i int, order func(a, b kad.Contact) int) {
 	c, last := list[i], len(list)-1
 	switch {
 	case i < last && order(c, list[last]) > 0:
@@ -70,7 +69,7 @@ func reposition(list []store.Contact, i int, order func(a, b store.Contact) int)
 }
 
 // lookup finds id among the members and then the replacements.
-func (b *bucket) lookup(id krpc.ID) (list *[]store.Contact, i int) {
+func (b *bucket) lookup(id krpc.ID) (list *[]kad.Contact, i int) {
 	if i := find(b.members, id); i >= 0 {
 		return &b.members, i
 	}

@@ -4,8 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/store"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // Closest returns the n members nearest to target by XOR distance, nearest
@@ -18,22 +17,22 @@ import (
 // target); then the buckets below b, those where d has a 1 from the top down
 // and after them those where d has a 0 from the bottom up; then the buckets
 // above b in increasing order.
-func (t *Table) Closest(target krpc.ID, n int) []store.Contact {
+func (t *Table) Closest(target krpc.ID, n int) []kad.Contact {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n = min(n, t.members)
 	if n <= 0 {
 		return nil
 	}
-	out := make([]store.Contact, 0, n)
-	t.eachClosest(target, n, func(c *store.Contact) { out = append(out, *c) })
+	out := make([]kad.Contact, 0, n)
+	t.eachClosest(target, n, func(c *kad.Contact) { out = append(out, *c) })
 	return out
 }
 
 // visitClosest calls f on the n members nearest to target, nearest first,
 // without copying them out. It holds the table's lock: f must not call
 // the table or keep c.
-func (t *Table) visitClosest(target krpc.ID, n int, f func(c *store.Contact)) {
+func (t *Table) visitClosest(target krpc.ID, n int, f func(c *kad.Contact)) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.eachClosest(target, min(n, t.members), f)
@@ -42,7 +41,7 @@ func (t *Table) visitClosest(target krpc.ID, n int, f func(c *store.Contact)) {
 // eachClosest calls f on the n members nearest to target, nearest first,
 // in the bucket order Closest describes; t.mu is held and n is at most
 // t.members.
-func (t *Table) eachClosest(target krpc.ID, n int, f func(c *store.Contact)) {
+func (t *Table) eachClosest(target krpc.ID, n int, f func(c *kad.Contact)) {
 	if n <= 0 {
 		return
 	}
@@ -78,7 +77,7 @@ func (t *Table) eachClosest(target krpc.ID, n int, f func(c *store.Contact)) {
 // eachNearest calls f on up to n of bucket i's members, nearest to target
 // first, and returns how many. It sorts small distance keys instead of
 // contacts.
-func (t *Table) eachNearest(i, n int, target distanceKey, f func(c *store.Contact)) int {
+func (t *Table) eachNearest(i, n int, target distanceKey, f func(c *kad.Contact)) int {
 	members := t.buckets[i].members
 	if len(members) == 0 {
 		return 0

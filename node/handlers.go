@@ -5,9 +5,7 @@ import (
 	"net"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/store"
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // handle answers one inbound query. from is authenticated: its ID comes
@@ -15,12 +13,12 @@ import (
 // DTLS cookie exchange proved reachable. So, unless the caller is
 // read-only, it goes into the table as it is, and no claimed address is
 // ever trusted.
-func (n *Node) handle(from wire.Peer, q *krpc.Msg) *krpc.Msg {
+func (n *Node) handle(from kad.Peer, q *krpc.Msg) *krpc.Msg {
 	if n.ctx.Err() != nil {
 		return nil // closed: answering would put a dead node in others' tables
 	}
 	method := q.Q
-	if !wire.KnownMethod(method) {
+	if !kad.KnownMethod(method) {
 		method = methodUnknown
 	}
 	if n.cfg.ReadOnly {
@@ -42,14 +40,14 @@ func (n *Node) handle(from wire.Peer, q *krpc.Msg) *krpc.Msg {
 		return reply
 	}
 	switch method {
-	case wire.MethodFindNode:
-		return wire.FindNodeReply(n.self, from.Addr, n.closestExcept(q.A.Target, from.ID))
-	case wire.MethodGet:
+	case kad.MethodFindNode:
+		return kad.FindNodeReply(n.self, from.Addr, n.closestExcept(q.A.Target, from.ID))
+	case kad.MethodGet:
 		return n.handleGet(from, q)
-	case wire.MethodPut:
+	case kad.MethodPut:
 		return n.handlePut(from, q)
 	}
-	return wire.PingReply(n.self, from.Addr)
+	return kad.PingReply(n.self, from.Addr)
 }
 
 // validate returns the KRPC error reply for a query we must refuse, or nil;
@@ -58,20 +56,20 @@ func (n *Node) handle(from wire.Peer, q *krpc.Msg) *krpc.Msg {
 // the session an "id" that is not the certificate's), but the node does
 // not depend on every transport doing so: the simulated one hands it
 // queries wire never decoded.
-func (n *Node) validate(from wire.Peer, method string, q *krpc.Msg) *krpc.Msg {
+func (n *Node) validate(from kad.Peer, method string, q *krpc.Msg) *krpc.Msg {
 	switch {
 	case q.A == nil:
-		return wire.ErrorReply(krpc.ErrorCodeProtocolError, `query has no arguments "a"`)
+		return kad.ErrorReply(krpc.ErrorCodeProtocolError, `query has no arguments "a"`)
 	case method == methodUnknown:
-		return wire.ErrorReply(krpc.ErrorCodeMethodUnknown, fmt.Sprintf("method %.32q unknown; this node answers ping, find_node, get and put", q.Q))
+		return kad.ErrorReply(krpc.ErrorCodeMethodUnknown, fmt.Sprintf("method %.32q unknown; this node answers ping, find_node, get and put", q.Q))
 	case q.A.ID != from.ID:
-		return wire.ErrorReply(krpc.ErrorCodeProtocolError, `"id" differs from the ID of the certificate the caller presented`)
+		return kad.ErrorReply(krpc.ErrorCodeProtocolError, `"id" differs from the ID of the certificate the caller presented`)
 	case from.ID == n.self:
-		return wire.ErrorReply(krpc.ErrorCodeProtocolError, "caller has this node's own ID")
-	case (q.Q == wire.MethodFindNode || q.Q == wire.MethodGet) && q.A.Target.IsZero():
+		return kad.ErrorReply(krpc.ErrorCodeProtocolError, "caller has this node's own ID")
+	case (q.Q == kad.MethodFindNode || q.Q == kad.MethodGet) && q.A.Target.IsZero():
 		// The codec refuses a missing target; zero is how one that
 		// slipped through would look.
-		return wire.ErrorReply(krpc.ErrorCodeProtocolError, fmt.Sprintf(`%s query has no "target"`, q.Q))
+		return kad.ErrorReply(krpc.ErrorCodeProtocolError, fmt.Sprintf(`%s query has no "target"`, q.Q))
 	}
 	return nil
 }
@@ -84,7 +82,7 @@ func (n *Node) closestExcept(target, caller krpc.ID) []krpc.NodeInfo {
 	k := n.cfg.K
 	out := make([]krpc.NodeInfo, 0, k)
 	ips := make([]byte, 0, net.IPv6len*k)
-	n.table.visitClosest(target, k+1, func(c *store.Contact) {
+	n.table.visitClosest(target, k+1, func(c *kad.Contact) {
 		if c.ID == caller || len(out) == k {
 			return
 		}

@@ -5,15 +5,13 @@ import (
 	"testing"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/store"
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 func TestCallerIsInsertedWithCertIDAndSourceAddress(t *testing.T) {
 	fn := newFakeNet()
 	s := startNode(t, fn, Config{})
-	a := startNode(t, fn, Config{Seeds: []wire.Contact{s.contact()}})
+	a := startNode(t, fn, Config{Seeds: []kad.Endpoint{s.contact()}})
 	waitJoined(t, a)
 	got, ok := s.table.Get(a.tr.id)
 	if !ok {
@@ -22,7 +20,7 @@ func TestCallerIsInsertedWithCertIDAndSourceAddress(t *testing.T) {
 	if got.Addr != a.tr.addr {
 		t.Fatalf("seed holds %s for the joiner, want its source address %s", got.Addr, a.tr.addr)
 	}
-	if s.Stats().RPCsIn[wire.MethodPing][outcomeOK] == 0 {
+	if s.Stats().RPCsIn[kad.MethodPing][outcomeOK] == 0 {
 		t.Fatalf("seed counted no ping: %v", s.Stats().RPCsIn)
 	}
 }
@@ -30,19 +28,19 @@ func TestCallerIsInsertedWithCertIDAndSourceAddress(t *testing.T) {
 func TestInvalidQueriesAreRefusedAndInsertNothing(t *testing.T) {
 	fn := newFakeNet()
 	s := startNode(t, fn, Config{})
-	caller := wire.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("127.0.0.1:5000")}
+	caller := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("127.0.0.1:5000")}
 	other := krpc.RandomNodeID()
 	cases := []struct {
 		name string
 		q    *krpc.Msg
 		code int
 	}{
-		{"id differs from certificate", wire.PingQuery(other, false), krpc.ErrorCodeProtocolError},
-		{"find_node id differs", wire.FindNodeQuery(other, other, false), krpc.ErrorCodeProtocolError},
+		{"id differs from certificate", kad.PingQuery(other, false), krpc.ErrorCodeProtocolError},
+		{"find_node id differs", kad.FindNodeQuery(other, other, false), krpc.ErrorCodeProtocolError},
 		{"unknown method", &krpc.Msg{Y: "q", Q: "get_peers", A: &krpc.MsgArgs{ID: caller.ID}}, krpc.ErrorCodeMethodUnknown},
-		{"no arguments", &krpc.Msg{Y: "q", Q: wire.MethodPing}, krpc.ErrorCodeProtocolError},
-		{"find_node without target", &krpc.Msg{Y: "q", Q: wire.MethodFindNode, A: &krpc.MsgArgs{ID: caller.ID}}, krpc.ErrorCodeProtocolError},
-		{"caller claims our ID", wire.PingQuery(s.self, false), krpc.ErrorCodeProtocolError},
+		{"no arguments", &krpc.Msg{Y: "q", Q: kad.MethodPing}, krpc.ErrorCodeProtocolError},
+		{"find_node without target", &krpc.Msg{Y: "q", Q: kad.MethodFindNode, A: &krpc.MsgArgs{ID: caller.ID}}, krpc.ErrorCodeProtocolError},
+		{"caller claims our ID", kad.PingQuery(s.self, false), krpc.ErrorCodeProtocolError},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -65,7 +63,7 @@ func TestInvalidQueriesAreRefusedAndInsertNothing(t *testing.T) {
 	if got := s.rpcsIn.get(methodUnknown, outcomeInvalid); got != 1 {
 		t.Fatalf("unknown-method invalid count %d, want 1", got)
 	}
-	if got := s.rpcsIn.get(wire.MethodPing, outcomeInvalid); got != 3 {
+	if got := s.rpcsIn.get(kad.MethodPing, outcomeInvalid); got != 3 {
 		t.Fatalf("ping invalid count %d, want 3", got)
 	}
 }
@@ -73,15 +71,15 @@ func TestInvalidQueriesAreRefusedAndInsertNothing(t *testing.T) {
 func TestReadOnlyCallerIsAnsweredButNotInserted(t *testing.T) {
 	fn := newFakeNet()
 	s := startNode(t, fn, Config{})
-	caller := wire.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("127.0.0.1:5000")}
-	reply := s.handle(caller, wire.PingQuery(caller.ID, true))
+	caller := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("127.0.0.1:5000")}
+	reply := s.handle(caller, kad.PingQuery(caller.ID, true))
 	if reply == nil || reply.R == nil || reply.R.ID != s.self {
 		t.Fatalf("read-only ping got %+v, want a reply with our ID", reply)
 	}
 	if s.table.Len() != 0 {
 		t.Fatal("read-only caller was inserted")
 	}
-	s.handle(caller, wire.PingQuery(caller.ID, false))
+	s.handle(caller, kad.PingQuery(caller.ID, false))
 	if _, ok := s.table.Get(caller.ID); !ok {
 		t.Fatal("the same caller without ro was not inserted")
 	}
@@ -90,10 +88,10 @@ func TestReadOnlyCallerIsAnsweredButNotInserted(t *testing.T) {
 func TestCallersWaitUntilOwnBootstrapIsDone(t *testing.T) {
 	fn := newFakeNet()
 	dead := fn.endpoint() // a seed that never answers
-	seed := wire.Contact{ID: dead.id, HasID: true, Host: "127.0.0.1", Port: dead.addr.Port()}
-	n := startNode(t, fn, Config{Seeds: []wire.Contact{seed}})
-	caller := wire.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("127.0.0.1:5000")}
-	if reply := n.handle(caller, wire.PingQuery(caller.ID, false)); reply == nil || reply.R == nil {
+	seed := kad.Endpoint{ID: dead.id, HasID: true, Host: "127.0.0.1", Port: dead.addr.Port()}
+	n := startNode(t, fn, Config{Seeds: []kad.Endpoint{seed}})
+	caller := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("127.0.0.1:5000")}
+	if reply := n.handle(caller, kad.PingQuery(caller.ID, false)); reply == nil || reply.R == nil {
 		t.Fatalf("got %+v, want an answer before the join too", reply)
 	}
 	if n.Self().Joined {
@@ -109,13 +107,13 @@ func TestFindNodeReturnsKClosestWithoutCallerAndCarriesIP(t *testing.T) {
 	s := startNode(t, fn, Config{K: 5})
 	var ids []krpc.ID
 	for i := range 12 {
-		p := wire.Peer{ID: krpc.RandomNodeID(), Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 1, byte(i)}), 7000)}
+		p := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 1, byte(i)}), 7000)}
 		s.table.Seen(p)
 		ids = append(ids, p.ID)
 	}
-	caller := wire.Peer{ID: ids[0], Addr: netip.MustParseAddrPort("127.0.0.9:7100")}
+	caller := kad.Peer{ID: ids[0], Addr: netip.MustParseAddrPort("127.0.0.9:7100")}
 	target := ids[0] // the caller is the very closest: it must be left out
-	reply := s.handle(caller, wire.FindNodeQuery(caller.ID, target, false))
+	reply := s.handle(caller, kad.FindNodeQuery(caller.ID, target, false))
 	if reply == nil || reply.R == nil {
 		t.Fatalf("got %+v, want a reply", reply)
 	}
@@ -124,7 +122,7 @@ func TestFindNodeReturnsKClosestWithoutCallerAndCarriesIP(t *testing.T) {
 	}
 	var members []krpc.ID // a bucket of 5 may have sent some to its replacements
 	for _, c := range s.table.Contacts() {
-		if c.Place == store.InBucket && c.ID != caller.ID {
+		if c.Place == kad.InBucket && c.ID != caller.ID {
 			members = append(members, c.ID)
 		}
 	}
@@ -145,14 +143,14 @@ func TestFindNodeReturnsKClosestWithoutCallerAndCarriesIP(t *testing.T) {
 func TestReadOnlyNodeDoesNotServe(t *testing.T) {
 	fn := newFakeNet()
 	ro := startNode(t, fn, Config{ReadOnly: true})
-	caller := wire.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("127.0.0.1:5000")}
-	if reply := ro.handle(caller, wire.PingQuery(caller.ID, false)); reply != nil {
+	caller := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("127.0.0.1:5000")}
+	if reply := ro.handle(caller, kad.PingQuery(caller.ID, false)); reply != nil {
 		t.Fatalf("read-only node answered: %+v", reply)
 	}
 	if ro.table.Len() != 0 {
 		t.Fatal("read-only node inserted a caller")
 	}
-	if got := ro.rpcsIn.get(wire.MethodPing, outcomeIgnored); got != 1 {
+	if got := ro.rpcsIn.get(kad.MethodPing, outcomeIgnored); got != 1 {
 		t.Fatalf("ignored count %d, want 1", got)
 	}
 }

@@ -3,7 +3,7 @@ package node
 import (
 	"net/netip"
 
-	"github.com/kadnode/kadnode/store"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // subnetOf returns the /24 (IPv6 /64) that the diversity limits count addr
@@ -37,7 +37,7 @@ func (t *Table) subnetAllows(b *bucket, addr netip.Addr) bool {
 		return true
 	}
 	n := 0
-	for _, list := range [2][]store.Contact{b.members, b.replacements} {
+	for _, list := range [2][]kad.Contact{b.members, b.replacements} {
 		for i := range list {
 			if q, ok := t.subnetOf(list[i].Addr.Addr()); ok && q == p {
 				n++

@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/store"
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // joinLoop runs the join until it succeeds, backing off between attempts,
@@ -44,7 +42,7 @@ func (n *Node) joinLoop() {
 // joinUntilDone runs the join through the seeds and known until it
 // succeeds, backing off between attempts. It returns false when the node
 // closes first.
-func (n *Node) joinUntilDone(known []store.Contact) bool {
+func (n *Node) joinUntilDone(known []kad.Contact) bool {
 	backoff := JoinBackoffMin
 	for attempt := 1; ; attempt++ {
 		err := n.join(n.ctx, known)
@@ -74,10 +72,10 @@ func (n *Node) joinUntilDone(known []store.Contact) bool {
 // empty and there is someone to join through, and returns the last
 // contacts the table held (known until it held any), as many as a join
 // pings. It returns false when the node closes.
-func (n *Node) waitEmptyTable(known []store.Contact) ([]store.Contact, bool) {
+func (n *Node) waitEmptyTable(known []kad.Contact) ([]kad.Contact, bool) {
 	// The check runs for the node's whole life: it reuses one buffer and
 	// copies only the contacts a rejoin would ping, not the whole table.
-	var last []store.Contact
+	var last []kad.Contact
 	for n.sleep(EmptyTableCheckInterval) {
 		if cs := n.table.appendContacts(last[:0], MaxBootstrapContacts); len(cs) > 0 {
 			last, known = cs, cs
@@ -94,7 +92,7 @@ func (n *Node) waitEmptyTable(known []store.Contact) ([]store.Contact, bool) {
 // when the table is empty, as after a restart), look up our own ID, which
 // makes every node on the way insert us, then refresh every bucket farther
 // than our closest neighbour.
-func (n *Node) join(ctx context.Context, known []store.Contact) error {
+func (n *Node) join(ctx context.Context, known []kad.Contact) error {
 	if n.table.Len() > 0 {
 		known = nil
 	}
@@ -121,19 +119,19 @@ func (n *Node) join(ctx context.Context, known []store.Contact) error {
 
 // bootstrapTarget is one address to make first contact with.
 type bootstrapTarget struct {
-	contact wire.Contact // as configured, for resolving and logs
-	addr    netip.AddrPort
-	expect  *krpc.ID
+	endpoint kad.Endpoint // as configured, for resolving and logs
+	addr     netip.AddrPort
+	expect   *krpc.ID
 }
 
 // contactBootstrap pings the seeds and up to MaxBootstrapContacts of
 // known (contacts from the store, or the table's last ones, whose entries
 // may have been evicted since), and inserts whoever answers. It returns
 // how many answered.
-func (n *Node) contactBootstrap(ctx context.Context, known []store.Contact) int {
+func (n *Node) contactBootstrap(ctx context.Context, known []kad.Contact) int {
 	var targets []bootstrapTarget
 	for _, s := range n.cfg.Seeds {
-		targets = append(targets, bootstrapTarget{contact: s, expect: expectedID(s)})
+		targets = append(targets, bootstrapTarget{endpoint: s, expect: expectedID(s)})
 	}
 	for i, c := range known {
 		if i == MaxBootstrapContacts {
@@ -157,8 +155,8 @@ func (n *Node) contactBootstrap(ctx context.Context, known []store.Contact) int 
 			addr := t.addr
 			if !addr.IsValid() {
 				var err error
-				if addr, err = t.contact.Resolve(ctx); err != nil {
-					n.log.Warn("seed unusable", "seed", t.contact.String(), "err", err)
+				if addr, err = t.endpoint.Resolve(ctx); err != nil {
+					n.log.Warn("seed unusable", "seed", t.endpoint.String(), "err", err)
 					return
 				}
 			}

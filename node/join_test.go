@@ -7,8 +7,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 func TestNodeWithoutSeedsIsJoinedAtStart(t *testing.T) {
@@ -27,8 +26,8 @@ func TestJoinThroughSeedWithoutID(t *testing.T) { synctest.Test(t, testJoinThrou
 func testJoinThroughSeedWithoutID(t *testing.T) {
 	fn := newFakeNet()
 	s := startNode(t, fn, Config{})
-	seed := wire.Contact{Host: "127.0.0.1", Port: s.tr.addr.Port()} // host:port only
-	a := startNode(t, fn, Config{Seeds: []wire.Contact{seed}})
+	seed := kad.Endpoint{Host: "127.0.0.1", Port: s.tr.addr.Port()} // host:port only
+	a := startNode(t, fn, Config{Seeds: []kad.Endpoint{seed}})
 	waitJoined(t, a)
 	if _, ok := a.table.Get(s.tr.id); !ok {
 		t.Fatal("joiner did not insert the seed that answered")
@@ -40,9 +39,9 @@ func TestJoinRetriesUntilSeedAnswers(t *testing.T) { synctest.Test(t, testJoinRe
 func testJoinRetriesUntilSeedAnswers(t *testing.T) {
 	fn := newFakeNet()
 	id, addr := krpc.RandomNodeID(), netip.MustParseAddrPort("127.0.0.1:999")
-	seed := wire.Contact{ID: id, HasID: true, Host: "127.0.0.1", Port: addr.Port()}
+	seed := kad.Endpoint{ID: id, HasID: true, Host: "127.0.0.1", Port: addr.Port()}
 	var logs logBuffer
-	a := startNode(t, fn, Config{Seeds: []wire.Contact{seed}, Logger: logs.logger(), RPCTimeout: 20 * time.Millisecond})
+	a := startNode(t, fn, Config{Seeds: []kad.Endpoint{seed}, Logger: logs.logger(), RPCTimeout: 20 * time.Millisecond})
 	eventually(t, "a logged join failure", func() bool { return logs.lines("join failed; retrying") > 0 })
 	if a.Self().Joined {
 		t.Fatal("joined while the seed is absent")
@@ -60,8 +59,8 @@ func TestCloseStopsJoinRetries(t *testing.T) { synctest.Test(t, testCloseStopsJo
 
 func testCloseStopsJoinRetries(t *testing.T) {
 	fn := newFakeNet()
-	seed := wire.Contact{ID: krpc.RandomNodeID(), HasID: true, Host: "127.0.0.1", Port: 998}
-	n, err := New(Config{Seeds: []wire.Contact{seed}, RPCTimeout: time.Hour}, fn.endpoint(), nil)
+	seed := kad.Endpoint{ID: krpc.RandomNodeID(), HasID: true, Host: "127.0.0.1", Port: 998}
+	n, err := New(Config{Seeds: []kad.Endpoint{seed}, RPCTimeout: time.Hour}, fn.endpoint(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +85,7 @@ func TestJoinedNodeIsFoundByOthers(t *testing.T) { synctest.Test(t, testJoinedNo
 func testJoinedNodeIsFoundByOthers(t *testing.T) {
 	fn := newFakeNet()
 	nodes := fakeNetwork(t, fn, 20, Config{})
-	late := startNode(t, fn, Config{Seeds: []wire.Contact{nodes[3].contact()}})
+	late := startNode(t, fn, Config{Seeds: []kad.Endpoint{nodes[3].contact()}})
 	waitJoined(t, late)
 	for _, n := range nodes {
 		res, err := n.Lookup(lookupCtx(t), late.tr.id)
@@ -199,7 +198,7 @@ func testRestartWithStaleTableJoinsThroughSeedsAtOnce(t *testing.T) {
 
 	var logs logBuffer
 	n := startNodeOn(t, fn.attach(n0.tr.id, n0.tr.addr), st, Config{
-		Seeds: []wire.Contact{s.contact()}, Logger: logs.logger(), RPCTimeout: 20 * time.Millisecond,
+		Seeds: []kad.Endpoint{s.contact()}, Logger: logs.logger(), RPCTimeout: 20 * time.Millisecond,
 	})
 	waitJoined(t, n)
 	if got := logs.lines("join failed"); got != 0 {

@@ -3,7 +3,7 @@ package node
 import (
 	"errors"
 
-	"github.com/kadnode/kadnode/store"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // checkLiveness starts a ping of b's least-recently-seen member when the
@@ -38,7 +38,7 @@ func (t *Table) checkLiveness(b *bucket) {
 // pingDone applies the outcome of a liveness ping of c: an answer keeps it
 // (the paper's bias toward long-lived nodes), silence evicts it in favour
 // of the newest replacement.
-func (t *Table) pingDone(b *bucket, c store.Contact, err error) {
+func (t *Table) pingDone(b *bucket, c kad.Contact, err error) {
 	b.pinging = false
 	if t.ctx.Err() != nil {
 		return // closing: the outcome says nothing about the contact

@@ -8,9 +8,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/store"
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // candidateState is where a lookup candidate is in its query's life.
@@ -32,13 +30,13 @@ type candidate struct {
 	state candidateState
 	round int // hops from the table: 1 for our own contacts
 	rtt   time.Duration
-	via   *wire.Peer // the rendezvous that gave it out with port 0 (natlookup.go)
+	via   *kad.Peer // the rendezvous that gave it out with port 0 (natlookup.go)
 }
 
 // queryResult is one finished find_node of a lookup.
 type queryResult struct {
 	c     *candidate
-	peer  wire.Peer
+	peer  kad.Peer
 	reply *krpc.Msg
 	err   error
 	rtt   time.Duration
@@ -55,7 +53,7 @@ type lookup struct {
 	seen   map[krpc.ID]*candidate
 	stats  LookupStats
 	values *valueLookup // a BEP 44 get lookup; nil for find_node
-	// transient is ctx marked for the queries (wire.Transient): a session
+	// transient is ctx marked for the queries (kad.Transient): a session
 	// a query opens closes when the lookup ends, unless its peer is in
 	// the table by then.
 	transient context.Context
@@ -85,8 +83,8 @@ func (n *Node) lookupWith(ctx context.Context, target krpc.ID, v *valueLookup) (
 	n.markLookup(target)
 	qctx, cancelQueries := context.WithCancel(ctx)
 	defer cancelQueries()
-	l := &lookup{n: n, ctx: qctx, transient: wire.Transient(qctx, n.inTable), target: target, seen: make(map[krpc.ID]*candidate), values: v}
-	n.table.visitClosest(target, n.cfg.K, func(c *store.Contact) {
+	l := &lookup{n: n, ctx: qctx, transient: kad.Transient(qctx, n.inTable), target: target, seen: make(map[krpc.ID]*candidate), values: v}
+	n.table.visitClosest(target, n.cfg.K, func(c *kad.Contact) {
 		if n.lookupUsable(c.ID, c.Addr) {
 			l.add(c.ID, c.Addr, 1)
 		}
@@ -147,17 +145,17 @@ func (n *Node) lookupWith(ctx context.Context, target krpc.ID, v *valueLookup) (
 // transport sets its transaction ID).
 func (l *lookup) query() *krpc.Msg {
 	if l.values != nil {
-		return wire.GetQuery(l.n.self, l.target, l.n.cfg.ReadOnly)
+		return kad.GetQuery(l.n.self, l.target, l.n.cfg.ReadOnly)
 	}
-	return wire.FindNodeQuery(l.n.self, l.target, l.n.roFlag())
+	return kad.FindNodeQuery(l.n.self, l.target, l.n.roFlag())
 }
 
 // method is the lookup's query method, for the counters.
 func (l *lookup) method() string {
 	if l.values != nil {
-		return wire.MethodGet
+		return kad.MethodGet
 	}
-	return wire.MethodFindNode
+	return kad.MethodFindNode
 }
 
 // startQuery queries c with the message query builds, in its own
@@ -174,7 +172,7 @@ func (n *Node) startQuery(ctx context.Context, c *candidate, query func() *krpc.
 			}
 		})
 		var (
-			peer  wire.Peer
+			peer  kad.Peer
 			reply *krpc.Msg
 			rtt   time.Duration
 			err   error
@@ -307,7 +305,7 @@ func (l *lookup) result(start time.Time) LookupResult {
 			res.Found, res.Addr = true, c.addr
 		}
 		if len(res.Closest) < l.n.cfg.K {
-			res.Closest = append(res.Closest, LookupContact{ID: c.id, Addr: c.addr, RTT: c.rtt})
+			res.Closest = append(res.Closest, Responder{ID: c.id, Addr: c.addr, RTT: c.rtt})
 		}
 	}
 	l.stats.Duration = time.Since(start)

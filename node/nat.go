@@ -7,8 +7,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // sessionHolder is implemented by transports that can tell whether a
@@ -33,38 +32,38 @@ func (n *Node) roFlag() bool {
 // natHandle answers the NAT traversal queries, and notes that a caller
 // of an ordinary query without ro takes itself for public. It returns
 // nil for queries that are not its own.
-func (n *Node) natHandle(from wire.Peer, q *krpc.Msg) *krpc.Msg {
-	if !wire.NATMethod(q.Q) {
+func (n *Node) natHandle(from kad.Peer, q *krpc.Msg) *krpc.Msg {
+	if !kad.NATMethod(q.Q) {
 		if n.nat != nil && !q.ReadOnly {
 			n.nat.publicPeer(from.ID)
 		}
 		return nil
 	}
 	if n.nat == nil {
-		return wire.ErrorReply(krpc.ErrorCodeMethodUnknown, "this node does no NAT traversal")
+		return kad.ErrorReply(krpc.ErrorCodeMethodUnknown, "this node does no NAT traversal")
 	}
 	now := n.cfg.Clock.Now()
 	switch q.Q {
-	case wire.MethodNATRegister:
+	case kad.MethodNATRegister:
 		return n.natRegister(from, now)
-	case wire.MethodNATConnect:
+	case kad.MethodNATConnect:
 		return n.natConnectRelay(from, q.A.Target, now)
-	case wire.MethodNATPunch:
+	case kad.MethodNATPunch:
 		return n.natPunch(from, q)
-	case wire.MethodNATCheck:
+	case kad.MethodNATCheck:
 		return n.natCheckRelay(from, q.A.Target)
-	case wire.MethodNATDial:
+	case kad.MethodNATDial:
 		return n.natDial(from, q)
-	default: // wire.MethodNATNonce
+	default: // kad.MethodNATNonce
 		if n.nat.nonceFrom(q.A.Target, from.Addr, now) {
 			n.log.Debug("dial-back arrived from a node we never contacted", "from", from.Addr)
 		}
-		return wire.PingReply(n.self, from.Addr)
+		return kad.PingReply(n.self, from.Addr)
 	}
 }
 
 // natRegister keeps from as a rendezvous client.
-func (n *Node) natRegister(from wire.Peer, now time.Time) *krpc.Msg {
+func (n *Node) natRegister(from kad.Peer, now time.Time) *krpc.Msg {
 	s := n.nat
 	s.mu.Lock()
 	_, known := s.clients[from.ID]
@@ -78,54 +77,54 @@ func (n *Node) natRegister(from wire.Peer, now time.Time) *krpc.Msg {
 	}
 	s.mu.Unlock()
 	if full {
-		return wire.ErrorReply(krpc.ErrorCodeServerError, "this node keeps as many rendezvous clients as it can; register with another")
+		return kad.ErrorReply(krpc.ErrorCodeServerError, "this node keeps as many rendezvous clients as it can; register with another")
 	}
-	return wire.PingReply(n.self, from.Addr)
+	return kad.PingReply(n.self, from.Addr)
 }
 
 // natConnectRelay relays a punch request from the asker to target, a
 // client of ours, over our live session to it; the target dials the
 // asker's address as we observe it. The answer gives the asker the
 // target's observed address.
-func (n *Node) natConnectRelay(from wire.Peer, target krpc.ID, now time.Time) *krpc.Msg {
+func (n *Node) natConnectRelay(from kad.Peer, target krpc.ID, now time.Time) *krpc.Msg {
 	_, c, ok := n.nat.peerKind(target, now)
 	switch {
 	case target == from.ID:
-		return wire.ErrorReply(krpc.ErrorCodeProtocolError, "nat_connect names the caller itself as the target")
+		return kad.ErrorReply(krpc.ErrorCodeProtocolError, "nat_connect names the caller itself as the target")
 	case !ok || !n.hasSession(c.addr):
-		return wire.ErrorReply(krpc.ErrorCodeServerError, "no live rendezvous session with the target; it cannot be reached through this node")
+		return kad.ErrorReply(krpc.ErrorCodeServerError, "no live rendezvous session with the target; it cannot be reached through this node")
 	case !n.nat.allow(from.ID):
-		return wire.ErrorReply(krpc.ErrorCodeServerError, "too many rendezvous requests; slow down")
+		return kad.ErrorReply(krpc.ErrorCodeServerError, "too many rendezvous requests; slow down")
 	}
 	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.RPCTimeout)
 	defer cancel()
-	_, _, _, err := n.call(ctx, c.addr, &target, wire.NATQuery(wire.MethodNATPunch, n.self, from.ID, from.Addr, n.roFlag()))
+	_, _, _, err := n.call(ctx, c.addr, &target, kad.NATQuery(kad.MethodNATPunch, n.self, from.ID, from.Addr, n.roFlag()))
 	if err != nil {
 		n.log.Debug("relaying a punch failed", "target", target, "err", err)
-		return wire.ErrorReply(krpc.ErrorCodeServerError, "the target did not take the relayed punch request")
+		return kad.ErrorReply(krpc.ErrorCodeServerError, "the target did not take the relayed punch request")
 	}
 	n.nat.mu.Lock()
 	n.nat.relays++
 	n.nat.mu.Unlock()
-	return wire.NATConnectReply(n.self, from.Addr, target, c.addr)
+	return kad.NATConnectReply(n.self, from.Addr, target, c.addr)
 }
 
 // natPunch dials the requester a rendezvous of ours names, at the address
 // the rendezvous observed, so that our NAT lets its dial in. Only our own
 // rendezvous contacts may ask, within their rate limit: one handshake
 // per request, to an address the relay saw.
-func (n *Node) natPunch(from wire.Peer, q *krpc.Msg) *krpc.Msg {
+func (n *Node) natPunch(from kad.Peer, q *krpc.Msg) *krpc.Msg {
 	n.nat.mu.Lock()
 	_, ours := n.nat.rendezvous[from.ID]
 	n.nat.mu.Unlock()
 	addr, ok := addrPortOf(q.IP)
 	switch {
 	case !ours:
-		return wire.ErrorReply(krpc.ErrorCodeServerError, "not registered with you: punch requests come only through our rendezvous contacts")
+		return kad.ErrorReply(krpc.ErrorCodeServerError, "not registered with you: punch requests come only through our rendezvous contacts")
 	case !ok || !usableAddr(addr) || q.A.Target.IsZero():
-		return wire.ErrorReply(krpc.ErrorCodeProtocolError, `nat_punch needs the requester's ID in "target" and its address in "ip"`)
+		return kad.ErrorReply(krpc.ErrorCodeProtocolError, `nat_punch needs the requester's ID in "target" and its address in "ip"`)
 	case !n.nat.allow(from.ID):
-		return wire.ErrorReply(krpc.ErrorCodeServerError, "too many punch requests; slow down")
+		return kad.ErrorReply(krpc.ErrorCodeServerError, "too many punch requests; slow down")
 	}
 	asker := q.A.Target
 	n.natAsync(NATDialTimeout, func(ctx context.Context) {
@@ -139,33 +138,33 @@ func (n *Node) natPunch(from wire.Peer, q *krpc.Msg) *krpc.Msg {
 		n.nat.mu.Unlock()
 		n.log.Debug("hole punch", "to", addr, "err", err)
 	})
-	return wire.PingReply(n.self, from.Addr)
+	return kad.PingReply(n.self, from.Addr)
 }
 
 // natCheckRelay has a third node dial the caller back with its nonce. It
 // answers at once; the caller learns the outcome from the dial-back
 // itself, never from our word.
-func (n *Node) natCheckRelay(from wire.Peer, nonce krpc.ID) *krpc.Msg {
+func (n *Node) natCheckRelay(from kad.Peer, nonce krpc.ID) *krpc.Msg {
 	if nonce.IsZero() {
-		return wire.ErrorReply(krpc.ErrorCodeProtocolError, `nat_check needs a nonce in "target"`)
+		return kad.ErrorReply(krpc.ErrorCodeProtocolError, `nat_check needs a nonce in "target"`)
 	}
 	if !n.nat.allow(from.ID) {
-		return wire.ErrorReply(krpc.ErrorCodeServerError, "too many reachability checks; slow down")
+		return kad.ErrorReply(krpc.ErrorCodeServerError, "too many reachability checks; slow down")
 	}
 	helper, ok := n.dialBackHelper(from)
 	if !ok {
-		return wire.ErrorReply(krpc.ErrorCodeServerError, "no other contact to dial you back; ask another node")
+		return kad.ErrorReply(krpc.ErrorCodeServerError, "no other contact to dial you back; ask another node")
 	}
 	n.natAsync(CallDeadlineFactor*n.cfg.RPCTimeout, func(ctx context.Context) {
-		_, _, _, err := n.call(ctx, helper.Addr, &helper.ID, wire.NATQuery(wire.MethodNATDial, n.self, nonce, from.Addr, n.roFlag()))
+		_, _, _, err := n.call(ctx, helper.Addr, &helper.ID, kad.NATQuery(kad.MethodNATDial, n.self, nonce, from.Addr, n.roFlag()))
 		n.log.Debug("asked for a dial-back", "helper", helper.Addr, "for", from.Addr, "err", err)
 	})
-	return wire.PingReply(n.self, from.Addr)
+	return kad.PingReply(n.self, from.Addr)
 }
 
 // dialBackHelper picks a contact other than the asker that answered us
 // and is not known to need a rendezvous.
-func (n *Node) dialBackHelper(asker wire.Peer) (wire.Peer, bool) {
+func (n *Node) dialBackHelper(asker kad.Peer) (kad.Peer, bool) {
 	now := n.cfg.Clock.Now()
 	cs := n.table.Contacts()
 	start := 0
@@ -180,32 +179,32 @@ func (n *Node) dialBackHelper(asker wire.Peer) (wire.Peer, bool) {
 		if natted, _, _ := n.nat.peerKind(c.ID, now); natted {
 			continue
 		}
-		return wire.Peer{ID: c.ID, Addr: c.Addr}, true
+		return kad.Peer{ID: c.ID, Addr: c.Addr}, true
 	}
-	return wire.Peer{}, false
+	return kad.Peer{}, false
 }
 
 // natDial does a dial-back for a peer: one handshake and a nat_nonce to
 // the address it observed, within the peer's rate limit.
-func (n *Node) natDial(from wire.Peer, q *krpc.Msg) *krpc.Msg {
+func (n *Node) natDial(from kad.Peer, q *krpc.Msg) *krpc.Msg {
 	addr, ok := addrPortOf(q.IP)
 	switch {
 	case !ok || !usableAddr(addr) || q.A.Target.IsZero():
-		return wire.ErrorReply(krpc.ErrorCodeProtocolError, `nat_dial needs a nonce in "target" and an address in "ip"`)
+		return kad.ErrorReply(krpc.ErrorCodeProtocolError, `nat_dial needs a nonce in "target" and an address in "ip"`)
 	case addr == n.listen || addr == from.Addr:
-		return wire.ErrorReply(krpc.ErrorCodeProtocolError, "nat_dial names this node or the requester itself")
+		return kad.ErrorReply(krpc.ErrorCodeProtocolError, "nat_dial names this node or the requester itself")
 	case !n.nat.allow(from.ID):
-		return wire.ErrorReply(krpc.ErrorCodeServerError, "too many dial-back requests; slow down")
+		return kad.ErrorReply(krpc.ErrorCodeServerError, "too many dial-back requests; slow down")
 	}
 	nonce := q.A.Target
 	n.natAsync(NATDialBackTimeout, func(ctx context.Context) {
-		_, _, _, err := n.call(ctx, addr, nil, wire.NATQuery(wire.MethodNATNonce, n.self, nonce, netip.AddrPort{}, n.roFlag()))
+		_, _, _, err := n.call(ctx, addr, nil, kad.NATQuery(kad.MethodNATNonce, n.self, nonce, netip.AddrPort{}, n.roFlag()))
 		n.nat.mu.Lock()
 		n.nat.dialBacks++
 		n.nat.mu.Unlock()
 		n.log.Debug("dial-back", "to", addr, "err", err)
 	})
-	return wire.PingReply(n.self, from.Addr)
+	return kad.PingReply(n.self, from.Addr)
 }
 
 // handoutAddr is the address under which a find_node answer may give

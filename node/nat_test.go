@@ -6,8 +6,7 @@ import (
 	"testing"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // sessionFake is a fake transport that reports whether sessions are live.
@@ -31,18 +30,18 @@ func TestHandOutOnlyUsableAddresses(t *testing.T) {
 	}
 	t.Cleanup(func() { n.Close() })
 	n.markJoined()
-	client := wire.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.5:6881")}
-	public := wire.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.6:6881")}
-	asker := wire.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.7:6881")}
-	reg := wire.NATQuery(wire.MethodNATRegister, client.ID, krpc.ID{}, netip.AddrPort{}, false)
+	client := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.5:6881")}
+	public := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.6:6881")}
+	asker := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.7:6881")}
+	reg := kad.NATQuery(kad.MethodNATRegister, client.ID, krpc.ID{}, netip.AddrPort{}, false)
 	if r := n.handle(client, reg); r == nil || r.E != nil {
 		t.Fatalf("nat_register refused: %+v", r)
 	}
-	if r := n.handle(public, wire.PingQuery(public.ID, false)); r == nil || r.E != nil {
+	if r := n.handle(public, kad.PingQuery(public.ID, false)); r == nil || r.E != nil {
 		t.Fatalf("ping refused: %+v", r)
 	}
 	answer := func() map[krpc.ID]int {
-		r := n.handle(asker, wire.FindNodeQuery(asker.ID, krpc.RandomNodeID(), true))
+		r := n.handle(asker, kad.FindNodeQuery(asker.ID, krpc.RandomNodeID(), true))
 		ports := map[krpc.ID]int{}
 		r.R.ForAllNodes(func(ni krpc.NodeInfo) { ports[ni.ID] = ni.Addr.Port })
 		return ports
@@ -60,7 +59,7 @@ func TestHandOutOnlyUsableAddresses(t *testing.T) {
 		t.Fatal("client handed out without a live session")
 	}
 	// A query without ro from the client says it is public now.
-	n.handle(client, wire.PingQuery(client.ID, false))
+	n.handle(client, kad.PingQuery(client.ID, false))
 	if got := answer(); got[client.ID] != 6881 {
 		t.Fatalf("client that turned public handed out as %+v", got)
 	}
@@ -77,14 +76,14 @@ func TestNATRequestsRefused(t *testing.T) {
 	}
 	t.Cleanup(func() { n.Close() })
 	tr.live.Store(true)
-	stranger := wire.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.8:6881")}
+	stranger := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.8:6881")}
 	victim := netip.MustParseAddrPort("198.51.100.9:53")
 	cases := map[string]*krpc.Msg{
-		"punch from a node we did not register with": wire.NATQuery(wire.MethodNATPunch, stranger.ID, krpc.RandomNodeID(), victim, false),
-		"connect to a node that is not our client":   wire.NATQuery(wire.MethodNATConnect, stranger.ID, krpc.RandomNodeID(), netip.AddrPort{}, false),
-		"connect to the caller itself":               wire.NATQuery(wire.MethodNATConnect, stranger.ID, stranger.ID, netip.AddrPort{}, false),
-		"dial without an address":                    wire.NATQuery(wire.MethodNATDial, stranger.ID, krpc.RandomNodeID(), netip.AddrPort{}, false),
-		"check without a nonce":                      wire.NATQuery(wire.MethodNATCheck, stranger.ID, krpc.ID{}, netip.AddrPort{}, false),
+		"punch from a node we did not register with": kad.NATQuery(kad.MethodNATPunch, stranger.ID, krpc.RandomNodeID(), victim, false),
+		"connect to a node that is not our client":   kad.NATQuery(kad.MethodNATConnect, stranger.ID, krpc.RandomNodeID(), netip.AddrPort{}, false),
+		"connect to the caller itself":               kad.NATQuery(kad.MethodNATConnect, stranger.ID, stranger.ID, netip.AddrPort{}, false),
+		"dial without an address":                    kad.NATQuery(kad.MethodNATDial, stranger.ID, krpc.RandomNodeID(), netip.AddrPort{}, false),
+		"check without a nonce":                      kad.NATQuery(kad.MethodNATCheck, stranger.ID, krpc.ID{}, netip.AddrPort{}, false),
 	}
 	for name, q := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -6,8 +6,7 @@ import (
 	"net/netip"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // addRendezvous makes a candidate of a contact that a find_node answer
@@ -24,7 +23,7 @@ func (l *lookup) addRendezvous(ni krpc.NodeInfo, via *candidate) {
 	}
 	l.add(ni.ID, netip.AddrPortFrom(ip.Unmap(), 0), via.round+1)
 	if c := l.seen[ni.ID]; c != nil {
-		c.via = &wire.Peer{ID: via.id, Addr: via.addr}
+		c.via = &kad.Peer{ID: via.id, Addr: via.addr}
 	}
 }
 
@@ -32,8 +31,8 @@ func (l *lookup) addRendezvous(ni krpc.NodeInfo, via *candidate) {
 // returns the target's address as the rendezvous sees it. The target
 // dials us at once; our own dial, which follows, crosses it, and the
 // transport's simultaneous-open tie-break settles the two handshakes.
-func (n *Node) natConnect(ctx context.Context, via wire.Peer, target krpc.ID) (netip.AddrPort, error) {
-	_, reply, _, err := n.call(ctx, via.Addr, &via.ID, wire.NATQuery(wire.MethodNATConnect, n.self, target, netip.AddrPort{}, n.roFlag()))
+func (n *Node) natConnect(ctx context.Context, via kad.Peer, target krpc.ID) (netip.AddrPort, error) {
+	_, reply, _, err := n.call(ctx, via.Addr, &via.ID, kad.NATQuery(kad.MethodNATConnect, n.self, target, netip.AddrPort{}, n.roFlag()))
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("rendezvous %s for %x: %w", via.Addr, target, err)
 	}

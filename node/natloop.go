@@ -8,9 +8,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/store"
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // natLoop classifies the node's reachability every NATTick and does what
@@ -104,7 +102,7 @@ func (n *Node) checkReachability() {
 		if c.LastResponse.IsZero() {
 			continue
 		}
-		_, _, _, err := n.call(n.ctx, c.Addr, &c.ID, wire.NATQuery(wire.MethodNATCheck, n.self, nonce, netip.AddrPort{}, n.roFlag()))
+		_, _, _, err := n.call(n.ctx, c.Addr, &c.ID, kad.NATQuery(kad.MethodNATCheck, n.self, nonce, netip.AddrPort{}, n.roFlag()))
 		if err == nil {
 			asked++
 		}
@@ -137,15 +135,15 @@ func (n *Node) checkReachability() {
 // sessions with us busy enough for the idle reaper to leave them.
 func (n *Node) keepRendezvous(now time.Time) {
 	s := n.nat
-	var want []store.Contact
-	n.table.visitClosest(n.self, 4*NATRendezvousCount, func(c *store.Contact) {
+	var want []kad.Contact
+	n.table.visitClosest(n.self, 4*NATRendezvousCount, func(c *kad.Contact) {
 		if len(want) < NATRendezvousCount && !c.LastResponse.IsZero() {
 			want = append(want, *c)
 		}
 	})
 	s.mu.Lock()
 	keep := make(map[krpc.ID]bool, len(want))
-	var due []store.Contact
+	var due []kad.Contact
 	for _, c := range want {
 		if _, natted := s.natted[c.ID]; natted {
 			continue
@@ -168,7 +166,7 @@ func (n *Node) keepRendezvous(now time.Time) {
 			defer wg.Done()
 			ctx, cancel := context.WithCancel(n.ctx)
 			defer cancel()
-			_, _, _, err := n.call(ctx, c.Addr, &c.ID, wire.NATQuery(wire.MethodNATRegister, n.self, krpc.ID{}, netip.AddrPort{}, false))
+			_, _, _, err := n.call(ctx, c.Addr, &c.ID, kad.NATQuery(kad.MethodNATRegister, n.self, krpc.ID{}, netip.AddrPort{}, false))
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			if err != nil {

@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/store"
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // Clock is the node's source of time, injected so that eviction, refresh
@@ -23,10 +21,10 @@ type Clock interface {
 
 // Store is what the node needs from persistence: store.Store satisfies it.
 type Store interface {
-	Load() ([]store.Contact, error)
-	Put(c store.Contact) error
+	Load() ([]kad.Contact, error)
+	Put(c kad.Contact) error
 	Delete(id krpc.ID) error
-	Touch(c store.Contact) error
+	Touch(c kad.Contact) error
 }
 
 // Config holds a node's parameters; zero values take the defaults in
@@ -36,7 +34,7 @@ type Config struct {
 	Alpha              int
 	ReplacementSize    int
 	MaxFailures        int
-	Seeds              []wire.Contact
+	Seeds              []kad.Endpoint
 	ReadOnly           bool // BEP 43: query others, never be inserted by them
 	RPCTimeout         time.Duration
 	RefreshInterval    time.Duration
@@ -140,7 +138,7 @@ type Node struct {
 	joinedAt   time.Time // set once, before joined is closed
 	// loaded are the contacts restored from the store at start: the
 	// rejoin goes through them, and they are revalidated after it.
-	loaded []store.Contact
+	loaded []kad.Contact
 
 	ctx       context.Context // ends on Close
 	cancel    context.CancelFunc
@@ -259,12 +257,12 @@ func (n *Node) joinDuration() (time.Duration, bool) {
 // Ping pings c and returns who answered and the round-trip time. A
 // contact already in the table is refreshed when it answers and counted
 // as failed when it does not; others are not inserted (see Add).
-func (n *Node) Ping(ctx context.Context, c wire.Contact) (wire.Peer, time.Duration, error) {
+func (n *Node) Ping(ctx context.Context, c kad.Endpoint) (kad.Peer, time.Duration, error) {
 	ctx, cancel := n.withClose(ctx)
 	defer cancel()
 	addr, err := c.Resolve(ctx)
 	if err != nil {
-		return wire.Peer{}, 0, err
+		return kad.Peer{}, 0, err
 	}
 	peer, rtt, err := n.pingAddr(ctx, addr, expectedID(c))
 	if err != nil {
@@ -280,7 +278,7 @@ func (n *Node) Ping(ctx context.Context, c wire.Contact) (wire.Peer, time.Durati
 }
 
 // Add pings c and inserts it into the table if it answers.
-func (n *Node) Add(ctx context.Context, c wire.Contact) (wire.Peer, error) {
+func (n *Node) Add(ctx context.Context, c kad.Endpoint) (kad.Peer, error) {
 	ctx, cancel := n.withClose(ctx)
 	defer cancel()
 	peer, _, err := n.ping(ctx, c)
@@ -289,22 +287,22 @@ func (n *Node) Add(ctx context.Context, c wire.Contact) (wire.Peer, error) {
 	}
 	n.table.Responded(peer)
 	if _, ok := n.table.Get(peer.ID); !ok {
-		return peer, fmt.Errorf("%s answered but the table did not take it (an unusable address or over a subnet limit)", wire.ContactString(peer.ID, peer.Addr))
+		return peer, fmt.Errorf("%s answered but the table did not take it (an unusable address or over a subnet limit)", kad.EndpointString(peer.ID, peer.Addr))
 	}
 	return peer, nil
 }
 
 // ping resolves and pings c.
-func (n *Node) ping(ctx context.Context, c wire.Contact) (wire.Peer, time.Duration, error) {
+func (n *Node) ping(ctx context.Context, c kad.Endpoint) (kad.Peer, time.Duration, error) {
 	addr, err := c.Resolve(ctx)
 	if err != nil {
-		return wire.Peer{}, 0, err
+		return kad.Peer{}, 0, err
 	}
 	return n.pingAddr(ctx, addr, expectedID(c))
 }
 
 // expectedID is the ID c must authenticate as, or nil when any will do.
-func expectedID(c wire.Contact) *krpc.ID {
+func expectedID(c kad.Endpoint) *krpc.ID {
 	if !c.HasID {
 		return nil
 	}
@@ -315,19 +313,19 @@ func expectedID(c wire.Contact) *krpc.ID {
 // pingAddr pings addr, expecting the ID *expect when it is non-nil. It
 // counts the outcome and learns from a reply, but leaves the table to the
 // caller: an operator's ping must not insert, a revalidation must.
-func (n *Node) pingAddr(ctx context.Context, addr netip.AddrPort, expect *krpc.ID) (wire.Peer, time.Duration, error) {
+func (n *Node) pingAddr(ctx context.Context, addr netip.AddrPort, expect *krpc.ID) (kad.Peer, time.Duration, error) {
 	if addr == n.listen {
-		return wire.Peer{}, 0, fmt.Errorf("%s is this node's own address", addr)
+		return kad.Peer{}, 0, fmt.Errorf("%s is this node's own address", addr)
 	}
-	peer, reply, rtt, err := n.call(ctx, addr, expect, wire.PingQuery(n.self, n.roFlag()))
+	peer, reply, rtt, err := n.call(ctx, addr, expect, kad.PingQuery(n.self, n.roFlag()))
 	if err == nil {
 		err = n.checkReply(peer, expect, reply)
 	}
 	if err != nil {
-		n.rpcsOut.add(wire.MethodPing, outcomeOf(err))
+		n.rpcsOut.add(kad.MethodPing, outcomeOf(err))
 		return peer, rtt, fmt.Errorf("ping %s: %w", addr, err)
 	}
-	n.rpcsOut.add(wire.MethodPing, outcomeOK)
+	n.rpcsOut.add(kad.MethodPing, outcomeOK)
 	n.learn(peer, reply, rtt)
 	return peer, rtt, nil
 }
@@ -335,7 +333,7 @@ func (n *Node) pingAddr(ctx context.Context, addr netip.AddrPort, expect *krpc.I
 // livenessPing is the table's check of a full bucket's oldest member: it
 // is evicted only if it leaves EvictionProbes pings unanswered. While the
 // node seems offline its error says so, and the member is kept.
-func (n *Node) livenessPing(ctx context.Context, c store.Contact) error {
+func (n *Node) livenessPing(ctx context.Context, c kad.Contact) error {
 	ctx, cancel := n.withClose(ctx)
 	defer cancel()
 	_, err := n.confirmAlive(ctx, c)
@@ -345,7 +343,7 @@ func (n *Node) livenessPing(ctx context.Context, c store.Contact) error {
 // call sends q and measures the round trip. Its deadline leaves the
 // transport room for one redial after its own RPC timeout (see
 // CallDeadlineFactor).
-func (n *Node) call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q *krpc.Msg) (wire.Peer, *krpc.Msg, time.Duration, error) {
+func (n *Node) call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q *krpc.Msg) (kad.Peer, *krpc.Msg, time.Duration, error) {
 	callCtx, cancel := context.WithTimeout(ctx, CallDeadlineFactor*n.cfg.RPCTimeout)
 	defer cancel()
 	start := time.Now()
@@ -360,7 +358,7 @@ func (n *Node) call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q
 // checkReply verifies that a reply is a response from the node we meant:
 // wire checks this too, but the node must not depend on every transport
 // doing so.
-func (n *Node) checkReply(peer wire.Peer, expect *krpc.ID, reply *krpc.Msg) error {
+func (n *Node) checkReply(peer kad.Peer, expect *krpc.ID, reply *krpc.Msg) error {
 	switch {
 	case reply == nil || reply.R == nil:
 		return errors.New("reply has no return values")
@@ -376,7 +374,7 @@ func (n *Node) checkReply(peer wire.Peer, expect *krpc.ID, reply *krpc.Msg) erro
 
 // learn feeds a valid reply into the RTT estimate and the external
 // address.
-func (n *Node) learn(peer wire.Peer, reply *krpc.Msg, rtt time.Duration) {
+func (n *Node) learn(peer kad.Peer, reply *krpc.Msg, rtt time.Duration) {
 	n.rtt.observe(rtt)
 	n.peerRTT.observe(peer.ID, rtt)
 	if old, cur, changed := n.external.vote(peer.ID, reply.IP); changed {
@@ -406,15 +404,15 @@ func (n *Node) withClose(ctx context.Context) (context.Context, context.CancelFu
 }
 
 // Nodes lists the routing table.
-func (n *Node) Nodes() []ContactInfo {
+func (n *Node) Nodes() []ContactStatus {
 	cs := n.table.Contacts()
-	out := make([]ContactInfo, 0, len(cs))
+	out := make([]ContactStatus, 0, len(cs))
 	for _, c := range cs {
 		state := "bucket"
-		if c.Place == store.InReplacement {
+		if c.Place == kad.InReplacement {
 			state = "replacement"
 		}
-		out = append(out, ContactInfo{
+		out = append(out, ContactStatus{
 			ID: c.ID, Addr: c.Addr, Bucket: BucketIndex(n.self, c.ID),
 			LastSeen: c.LastSeen, State: state, Failures: c.Failures, RTT: n.peerRTT.get(c.ID),
 		})
@@ -431,7 +429,7 @@ func (n *Node) Self() SelfInfo {
 	}
 	return SelfInfo{
 		ID:       n.self,
-		Contact:  wire.ContactString(n.self, contact),
+		Contact:  kad.EndpointString(n.self, contact),
 		Listen:   n.listen,
 		External: ext,
 		Started:  n.started,

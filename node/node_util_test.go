@@ -11,8 +11,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // fakeNet is an in-memory network for node unit tests: a Call runs the
@@ -31,7 +30,7 @@ type fakeTransport struct {
 	net     *fakeNet
 	id      krpc.ID
 	addr    netip.AddrPort
-	handler atomic.Pointer[wire.Handler]
+	handler atomic.Pointer[kad.Handler]
 	down    atomic.Bool
 	// dropNext makes the next calls to this endpoint from dropFrom go
 	// unanswered, as lost datagrams do.
@@ -68,31 +67,31 @@ func (f *fakeNet) at(addr netip.AddrPort) *fakeTransport {
 
 func (t *fakeTransport) LocalID() krpc.ID          { return t.id }
 func (t *fakeTransport) LocalAddr() netip.AddrPort { return t.addr }
-func (t *fakeTransport) Serve(h wire.Handler)      { t.handler.Store(&h) }
+func (t *fakeTransport) Serve(h kad.Handler)       { t.handler.Store(&h) }
 
 func (t *fakeTransport) Close() error {
 	t.down.Store(true)
 	return nil
 }
 
-func (t *fakeTransport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q *krpc.Msg) (wire.Peer, *krpc.Msg, error) {
+func (t *fakeTransport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q *krpc.Msg) (kad.Peer, *krpc.Msg, error) {
 	t.net.calls.Add(1)
 	dst := t.net.at(addr)
 	if t.down.Load() || dst == nil || dst.down.Load() || dst.handler.Load() == nil || dst.dropped(t.addr) {
 		<-ctx.Done()
-		return wire.Peer{}, nil, fmt.Errorf("fake: no answer from %s: %w", addr, ctx.Err())
+		return kad.Peer{}, nil, fmt.Errorf("fake: no answer from %s: %w", addr, ctx.Err())
 	}
 	if expect != nil && *expect != dst.id {
-		return wire.Peer{}, nil, fmt.Errorf("fake: %s authenticated as %x, expected %x", addr, dst.id, *expect)
+		return kad.Peer{}, nil, fmt.Errorf("fake: %s authenticated as %x, expected %x", addr, dst.id, *expect)
 	}
 	cq := *q
 	cq.T, cq.Y = "aa", krpc.YQuery
-	reply := (*dst.handler.Load())(wire.Peer{ID: t.id, Addr: t.addr}, &cq)
+	reply := (*dst.handler.Load())(kad.Peer{ID: t.id, Addr: t.addr}, &cq)
 	if reply == nil {
 		<-ctx.Done()
-		return wire.Peer{}, nil, fmt.Errorf("fake: no answer from %s: %w", addr, ctx.Err())
+		return kad.Peer{}, nil, fmt.Errorf("fake: no answer from %s: %w", addr, ctx.Err())
 	}
-	from := wire.Peer{ID: dst.id, Addr: dst.addr}
+	from := kad.Peer{ID: dst.id, Addr: dst.addr}
 	if reply.E != nil {
 		return from, reply, reply.E
 	}
@@ -128,8 +127,8 @@ func startNodeOn(tb testing.TB, tr *fakeTransport, st *fakeStore, cfg Config) *t
 }
 
 // contact is the node's contact as a seed.
-func (n *testNode) contact() wire.Contact {
-	return wire.ContactOf(n.tr.id, n.tr.addr)
+func (n *testNode) contact() kad.Endpoint {
+	return kad.EndpointOf(n.tr.id, n.tr.addr)
 }
 
 // waitJoined waits for the node's join with a deadline.
@@ -151,7 +150,7 @@ func fakeNetwork(tb testing.TB, fn *fakeNet, size int, cfg Config) []*testNode {
 	for i := range size {
 		c := cfg
 		if i > 0 {
-			c.Seeds = []wire.Contact{nodes[r.IntN(i)].contact()}
+			c.Seeds = []kad.Endpoint{nodes[r.IntN(i)].contact()}
 		}
 		n := startNode(tb, fn, c)
 		waitJoined(tb, n)

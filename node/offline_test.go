@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/store"
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 func TestIsTimeoutWithWireErrors(t *testing.T) {
@@ -23,10 +21,10 @@ func TestIsTimeoutWithWireErrors(t *testing.T) {
 		err  error
 		want bool
 	}{
-		{fmt.Errorf("ping %s: %w", addr, &wire.RPCTimeoutError{Addr: addr, Method: "ping", After: time.Second}), true},
-		{fmt.Errorf("ping %s: %w", addr, &wire.HandshakeTimeoutError{Addr: addr, After: time.Second}), true},
+		{fmt.Errorf("ping %s: %w", addr, &kad.RPCTimeoutError{Addr: addr, Method: "ping", After: time.Second}), true},
+		{fmt.Errorf("ping %s: %w", addr, &kad.HandshakeTimeoutError{Addr: addr, After: time.Second}), true},
 		{fmt.Errorf("ping %s: %w", addr, context.DeadlineExceeded), true},
-		{fmt.Errorf("ping %s: %w", addr, &wire.IDMismatchError{Addr: addr}), false},
+		{fmt.Errorf("ping %s: %w", addr, &kad.IDMismatchError{Addr: addr}), false},
 		{&krpc.Error{Code: krpc.ErrorCodeProtocolError, Msg: "bad"}, false},
 		{context.Canceled, false},
 		{errors.New("something else"), false},
@@ -141,7 +139,7 @@ func testRecentRespondersFallBackToFailedContacts(t *testing.T) {
 	}
 }
 
-func idsOf(cs []store.Contact) []krpc.ID {
+func idsOf(cs []kad.Contact) []krpc.ID {
 	out := make([]krpc.ID, len(cs))
 	for i, c := range cs {
 		out[i] = c.ID
@@ -149,6 +147,6 @@ func idsOf(cs []store.Contact) []krpc.ID {
 	return out
 }
 
-func sameIDs(cs []store.Contact, want []krpc.ID) bool {
+func sameIDs(cs []kad.Contact, want []krpc.ID) bool {
 	return slices.Equal(idsOf(cs), want)
 }

@@ -5,8 +5,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/store"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // What an operator's tools (status page, readiness check, store recovery)
@@ -14,7 +13,7 @@ import (
 
 // Contacts returns the routing table's entries, replacements included, as
 // the store records them: what a reopened store is written back from.
-func (n *Node) Contacts() []store.Contact { return n.table.Contacts() }
+func (n *Node) Contacts() []kad.Contact { return n.table.Contacts() }
 
 // Flush returns once every change made to the table so far was handed to
 // the store; whether the store kept it is the store's to say.

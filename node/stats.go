@@ -4,7 +4,7 @@ import (
 	"slices"
 	"sync/atomic"
 
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // RPC outcomes counted in Stats.
@@ -24,7 +24,7 @@ const methodUnknown = "unknown"
 // counters are a fixed array, so counting an RPC takes no lock and no map
 // lookup on the path of every query.
 var (
-	rpcMethods  = [...]string{wire.MethodPing, wire.MethodFindNode, wire.MethodGet, wire.MethodPut, methodUnknown}
+	rpcMethods  = [...]string{kad.MethodPing, kad.MethodFindNode, kad.MethodGet, kad.MethodPut, methodUnknown}
 	rpcOutcomes = [...]string{outcomeOK, outcomeError, outcomeTimeout, outcomeInvalid, outcomeIgnored}
 )
 

@@ -10,9 +10,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/store"
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // TableConfig holds the routing table's parameters.
@@ -47,7 +45,7 @@ func (c TableConfig) withDefaults() TableConfig {
 // LivenessPing is called asynchronously to check the least-recently-seen
 // member of a full bucket; it returns nil if the contact answered. It must
 // return once ctx is done.
-type LivenessPing func(ctx context.Context, c store.Contact) error
+type LivenessPing func(ctx context.Context, c kad.Contact) error
 
 // SeenResult says what Seen did with a contact.
 type SeenResult int
@@ -158,13 +156,13 @@ func usableAddr(addr netip.AddrPort) bool {
 // has room, else it waits in the replacement cache while the bucket's
 // least-recently-seen member gets a liveness ping, at most one per bucket
 // at a time.
-func (t *Table) Seen(p wire.Peer) SeenResult { return t.seen(p, false) }
+func (t *Table) Seen(p kad.Peer) SeenResult { return t.seen(p, false) }
 
 // Responded records that p answered one of our queries: Seen, and its
 // failure count is reset.
-func (t *Table) Responded(p wire.Peer) { t.seen(p, true) }
+func (t *Table) Responded(p kad.Peer) { t.seen(p, true) }
 
-func (t *Table) seen(p wire.Peer, responded bool) SeenResult {
+func (t *Table) seen(p kad.Peer, responded bool) SeenResult {
 	i := BucketIndex(t.self, p.ID)
 	if i < 0 || !usableAddr(p.Addr) {
 		return Rejected
@@ -180,7 +178,7 @@ func (t *Table) seen(p wire.Peer, responded bool) SeenResult {
 	if (full && t.cfg.ReplacementSize == 0) || !t.subnetAllows(b, p.Addr.Addr()) {
 		return Rejected
 	}
-	c := store.Contact{ID: p.ID, Addr: p.Addr, FirstSeen: now, LastSeen: now, Place: store.InBucket}
+	c := kad.Contact{ID: p.ID, Addr: p.Addr, FirstSeen: now, LastSeen: now, Place: kad.InBucket}
 	if responded {
 		c.LastResponse = now
 	}
@@ -189,7 +187,7 @@ func (t *Table) seen(p wire.Peer, responded bool) SeenResult {
 		t.addMember(b, c)
 		return Inserted
 	}
-	c.Place = store.InReplacement
+	c.Place = kad.InReplacement
 	b.replacements = insertOrdered(b.replacements, c, newestOrder)
 	if last := len(b.replacements) - 1; last == t.cfg.ReplacementSize {
 		// The newcomer is the newest even when its LastSeen ties with the
@@ -205,7 +203,7 @@ func (t *Table) seen(p wire.Peer, responded bool) SeenResult {
 }
 
 // refresh updates the known entry (*list)[j] that was just seen at addr.
-func (t *Table) refresh(b *bucket, list *[]store.Contact, j int, addr netip.AddrPort, now time.Time, responded bool) SeenResult {
+func (t *Table) refresh(b *bucket, list *[]kad.Contact, j int, addr netip.AddrPort, now time.Time, responded bool) SeenResult {
 	c := (*list)[j]
 	structural := false
 	if c.Addr != addr {
@@ -231,7 +229,7 @@ func (t *Table) refresh(b *bucket, list *[]store.Contact, j int, addr netip.Addr
 	}
 	(*list)[j] = c
 	result := Refreshed
-	if c.Place == store.InReplacement {
+	if c.Place == kad.InReplacement {
 		reposition(*list, j, newestOrder)
 		result = Replacement
 	} else {
@@ -283,7 +281,7 @@ func (t *Table) Remove(id krpc.ID) {
 
 // locate finds id's bucket and its entry there; list is nil if id is not
 // in the table.
-func (t *Table) locate(id krpc.ID) (b *bucket, list *[]store.Contact, j int) {
+func (t *Table) locate(id krpc.ID) (b *bucket, list *[]kad.Contact, j int) {
 	i := BucketIndex(t.self, id)
 	if i < 0 {
 		return nil, nil, -1
@@ -300,15 +298,15 @@ func (t *Table) Evictions() uint64 {
 	return t.evictions
 }
 
-func (t *Table) addMember(b *bucket, c store.Contact) {
-	c.Place = store.InBucket
+func (t *Table) addMember(b *bucket, c kad.Contact) {
+	c.Place = kad.InBucket
 	b.members = insertOrdered(b.members, c, seenOrder)
 	t.members++
 	t.put(c)
 }
 
 // remove drops (*list)[j] of bucket b.
-func (t *Table) remove(b *bucket, list *[]store.Contact, j int) {
+func (t *Table) remove(b *bucket, list *[]kad.Contact, j int) {
 	if list == &b.members {
 		t.removeMember(b, j)
 	} else {
@@ -338,26 +336,26 @@ func (t *Table) removeReplacement(b *bucket, j int) {
 }
 
 // Get returns the entry for id, member or replacement.
-func (t *Table) Get(id krpc.ID) (store.Contact, bool) {
+func (t *Table) Get(id krpc.ID) (kad.Contact, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.getLocked(id)
 }
 
-func (t *Table) getLocked(id krpc.ID) (store.Contact, bool) {
+func (t *Table) getLocked(id krpc.ID) (kad.Contact, bool) {
 	if _, list, j := t.locate(id); list != nil {
 		return (*list)[j], true
 	}
-	return store.Contact{}, false
+	return kad.Contact{}, false
 }
 
 // Contacts returns every entry: bucket by bucket from the nearest, members
 // least recently seen first, then replacements newest first.
-func (t *Table) Contacts() []store.Contact { return t.appendContacts(nil, math.MaxInt) }
+func (t *Table) Contacts() []kad.Contact { return t.appendContacts(nil, math.MaxInt) }
 
 // appendContacts appends the first limit entries in the order of Contacts
 // to dst.
-func (t *Table) appendContacts(dst []store.Contact, limit int) []store.Contact {
+func (t *Table) appendContacts(dst []kad.Contact, limit int) []kad.Contact {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	start := len(dst)
@@ -392,10 +390,10 @@ func (t *Table) BucketSizes() (members, replacements []int) {
 
 // LeastRecentlySeen returns the member seen longest ago, the next one to
 // revalidate.
-func (t *Table) LeastRecentlySeen() (store.Contact, bool) {
+func (t *Table) LeastRecentlySeen() (kad.Contact, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var lrs store.Contact
+	var lrs kad.Contact
 	found := false
 	for i := range t.buckets {
 		if m := t.buckets[i].members; len(m) > 0 && (!found || seenOrder(m[0], lrs) < 0) {
@@ -412,16 +410,16 @@ func (t *Table) LeastRecentlySeen() (store.Contact, bool) {
 // fail in turn; excluding them would leave nobody to probe and let the
 // outage empty the table. It scans the members in place rather than
 // copying the table.
-func (t *Table) recentResponders(exclude krpc.ID, n int) []store.Contact {
+func (t *Table) recentResponders(exclude krpc.ID, n int) []kad.Contact {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	better := func(a, b store.Contact) bool {
+	better := func(a, b kad.Contact) bool {
 		if (a.Failures == 0) != (b.Failures == 0) {
 			return a.Failures == 0
 		}
 		return a.LastResponse.After(b.LastResponse)
 	}
-	out := make([]store.Contact, 0, n+1)
+	out := make([]kad.Contact, 0, n+1)
 	for i := range t.buckets {
 		for _, c := range t.buckets[i].members {
 			if c.ID == exclude || c.LastResponse.IsZero() {

@@ -9,21 +9,20 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // fullTablePeers returns K distinct peers for every bucket of self's table
 // (as many as exist for the nearest buckets), with distinct private
 // addresses so that no subnet limit applies, and ReplacementSize more per
 // bucket when withReplacements is set.
-func fullTablePeers(self krpc.ID, withReplacements bool) []wire.Peer {
+func fullTablePeers(self krpc.ID, withReplacements bool) []kad.Peer {
 	r := newRand(99)
 	per := DefaultK
 	if withReplacements {
 		per += DefaultReplacementSize
 	}
-	var peers []wire.Peer
+	var peers []kad.Peer
 	for i := range NumBuckets {
 		ids := make(map[krpc.ID]bool)
 		for len(ids) < min(per, 1<<min(i, 30)) {
@@ -36,7 +35,7 @@ func fullTablePeers(self krpc.ID, withReplacements bool) []wire.Peer {
 	return peers
 }
 
-func fullTable(b *testing.B, st Store) (*Table, []wire.Peer) {
+func fullTable(b *testing.B, st Store) (*Table, []kad.Peer) {
 	tab := NewTable(testSelf, TableConfig{}, st, nil, nil, nil)
 	peers := fullTablePeers(testSelf, false)
 	for _, p := range peers {

@@ -5,8 +5,7 @@ import (
 	"slices"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/store"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // Load replaces the table's contents with cs, typically everything the
@@ -22,7 +21,7 @@ import (
 // store, and every contact whose place changed is written back, so the
 // store matches the table afterwards. Loading the Contacts of a table
 // rebuilds that table exactly, and writes nothing.
-func (t *Table) Load(cs []store.Contact) {
+func (t *Table) Load(cs []kad.Contact) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for i := range t.buckets {
@@ -31,7 +30,7 @@ func (t *Table) Load(cs []store.Contact) {
 	t.members = 0
 	t.subnets = make(map[netip.Prefix]int)
 
-	var members, candidates [NumBuckets][]store.Contact
+	var members, candidates [NumBuckets][]kad.Contact
 	ids := make(map[krpc.ID]bool, len(cs))
 	dropped := 0
 	for _, c := range cs {
@@ -45,7 +44,7 @@ func (t *Table) Load(cs []store.Contact) {
 			t.drop(c, &dropped)
 			continue
 		}
-		if c.Place == store.InReplacement {
+		if c.Place == kad.InReplacement {
 			candidates[i] = append(candidates[i], c)
 		} else {
 			members[i] = append(members[i], c)
@@ -56,7 +55,7 @@ func (t *Table) Load(cs []store.Contact) {
 	for i := range members {
 		b := &t.buckets[i]
 		if len(members[i]) > 0 {
-			b.members = make([]store.Contact, 0, min(len(members[i]), t.cfg.K))
+			b.members = make([]kad.Contact, 0, min(len(members[i]), t.cfg.K))
 		}
 		slices.SortFunc(members[i], newestOrder)
 		for _, c := range members[i] {
@@ -82,8 +81,8 @@ func (t *Table) Load(cs []store.Contact) {
 				t.loadMember(b, c)
 			case len(b.replacements) < t.cfg.ReplacementSize:
 				t.addSubnet(c.Addr.Addr())
-				placed := c.Place == store.InReplacement
-				c.Place = store.InReplacement
+				placed := c.Place == kad.InReplacement
+				c.Place = kad.InReplacement
 				b.replacements = append(b.replacements, c) // already newest first
 				if !placed {
 					t.put(c)
@@ -100,18 +99,18 @@ func (t *Table) Load(cs []store.Contact) {
 }
 
 // loadMember appends c to b's members; the caller sorts them.
-func (t *Table) loadMember(b *bucket, c store.Contact) {
+func (t *Table) loadMember(b *bucket, c kad.Contact) {
 	t.addSubnet(c.Addr.Addr())
 	t.members++
-	placed := c.Place == store.InBucket
-	c.Place = store.InBucket
+	placed := c.Place == kad.InBucket
+	c.Place = kad.InBucket
 	b.members = append(b.members, c)
 	if !placed {
 		t.put(c)
 	}
 }
 
-func (t *Table) drop(c store.Contact, dropped *int) {
+func (t *Table) drop(c kad.Contact, dropped *int) {
 	*dropped++
 	t.del(c.ID)
 }

@@ -9,9 +9,8 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 	"pgregory.net/rapid"
-
-	"github.com/kadnode/kadnode/store"
 )
 
 // TestTablePropertiesHoldUnderRandomOperations drives a small table
@@ -81,9 +80,9 @@ func TestTablePropertiesHoldUnderRandomOperations(t *testing.T) {
 				rt.Fatalf("%v: contact %+v not refreshed at %v", res, after, addr)
 			case responded && (!after.LastResponse.Equal(clock.Now()) || after.Failures != 0):
 				rt.Fatalf("responded: %+v", after)
-			case res == Inserted && (had || after.Place != store.InBucket),
-				res == Refreshed && (!had || after.Place != store.InBucket),
-				res == Replacement && after.Place != store.InReplacement:
+			case res == Inserted && (had || after.Place != kad.InBucket),
+				res == Refreshed && (!had || after.Place != kad.InBucket),
+				res == Replacement && after.Place != kad.InReplacement:
 				rt.Fatalf("%v: had %v, now %+v", res, had, after)
 			}
 		}
@@ -155,7 +154,7 @@ func TestTablePropertiesHoldUnderRandomOperations(t *testing.T) {
 				answer(rt, call, err, applied)
 				after, has := tab.Get(call.c.ID)
 				switch {
-				case !had || before.Addr != call.c.Addr || before.Place != store.InBucket:
+				case !had || before.Addr != call.c.Addr || before.Place != kad.InBucket:
 					// Removed or moved meanwhile: the outcome is ignored.
 					if has != had || (had && !sameContact(before, after)) {
 						rt.Fatalf("stale ping outcome changed %+v -> %+v", before, after)
@@ -194,21 +193,21 @@ func TestTablePropertiesHoldUnderRandomOperations(t *testing.T) {
 }
 
 // resultOf classifies what Responded did, which has no result of its own.
-func resultOf(tab *Table, id krpc.ID, before store.Contact, had bool) SeenResult {
+func resultOf(tab *Table, id krpc.ID, before kad.Contact, had bool) SeenResult {
 	after, has := tab.Get(id)
 	switch {
 	case !has || (had && sameContact(before, after)):
 		return Rejected
-	case after.Place == store.InReplacement:
+	case after.Place == kad.InReplacement:
 		return Replacement
-	case had && before.Place == store.InBucket:
+	case had && before.Place == kad.InBucket:
 		return Refreshed
 	}
 	return Inserted
 }
 
 // newestReplacement is the entry that removing member id would promote.
-func newestReplacement(tab *Table, id krpc.ID) (c store.Contact) {
+func newestReplacement(tab *Table, id krpc.ID) (c kad.Contact) {
 	tab.mu.Lock()
 	defer tab.mu.Unlock()
 	if i := BucketIndex(tab.self, id); i >= 0 && len(tab.buckets[i].replacements) > 0 {
@@ -219,12 +218,12 @@ func newestReplacement(tab *Table, id krpc.ID) (c store.Contact) {
 
 // checkPromoted verifies that the removal of gone promoted promoted (when
 // gone was a member and a replacement waited).
-func checkPromoted(rt *rapid.T, tab *Table, gone, promoted store.Contact) {
+func checkPromoted(rt *rapid.T, tab *Table, gone, promoted kad.Contact) {
 	rt.Helper()
-	if gone.Place != store.InBucket || promoted.ID == (krpc.ID{}) {
+	if gone.Place != kad.InBucket || promoted.ID == (krpc.ID{}) {
 		return
 	}
-	if c, ok := tab.Get(promoted.ID); !ok || c.Place != store.InBucket {
+	if c, ok := tab.Get(promoted.ID); !ok || c.Place != kad.InBucket {
 		rt.Fatalf("newest replacement %x not promoted: %+v", promoted.ID, c)
 	}
 }

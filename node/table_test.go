@@ -9,8 +9,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/store"
+	"github.com/kadnode/kadnode/kad"
 )
 
 var testSelf = krpc.ID{0x5a, 0xa5, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12}
@@ -149,10 +148,10 @@ func TestFullBucketKeepsLiveLeastRecentlySeen(t *testing.T) {
 	answer(t, call, nil, applied)
 
 	lrs, ok := tab.Get(ids[0])
-	if !ok || lrs.Place != store.InBucket || !lrs.LastResponse.Equal(clock.Now()) || !lrs.LastSeen.Equal(clock.Now()) {
+	if !ok || lrs.Place != kad.InBucket || !lrs.LastResponse.Equal(clock.Now()) || !lrs.LastSeen.Equal(clock.Now()) {
 		t.Fatalf("live contact after ping: %+v (present %v), want a refreshed member", lrs, ok)
 	}
-	if c, ok := tab.Get(newcomer); !ok || c.Place != store.InReplacement {
+	if c, ok := tab.Get(newcomer); !ok || c.Place != kad.InReplacement {
 		t.Fatalf("newcomer: %+v (present %v), want waiting in the replacement cache", c, ok)
 	}
 	if members := tab.Contacts(); members[DefaultK-1].ID != ids[0] {
@@ -221,10 +220,10 @@ func TestFullBucketEvictsDeadLeastRecentlySeen(t *testing.T) {
 	if _, ok := tab.Get(ids[0]); ok {
 		t.Fatal("dead least-recently-seen contact is still in the table")
 	}
-	if c, ok := tab.Get(newer); !ok || c.Place != store.InBucket {
+	if c, ok := tab.Get(newer); !ok || c.Place != kad.InBucket {
 		t.Fatalf("newest replacement: %+v (present %v), want promoted", c, ok)
 	}
-	if c, ok := tab.Get(older); !ok || c.Place != store.InReplacement {
+	if c, ok := tab.Get(older); !ok || c.Place != kad.InReplacement {
 		t.Fatalf("older replacement: %+v (present %v), want still waiting", c, ok)
 	}
 	if tab.Len() != DefaultK || tab.Evictions() != 1 {
@@ -313,7 +312,7 @@ func TestFailedEvictsAtMaxFailures(t *testing.T) {
 	if _, ok := tab.Get(victim); ok {
 		t.Fatalf("%d consecutive failures did not evict", DefaultMaxFailures)
 	}
-	if c, _ := tab.Get(waiting); c.Place != store.InBucket {
+	if c, _ := tab.Get(waiting); c.Place != kad.InBucket {
 		t.Fatal("the replacement was not promoted")
 	}
 	if tab.Evictions() != 1 {
@@ -496,7 +495,7 @@ func TestLoadRebucketsForANewIdentity(t *testing.T) {
 	// A contact that is now self is dropped (and deleted from the store).
 	again := NewTable(newSelf, TableConfig{}, fs, clock, nil, nil)
 	defer again.Close()
-	again.Load(append(moved.Contacts(), store.Contact{ID: newSelf, Addr: privateAddr(1), Place: store.InBucket}))
+	again.Load(append(moved.Contacts(), kad.Contact{ID: newSelf, Addr: privateAddr(1), Place: kad.InBucket}))
 	if _, ok := again.Get(newSelf); ok {
 		t.Fatal("Load inserted self")
 	}
@@ -539,7 +538,7 @@ func TestClosestAndBucketQueries(t *testing.T) {
 
 func TestCloseWaitsForPings(t *testing.T) {
 	started := make(chan struct{})
-	ping := func(ctx context.Context, c store.Contact) error {
+	ping := func(ctx context.Context, c kad.Contact) error {
 		close(started)
 		<-ctx.Done()
 		return ctx.Err()

@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/store"
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // failer is what the checks need from *testing.T and *rapid.T alike.
@@ -51,17 +49,17 @@ func (c *manualClock) Advance(d time.Duration) {
 // fail without changing anything.
 type fakeStore struct {
 	mu                     sync.Mutex
-	contacts               map[krpc.ID]store.Contact
+	contacts               map[krpc.ID]kad.Contact
 	puts, deletes, touches int
 	err                    error
 }
 
-func newFakeStore() *fakeStore { return &fakeStore{contacts: make(map[krpc.ID]store.Contact)} }
+func newFakeStore() *fakeStore { return &fakeStore{contacts: make(map[krpc.ID]kad.Contact)} }
 
-func (s *fakeStore) Load() ([]store.Contact, error) {
+func (s *fakeStore) Load() ([]kad.Contact, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []store.Contact
+	var out []kad.Contact
 	for _, c := range s.contacts { // map order: Load must not depend on it
 		out = append(out, c)
 	}
@@ -79,7 +77,7 @@ func (s *fakeStore) write(counter *int, apply func()) error {
 	return nil
 }
 
-func (s *fakeStore) Put(c store.Contact) error {
+func (s *fakeStore) Put(c kad.Contact) error {
 	return s.write(&s.puts, func() { s.contacts[c.ID] = c })
 }
 
@@ -87,7 +85,7 @@ func (s *fakeStore) Delete(id krpc.ID) error {
 	return s.write(&s.deletes, func() { delete(s.contacts, id) })
 }
 
-func (s *fakeStore) Touch(c store.Contact) error {
+func (s *fakeStore) Touch(c kad.Contact) error {
 	return s.write(&s.touches, func() { s.contacts[c.ID] = c })
 }
 
@@ -103,7 +101,7 @@ func (s *fakeStore) counts(tab *Table) (puts, deletes, touches int) {
 
 // pingCall is one liveness ping waiting for the test to answer it.
 type pingCall struct {
-	c     store.Contact
+	c     kad.Contact
 	reply chan error
 }
 
@@ -125,7 +123,7 @@ func newScriptedPing(self krpc.ID) *scriptedPing {
 	return &scriptedPing{self: self, calls: make(chan pingCall, 2*NumBuckets), perBucket: make(map[int]int)}
 }
 
-func (p *scriptedPing) ping(ctx context.Context, c store.Contact) error {
+func (p *scriptedPing) ping(ctx context.Context, c kad.Contact) error {
 	i := BucketIndex(p.self, c.ID)
 	p.mu.Lock()
 	p.total++
@@ -208,18 +206,18 @@ func privateAddr(n int) netip.AddrPort {
 	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(n >> 16), byte(n >> 8), byte(n)}), 4000)
 }
 
-func peer(id krpc.ID, addr netip.AddrPort) wire.Peer { return wire.Peer{ID: id, Addr: addr} }
+func peer(id krpc.ID, addr netip.AddrPort) kad.Peer { return kad.Peer{ID: id, Addr: addr} }
 
 // sameContact compares field by field, times by instant, so that contacts
 // read back from a store compare equal to the originals.
-func sameContact(a, b store.Contact) bool {
+func sameContact(a, b kad.Contact) bool {
 	return a.ID == b.ID && a.Addr == b.Addr && a.Place == b.Place && a.Failures == b.Failures &&
 		a.FirstSeen.Equal(b.FirstSeen) && a.LastSeen.Equal(b.LastSeen) && a.LastResponse.Equal(b.LastResponse)
 }
 
 // diffContacts describes the first difference between two ordered lists,
 // or returns "".
-func diffContacts(got, want []store.Contact) string {
+func diffContacts(got, want []kad.Contact) string {
 	for i := range min(len(got), len(want)) {
 		if !sameContact(got[i], want[i]) {
 			return fmt.Sprintf("entry %d: got %+v, want %+v", i, got[i], want[i])
@@ -232,17 +230,17 @@ func diffContacts(got, want []store.Contact) string {
 }
 
 // bruteClosest sorts every member by distance to target.
-func bruteClosest(members []store.Contact, target krpc.ID, n int) []store.Contact {
+func bruteClosest(members []kad.Contact, target krpc.ID, n int) []kad.Contact {
 	sorted := slices.Clone(members)
-	slices.SortFunc(sorted, func(a, b store.Contact) int { return CompareDistance(target, a.ID, b.ID) })
+	slices.SortFunc(sorted, func(a, b kad.Contact) int { return CompareDistance(target, a.ID, b.ID) })
 	return sorted[:min(n, len(sorted))]
 }
 
 // membersOf filters the bucket members out of a Contacts listing.
-func membersOf(cs []store.Contact) []store.Contact {
-	var out []store.Contact
+func membersOf(cs []kad.Contact) []kad.Contact {
+	var out []kad.Contact
 	for _, c := range cs {
-		if c.Place == store.InBucket {
+		if c.Place == kad.InBucket {
 			out = append(out, c)
 		}
 	}
@@ -260,7 +258,7 @@ func checkTable(tb failer, tab *Table, fs *fakeStore) {
 	seen := make(map[krpc.ID]bool)
 	subnets := make(map[netip.Prefix]int)
 	total := 0
-	var all []store.Contact
+	var all []kad.Contact
 	for i := range tab.buckets {
 		b := &tab.buckets[i]
 		if len(b.members) > cfg.K {
@@ -279,7 +277,7 @@ func checkTable(tb failer, tab *Table, fs *fakeStore) {
 			tb.Fatalf("bucket %d replacements not newest first", i)
 		}
 		bucketSubnets := make(map[netip.Prefix]int)
-		for _, list := range [][]store.Contact{b.members, b.replacements} {
+		for _, list := range [][]kad.Contact{b.members, b.replacements} {
 			for _, c := range list {
 				if c.ID == tab.self {
 					tb.Fatalf("self is in the table")
@@ -302,12 +300,12 @@ func checkTable(tb failer, tab *Table, fs *fakeStore) {
 			}
 		}
 		for _, c := range b.members {
-			if c.Place != store.InBucket {
+			if c.Place != kad.InBucket {
 				tb.Fatalf("member %x has place %d", c.ID, c.Place)
 			}
 		}
 		for _, c := range b.replacements {
-			if c.Place != store.InReplacement {
+			if c.Place != kad.InReplacement {
 				tb.Fatalf("replacement %x has place %d", c.ID, c.Place)
 			}
 		}
@@ -348,7 +346,7 @@ func checkTable(tb failer, tab *Table, fs *fakeStore) {
 func checkReload(tb failer, tab *Table, fs *fakeStore) {
 	tb.Helper()
 	want := tab.Contacts()
-	sources := [][]store.Contact{want}
+	sources := [][]kad.Contact{want}
 	if fs != nil {
 		cs, _ := fs.Load()
 		sources = append(sources, cs)

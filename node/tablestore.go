@@ -5,8 +5,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/store"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // The table's write-through to the Store. A change only marks its contact
@@ -22,7 +21,7 @@ import (
 // atomically (store.Store does), so that an eviction and the promotion
 // filling its place land together.
 type batchWriter interface {
-	Update(puts []store.Contact, deletes []krpc.ID) error
+	Update(puts []kad.Contact, deletes []krpc.ID) error
 }
 
 type storeOp int
@@ -43,8 +42,8 @@ type storeErrorLog struct {
 }
 
 // put, del and touch mark a change for the flusher; t.mu is held.
-func (t *Table) put(c store.Contact) { t.markDirty(c.ID) }
-func (t *Table) del(id krpc.ID)      { t.markDirty(id) }
+func (t *Table) put(c kad.Contact) { t.markDirty(c.ID) }
+func (t *Table) del(id krpc.ID)    { t.markDirty(id) }
 
 func (t *Table) markDirty(id krpc.ID) {
 	if t.store != nil && !t.closed {
@@ -54,7 +53,7 @@ func (t *Table) markDirty(id krpc.ID) {
 	}
 }
 
-func (t *Table) touch(c store.Contact) {
+func (t *Table) touch(c kad.Contact) {
 	if t.store != nil && !t.closed {
 		if _, ok := t.dirty[c.ID]; !ok {
 			t.touched[c.ID] = struct{}{}
@@ -92,7 +91,7 @@ func (t *Table) Flush() {
 	}
 	t.flushMu.Lock()
 	defer t.flushMu.Unlock()
-	var puts, touches []store.Contact
+	var puts, touches []kad.Contact
 	var dels []krpc.ID
 	t.mu.Lock()
 	for id := range t.dirty {
@@ -131,7 +130,7 @@ func (t *Table) storeDone(op storeOp, id krpc.ID, err error) {
 	if err == nil {
 		return
 	}
-	if errors.Is(err, store.ErrFailed) {
+	if errors.Is(err, kad.ErrStoreFailed) {
 		// The store has put itself in the failed state and said so in
 		// its own error line; one broken disk should read as one error.
 		t.log.Debug("routing table: store write failed", "op", storeOpNames[op], "id", id, "err", err)

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // writeTokens issues and checks the write tokens of BEP 44 (BEP 5's
@@ -42,7 +42,7 @@ func (t *writeTokens) rotateLocked(now time.Time) {
 }
 
 // issue returns the token for peer.
-func (t *writeTokens) issue(peer wire.Peer, now time.Time) string {
+func (t *writeTokens) issue(peer kad.Peer, now time.Time) string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.rotateLocked(now)
@@ -51,14 +51,14 @@ func (t *writeTokens) issue(peer wire.Peer, now time.Time) string {
 
 // valid reports whether tok was issued to peer under the current or the
 // previous secret.
-func (t *writeTokens) valid(peer wire.Peer, tok string, now time.Time) bool {
+func (t *writeTokens) valid(peer kad.Peer, tok string, now time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.rotateLocked(now)
 	return hmac.Equal([]byte(tok), tokenFor(t.cur, peer)) || hmac.Equal([]byte(tok), tokenFor(t.prev, peer))
 }
 
-func tokenFor(secret [32]byte, peer wire.Peer) []byte {
+func tokenFor(secret [32]byte, peer kad.Peer) []byte {
 	mac := hmac.New(sha256.New, secret[:])
 	mac.Write(peer.ID[:])
 	addr, _ := peer.Addr.MarshalBinary()

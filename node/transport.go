@@ -5,8 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // Transport is everything node needs from the network. wire implements it
@@ -16,10 +15,10 @@ type Transport interface {
 	// expect is non-nil the peer must authenticate as that ID. The returned
 	// Peer is who actually answered. A KRPC error reply is returned as a
 	// *krpc.Error error together with the message.
-	Call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q *krpc.Msg) (wire.Peer, *krpc.Msg, error)
+	Call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q *krpc.Msg) (kad.Peer, *krpc.Msg, error)
 	// Serve installs the handler for inbound queries. It must be called
 	// before the first query can arrive to be answered.
-	Serve(h wire.Handler)
+	Serve(h kad.Handler)
 	// LocalID is this node's ID.
 	LocalID() krpc.ID
 	// LocalAddr is the bound UDP address.

@@ -5,8 +5,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // values is the node's BEP 44 state: the items it holds and put, the write
@@ -83,29 +82,29 @@ func (n *Node) ValueStats() ValueStats {
 // handleGet answers a BEP 44 get: a write token for the caller, the
 // closest contacts and, if held, the item. A mutable item is left out
 // when the caller already has its seq ("seq" in the query).
-func (n *Node) handleGet(from wire.Peer, q *krpc.Msg) *krpc.Msg {
+func (n *Node) handleGet(from kad.Peer, q *krpc.Msg) *krpc.Msg {
 	now := n.cfg.Clock.Now()
 	tok := n.vals.tokens.issue(from, now)
-	var item *wire.Item
+	var item *kad.Item
 	if it, ok := n.vals.table.get(q.A.Target, now); ok && !(it.Mutable() && q.A.Seq != nil && it.Seq <= *q.A.Seq) {
 		item = &it
 	}
 	n.vals.gets.Add(1)
-	return wire.GetReply(n.self, from.Addr, n.closestExcept(q.A.Target, from.ID), tok, item)
+	return kad.GetReply(n.self, from.Addr, n.closestExcept(q.A.Target, from.ID), tok, item)
 }
 
 // handlePut stores the item of a BEP 44 put, or answers with the error
 // code BEP 44 gives the refusal; a refused put changes nothing.
-func (n *Node) handlePut(from wire.Peer, q *krpc.Msg) *krpc.Msg {
+func (n *Node) handlePut(from kad.Peer, q *krpc.Msg) *krpc.Msg {
 	now := n.cfg.Clock.Now()
-	it := wire.QueryItem(q.A)
+	it := kad.QueryItem(q.A)
 	var e *krpc.Error
 	switch {
 	case it == nil:
 		e = &krpc.Error{Code: krpc.ErrorCodeProtocolError, Msg: `put query has no value "v"`}
 	case !n.vals.tokens.valid(from, q.A.Token, now):
 		n.vals.reject[0].Add(1)
-		return wire.ErrorReply(krpc.ErrorCodeProtocolError, "missing, wrong or expired write token; send a get for the target first and put with its token")
+		return kad.ErrorReply(krpc.ErrorCodeProtocolError, "missing, wrong or expired write token; send a get for the target first and put with its token")
 	default:
 		e = it.Check()
 	}
@@ -115,10 +114,10 @@ func (n *Node) handlePut(from wire.Peer, q *krpc.Msg) *krpc.Msg {
 	if e != nil {
 		n.vals.reject[rejectReason(e)].Add(1)
 		n.log.Debug("refused put", "from", from.ID, "addr", from.Addr, "code", e.Code, "err", e.Msg)
-		return wire.ErrorReply(e.Code, e.Msg)
+		return kad.ErrorReply(e.Code, e.Msg)
 	}
 	n.vals.puts.Add(1)
-	return wire.PutReply(n.self, from.Addr)
+	return kad.PutReply(n.self, from.Addr)
 }
 
 // initValues sets up the node's BEP 44 state and restores its items.

@@ -9,8 +9,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // valueLookup is what a get lookup collects on top of find_node's: the
@@ -23,7 +22,7 @@ type valueLookup struct {
 	stopOnHit bool   // a get ends at the first immutable item
 
 	tokens  map[krpc.ID]string
-	best    *wire.Item
+	best    *kad.Item
 	holders int // replies that carried best (its seq, for a mutable item)
 	invalid int // replies whose item failed its checks
 	stop    bool
@@ -46,7 +45,7 @@ func (v *valueLookup) reply(from krpc.ID, m *krpc.Msg) {
 	if m.R.Token != nil {
 		v.tokens[from] = *m.R.Token
 	}
-	it := wire.ReplyItem(m.R)
+	it := kad.ReplyItem(m.R)
 	if it == nil {
 		return
 	}
@@ -61,7 +60,7 @@ func (v *valueLookup) reply(from krpc.ID, m *krpc.Msg) {
 }
 
 // offer takes it as the best item if it is newer.
-func (v *valueLookup) offer(it *wire.Item) {
+func (v *valueLookup) offer(it *kad.Item) {
 	switch {
 	case v.best == nil || (it.Mutable() && it.Seq > v.best.Seq):
 		v.best, v.holders = it, 1
@@ -76,10 +75,10 @@ func (v *valueLookup) offer(it *wire.Item) {
 // GetResult is the outcome of GetItem.
 type GetResult struct {
 	Target  krpc.ID
-	Item    *wire.Item // nil: not found
-	Holders int        // nodes that returned it (for a mutable item, at its seq)
-	Local   bool       // this node holds it
-	Invalid int        // replies with an item that failed BEP 44's checks
+	Item    *kad.Item // nil: not found
+	Holders int       // nodes that returned it (for a mutable item, at its seq)
+	Local   bool      // this node holds it
+	Invalid int       // replies with an item that failed BEP 44's checks
 	Stats   LookupStats
 }
 
@@ -113,14 +112,14 @@ type PutResult struct {
 	Stored int         // nodes that stored it (this one included, when among the closest)
 	Tried  int         // nodes a put was sent to: the k closest that gave a token
 	Errors map[int]int // refusals by KRPC error code (e.g. 302: they hold a newer seq)
-	Latest *wire.Item  // the newest version the lookup saw, if any
+	Latest *kad.Item   // the newest version the lookup saw, if any
 	Stats  LookupStats
 }
 
 // PutItem stores it on the k closest nodes to its target that gave a
 // write token, with cas (0: none) for a mutable item, and republishes it
 // every RepublishInterval while the node runs (and after a restart).
-func (n *Node) PutItem(ctx context.Context, it wire.Item, cas int64) (PutResult, error) {
+func (n *Node) PutItem(ctx context.Context, it kad.Item, cas int64) (PutResult, error) {
 	if e := it.Check(); e != nil {
 		return PutResult{Target: it.Target()}, fmt.Errorf("item refused before sending (code %d): %s", e.Code, e.Msg)
 	}
@@ -135,7 +134,7 @@ func (n *Node) PutItem(ctx context.Context, it wire.Item, cas int64) (PutResult,
 
 // put runs a get lookup for the target, then puts it to the k closest that
 // answered with a token, and on this node if it is one of the k closest.
-func (n *Node) put(ctx context.Context, it wire.Item, cas int64) (PutResult, error) {
+func (n *Node) put(ctx context.Context, it kad.Item, cas int64) (PutResult, error) {
 	target := it.Target()
 	res := PutResult{Target: target, Errors: map[int]int{}}
 	v := newValueLookup(target, it.Salt, false)
@@ -156,7 +155,7 @@ func (n *Node) put(ctx context.Context, it wire.Item, cas int64) (PutResult, err
 		res.Tried++
 		wg.Go(func() {
 			id := c.ID
-			peer, reply, _, err := n.call(ctx, c.Addr, &id, wire.PutQuery(n.self, tok, &it, cas, n.cfg.ReadOnly))
+			peer, reply, _, err := n.call(ctx, c.Addr, &id, kad.PutQuery(n.self, tok, &it, cas, n.cfg.ReadOnly))
 			if err == nil {
 				err = n.checkReply(peer, &id, reply)
 			}
@@ -165,13 +164,13 @@ func (n *Node) put(ctx context.Context, it wire.Item, cas int64) (PutResult, err
 			var kerr *krpc.Error
 			switch {
 			case err == nil:
-				n.rpcsOut.add(wire.MethodPut, outcomeOK)
+				n.rpcsOut.add(kad.MethodPut, outcomeOK)
 				res.Stored++
 			case errors.As(err, &kerr):
-				n.rpcsOut.add(wire.MethodPut, outcomeError)
+				n.rpcsOut.add(kad.MethodPut, outcomeError)
 				res.Errors[kerr.Code]++
 			default:
-				n.rpcsOut.add(wire.MethodPut, outcomeOf(err))
+				n.rpcsOut.add(kad.MethodPut, outcomeOf(err))
 			}
 		})
 	}
@@ -194,7 +193,7 @@ func (n *Node) put(ctx context.Context, it wire.Item, cas int64) (PutResult, err
 
 // amongClosest reports whether this node is one of the k closest to
 // target, given the k closest others that answered.
-func (n *Node) amongClosest(target krpc.ID, closest []LookupContact) bool {
+func (n *Node) amongClosest(target krpc.ID, closest []Responder) bool {
 	if len(closest) < n.cfg.K {
 		return true
 	}

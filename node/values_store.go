@@ -8,16 +8,14 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/store"
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // ItemStore persists BEP 44 items; store.Store satisfies it. A node whose
 // Store is not an ItemStore keeps its items in memory only.
 type ItemStore interface {
-	LoadItems() ([]store.Item, error)
-	PutItems(items []store.Item, drop []krpc.ID) error
+	LoadItems() ([]kad.ItemRecord, error)
+	PutItems(items []kad.ItemRecord, drop []krpc.ID) error
 	DeleteOwnItem(target krpc.ID) error
 }
 
@@ -52,7 +50,7 @@ func (c ValuesConfig) withDefaults() ValuesConfig {
 
 // heldItem is an item the node holds for others.
 type heldItem struct {
-	it      wire.Item
+	it      kad.Item
 	source  netip.Addr
 	stored  time.Time // last put (or republish) of this version
 	expires time.Time
@@ -60,7 +58,7 @@ type heldItem struct {
 
 // ownItem is an item the node put and republishes.
 type ownItem struct {
-	it   wire.Item
+	it   kad.Item
 	next time.Time // next republish
 }
 
@@ -104,7 +102,7 @@ func (t *itemTable) load(now time.Time) error {
 	defer t.mu.Unlock()
 	var expired []krpc.ID
 	for _, si := range items {
-		it := wire.Item{V: si.V, K: si.K, Salt: si.Salt, Seq: si.Seq, Sig: si.Sig}
+		it := kad.Item{V: si.V, K: si.K, Salt: si.Salt, Seq: si.Seq, Sig: si.Sig}
 		if si.Own {
 			t.own[si.Target] = &ownItem{it: it, next: now}
 			continue
@@ -122,12 +120,12 @@ func (t *itemTable) load(now time.Time) error {
 }
 
 // get returns the item held at target, if it has not expired.
-func (t *itemTable) get(target krpc.ID, now time.Time) (wire.Item, bool) {
+func (t *itemTable) get(target krpc.ID, now time.Time) (kad.Item, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	h, ok := t.held[target]
 	if !ok || !now.Before(h.expires) {
-		return wire.Item{}, false
+		return kad.Item{}, false
 	}
 	return h.it, true
 }
@@ -136,7 +134,7 @@ func (t *itemTable) get(target krpc.ID, now time.Time) (wire.Item, bool) {
 // the stored version: cas must equal the stored seq (301), a lower seq or
 // the same seq with another value is refused (302), and the same item
 // again only renews its expiry. It returns the refusal, or nil.
-func (t *itemTable) put(it wire.Item, cas int64, source netip.Addr, now time.Time) *krpc.Error {
+func (t *itemTable) put(it kad.Item, cas int64, source netip.Addr, now time.Time) *krpc.Error {
 	target := it.Target()
 	t.mu.Lock()
 	e, changed := t.putLocked(target, it, cas, source, now)
@@ -147,7 +145,7 @@ func (t *itemTable) put(it wire.Item, cas int64, source netip.Addr, now time.Tim
 
 // putLocked is put under t.mu; it returns the refusal and the targets it
 // changed, for sync.
-func (t *itemTable) putLocked(target krpc.ID, it wire.Item, cas int64, source netip.Addr, now time.Time) (*krpc.Error, []krpc.ID) {
+func (t *itemTable) putLocked(target krpc.ID, it kad.Item, cas int64, source netip.Addr, now time.Time) (*krpc.Error, []krpc.ID) {
 	if old, ok := t.held[target]; ok && now.Before(old.expires) && old.it.Mutable() {
 		switch {
 		case cas != 0 && cas != old.it.Seq:
@@ -192,7 +190,7 @@ func (t *itemTable) sync(targets []krpc.ID) {
 		return
 	}
 	for len(targets) > 0 {
-		var items []store.Item
+		var items []kad.ItemRecord
 		var drop []krpc.ID
 		gens := make([]uint64, len(targets))
 		t.mu.Lock()
@@ -294,7 +292,7 @@ func (t *itemTable) removeLocked(target krpc.ID) {
 
 // persistLocked writes items and drops; a failure is logged, and the node
 // goes on from memory (the store reports its own failure state).
-func (t *itemTable) persistLocked(items []store.Item, drop []krpc.ID) {
+func (t *itemTable) persistLocked(items []kad.ItemRecord, drop []krpc.ID) {
 	if t.st == nil || (len(items) == 0 && len(drop) == 0) {
 		return
 	}
@@ -303,8 +301,8 @@ func (t *itemTable) persistLocked(items []store.Item, drop []krpc.ID) {
 	}
 }
 
-func (h *heldItem) record(target krpc.ID) store.Item {
-	return store.Item{Target: target, V: h.it.V, K: h.it.K, Salt: h.it.Salt, Seq: h.it.Seq, Sig: h.it.Sig,
+func (h *heldItem) record(target krpc.ID) kad.ItemRecord {
+	return kad.ItemRecord{Target: target, V: h.it.V, K: h.it.K, Salt: h.it.Salt, Seq: h.it.Seq, Sig: h.it.Sig,
 		Source: h.source, Stored: h.stored, Expires: h.expires}
 }
 
@@ -328,10 +326,10 @@ func (t *itemTable) expire(now time.Time) int {
 
 // dueHeld returns up to limit held items that nobody put for interval:
 // the node hands those on itself (the paper's republish rule).
-func (t *itemTable) dueHeld(now time.Time, limit int) []wire.Item {
+func (t *itemTable) dueHeld(now time.Time, limit int) []kad.Item {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var out []wire.Item
+	var out []kad.Item
 	for _, h := range t.held {
 		if len(out) == limit {
 			break
@@ -354,7 +352,7 @@ func (t *itemTable) renewed(target krpc.ID, now time.Time) {
 }
 
 // setOwn records an item the node put, to republish it; nil forgets it.
-func (t *itemTable) setOwn(target krpc.ID, it *wire.Item, next time.Time) {
+func (t *itemTable) setOwn(target krpc.ID, it *kad.Item, next time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if it == nil {
@@ -367,15 +365,15 @@ func (t *itemTable) setOwn(target krpc.ID, it *wire.Item, next time.Time) {
 		return
 	}
 	t.own[target] = &ownItem{it: *it, next: next}
-	t.persistLocked([]store.Item{{Target: target, Own: true, V: it.V, K: it.K, Salt: it.Salt, Seq: it.Seq, Sig: it.Sig,
+	t.persistLocked([]kad.ItemRecord{{Target: target, Own: true, V: it.V, K: it.K, Salt: it.Salt, Seq: it.Seq, Sig: it.Sig,
 		Stored: next, Expires: next}}, nil)
 }
 
 // dueOwn returns up to limit own items due for republishing at now.
-func (t *itemTable) dueOwn(now time.Time, limit int) []wire.Item {
+func (t *itemTable) dueOwn(now time.Time, limit int) []kad.Item {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var out []wire.Item
+	var out []kad.Item
 	for _, o := range t.own {
 		if len(out) == limit {
 			break

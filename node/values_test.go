@@ -7,8 +7,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // Every refused put gets BEP 44's code and changes nothing, in memory or
@@ -29,8 +28,8 @@ func TestPutRefusalsChangeNothing(t *testing.T) {
 	v5 := signed(t, key, "", "five", 5)
 	target := v5.Target()
 	tok := getToken(t, s, caller, target)
-	put := func(it wire.Item, token string, cas int64) *krpc.Msg {
-		return s.handle(caller, wire.PutQuery(caller.ID, token, &it, cas, false))
+	put := func(it kad.Item, token string, cas int64) *krpc.Msg {
+		return s.handle(caller, kad.PutQuery(caller.ID, token, &it, cas, false))
 	}
 	if r := put(v5, tok, 0); r.E != nil {
 		t.Fatalf("valid put refused: %v", r.E)
@@ -41,12 +40,12 @@ func TestPutRefusalsChangeNothing(t *testing.T) {
 	badSig.Sig[3] ^= 1
 	badSig.Seq = 6
 	otherTok := getToken(t, s, other, target)
-	big := signRaw(key, "", oversize(wire.MaxValueSize+1), 6)
+	big := signRaw(key, "", oversize(kad.MaxValueSize+1), 6)
 	bigSalt := v5
-	bigSalt.Salt = []byte(strings.Repeat("s", wire.MaxSaltSize+1))
+	bigSalt.Salt = []byte(strings.Repeat("s", kad.MaxSaltSize+1))
 	for _, c := range []struct {
 		name   string
-		it     wire.Item
+		it     kad.Item
 		token  string
 		cas    int64
 		code   int
@@ -93,7 +92,7 @@ func TestPutRefusalsChangeNothing(t *testing.T) {
 		t.Fatalf("held seq %d after a cas put, want 6", got.Seq)
 	}
 	// An immutable item over 1,000 bytes is refused too.
-	imm := wire.Item{V: bstr(oversize(wire.MaxValueSize + 1))}
+	imm := kad.Item{V: bstr(oversize(kad.MaxValueSize + 1))}
 	itok := getToken(t, s, caller, imm.Target())
 	if r := put(imm, itok, 0); r.E == nil || r.E.Code != krpc.ErrorCodeMessageValueFieldTooBig {
 		t.Fatalf("oversize immutable: %+v", r)
@@ -112,7 +111,7 @@ func TestGetReplyLeavesOutKnownSeq(t *testing.T) {
 		t.Fatal(e)
 	}
 	for seq, want := range map[int64]bool{2: true, 3: false, 4: false} {
-		q := wire.GetQuery(caller.ID, it.Target(), false)
+		q := kad.GetQuery(caller.ID, it.Target(), false)
 		q.A.Seq = &seq
 		r := s.handle(caller, q)
 		if got := r.R.V != nil; got != want {
@@ -124,11 +123,11 @@ func TestGetReplyLeavesOutKnownSeq(t *testing.T) {
 func TestItemTableLimits(t *testing.T) {
 	self := krpc.ID{}
 	now := time.Now()
-	src := func(i byte) wire.Peer { return testCaller(i) }
+	src := func(i byte) kad.Peer { return testCaller(i) }
 	t.Run("per source: the oldest goes", func(t *testing.T) {
 		tbl := newItemTable(self, ValuesConfig{MaxPerSource: 2}.withDefaults(), nil, nil)
 		a := src(1).Addr.Addr()
-		items := []wire.Item{immutable(t, "a"), immutable(t, "b"), immutable(t, "c")}
+		items := []kad.Item{immutable(t, "a"), immutable(t, "b"), immutable(t, "c")}
 		for i, it := range items {
 			if e := tbl.put(it, 0, a, now.Add(time.Duration(i)*time.Second)); e != nil {
 				t.Fatal(e)
@@ -150,7 +149,7 @@ func TestItemTableLimits(t *testing.T) {
 	})
 	t.Run("per node: the farthest goes", func(t *testing.T) {
 		tbl := newItemTable(self, ValuesConfig{MaxItems: 4}.withDefaults(), nil, nil)
-		var items []wire.Item
+		var items []kad.Item
 		for i := range 8 {
 			items = append(items, immutable(t, string(rune('a'+i))))
 		}
@@ -195,22 +194,22 @@ func TestItemsExpire(t *testing.T) {
 	t.Cleanup(func() { s.Close() })
 	caller := testCaller(1)
 	a, b := immutable(t, "a"), immutable(t, "b")
-	for _, it := range []wire.Item{a, b} {
+	for _, it := range []kad.Item{a, b} {
 		tok := getToken(t, s, caller, it.Target())
-		if r := s.handle(caller, wire.PutQuery(caller.ID, tok, &it, 0, false)); r.E != nil {
+		if r := s.handle(caller, kad.PutQuery(caller.ID, tok, &it, 0, false)); r.E != nil {
 			t.Fatal(r.E)
 		}
 	}
 	clock.Advance(DefaultItemExpiry - time.Minute)
 	tok := getToken(t, s, caller, b.Target())
-	if r := s.handle(caller, wire.PutQuery(caller.ID, tok, &b, 0, false)); r.E != nil { // renews b
+	if r := s.handle(caller, kad.PutQuery(caller.ID, tok, &b, 0, false)); r.E != nil { // renews b
 		t.Fatal(r.E)
 	}
 	clock.Advance(2 * time.Minute)
-	if r := s.handle(caller, wire.GetQuery(caller.ID, a.Target(), false)); r.R.V != nil {
+	if r := s.handle(caller, kad.GetQuery(caller.ID, a.Target(), false)); r.R.V != nil {
 		t.Fatal("expired item served")
 	}
-	if r := s.handle(caller, wire.GetQuery(caller.ID, b.Target(), false)); r.R.V == nil {
+	if r := s.handle(caller, kad.GetQuery(caller.ID, b.Target(), false)); r.R.V == nil {
 		t.Fatal("renewed item not served")
 	}
 	if n := s.vals.table.expire(clock.Now()); n != 1 {
@@ -234,7 +233,7 @@ func TestItemsSurviveRestart(t *testing.T) {
 	caller := testCaller(1)
 	it := signed(t, testKey(3), "", "kept", 9)
 	tok := getToken(t, s, caller, it.Target())
-	if r := s.handle(caller, wire.PutQuery(caller.ID, tok, &it, 0, false)); r.E != nil {
+	if r := s.handle(caller, kad.PutQuery(caller.ID, tok, &it, 0, false)); r.E != nil {
 		t.Fatal(r.E)
 	}
 	s.Close()
@@ -248,8 +247,8 @@ func TestItemsSurviveRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	r := s.handle(caller, wire.GetQuery(caller.ID, it.Target(), false))
-	if got := wire.ReplyItem(r.R); got == nil || got.Seq != 9 || string(got.V) != string(it.V) {
+	r := s.handle(caller, kad.GetQuery(caller.ID, it.Target(), false))
+	if got := kad.ReplyItem(r.R); got == nil || got.Seq != 9 || string(got.V) != string(it.V) {
 		t.Fatalf("after restart get returns %+v", got)
 	}
 }
@@ -308,7 +307,7 @@ func TestHeldItemsReachNewNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := cfg
-	c.Seeds = []wire.Contact{nodes[1].contact()}
+	c.Seeds = []kad.Endpoint{nodes[1].contact()}
 	late := startNode(t, fn, c)
 	waitJoined(t, late)
 	eventually(t, "the new node to hold the item", func() bool {

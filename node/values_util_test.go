@@ -9,8 +9,7 @@ import (
 
 	"github.com/anacrolix/dht/v2/bep44"
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // testKey is a deterministic Ed25519 key for item tests.
@@ -24,9 +23,9 @@ func testKey(i byte) ed25519.PrivateKey {
 func bstr(s string) []byte { return fmt.Appendf(nil, "%d:%s", len(s), s) }
 
 // signed makes a mutable item, failing the test on error.
-func signed(tb testing.TB, key ed25519.PrivateKey, salt, value string, seq int64) wire.Item {
+func signed(tb testing.TB, key ed25519.PrivateKey, salt, value string, seq int64) kad.Item {
 	tb.Helper()
-	it, err := wire.SignedItem(key, []byte(salt), bstr(value), seq)
+	it, err := kad.SignedItem(key, []byte(salt), bstr(value), seq)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -34,17 +33,17 @@ func signed(tb testing.TB, key ed25519.PrivateKey, salt, value string, seq int64
 }
 
 // signRaw signs an item without wire's checks, to build invalid ones.
-func signRaw(key ed25519.PrivateKey, salt, value string, seq int64) wire.Item {
-	it := wire.Item{V: bstr(value), Salt: []byte(salt), Seq: seq}
+func signRaw(key ed25519.PrivateKey, salt, value string, seq int64) kad.Item {
+	it := kad.Item{V: bstr(value), Salt: []byte(salt), Seq: seq}
 	copy(it.K[:], key.Public().(ed25519.PublicKey))
 	copy(it.Sig[:], bep44.Sign(key, it.Salt, seq, it.V))
 	return it
 }
 
 // immutable makes an immutable item, failing the test on error.
-func immutable(tb testing.TB, value string) wire.Item {
+func immutable(tb testing.TB, value string) kad.Item {
 	tb.Helper()
-	it, err := wire.ImmutableItem(bstr(value))
+	it, err := kad.ImmutableItem(bstr(value))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -52,9 +51,9 @@ func immutable(tb testing.TB, value string) wire.Item {
 }
 
 // getToken asks n for a write token as caller, through its get handler.
-func getToken(tb testing.TB, n *Node, caller wire.Peer, target krpc.ID) string {
+func getToken(tb testing.TB, n *Node, caller kad.Peer, target krpc.ID) string {
 	tb.Helper()
-	reply := n.handle(caller, wire.GetQuery(caller.ID, target, false))
+	reply := n.handle(caller, kad.GetQuery(caller.ID, target, false))
 	if reply == nil || reply.R == nil || reply.R.Token == nil {
 		tb.Fatalf("get gave no token: %+v", reply)
 	}
@@ -62,9 +61,9 @@ func getToken(tb testing.TB, n *Node, caller wire.Peer, target krpc.ID) string {
 }
 
 // testCaller is a peer that queries a node directly through its handler.
-func testCaller(i byte) wire.Peer {
+func testCaller(i byte) kad.Peer {
 	id := krpc.RandomNodeID()
-	return wire.Peer{ID: id, Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 9, i}), 7000)}
+	return kad.Peer{ID: id, Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 9, i}), 7000)}
 }
 
 // oversize returns a value whose bencoding is exactly n bytes.

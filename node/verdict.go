@@ -6,9 +6,7 @@ import (
 	"sync"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/store"
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // verdicts tracks the contacts whose last allowed failure is being checked
@@ -93,21 +91,21 @@ func (n *Node) failed(ctx context.Context, id krpc.ID, err error) {
 // confirmAlive pings c up to EvictionProbes times, one after the other,
 // and returns as soon as it answers. Its error, when all went unanswered,
 // wraps errOffline if this node seems offline meanwhile.
-func (n *Node) confirmAlive(ctx context.Context, c store.Contact) (wire.Peer, error) {
+func (n *Node) confirmAlive(ctx context.Context, c kad.Contact) (kad.Peer, error) {
 	var err error
 	for range EvictionProbes {
-		var peer wire.Peer
+		var peer kad.Peer
 		peer, _, err = n.pingAddr(ctx, c.Addr, &c.ID)
 		var kerr *krpc.Error
 		if err == nil || errors.As(err, &kerr) {
 			return peer, nil // an error reply is an answer too
 		}
 		if ctx.Err() != nil {
-			return wire.Peer{}, err
+			return kad.Peer{}, err
 		}
 		if n.seemsOffline(c.ID) {
-			return wire.Peer{}, errors.Join(errOffline, err)
+			return kad.Peer{}, errors.Join(errOffline, err)
 		}
 	}
-	return wire.Peer{}, err
+	return kad.Peer{}, err
 }

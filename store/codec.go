@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // A contact record (version 1) is:
@@ -42,8 +43,8 @@ func contactID(key []byte) (krpc.ID, error) {
 }
 
 // checkContact rejects a contact that could not be decoded again.
-func checkContact(c Contact) error {
-	if c.Place != InBucket && c.Place != InReplacement {
+func checkContact(c kad.Contact) error {
+	if c.Place != kad.InBucket && c.Place != kad.InReplacement {
 		return fmt.Errorf("contact %x has invalid place %d", c.ID, c.Place)
 	}
 	if c.Failures < 0 || c.Failures > maxFailures {
@@ -72,7 +73,7 @@ var (
 
 // appendContact appends the record of c (without its ID) to b, or refuses
 // a contact that fails checkContact.
-func appendContact(b []byte, c Contact) ([]byte, error) {
+func appendContact(b []byte, c kad.Contact) ([]byte, error) {
 	if err := checkContact(c); err != nil {
 		return b, err
 	}
@@ -81,7 +82,7 @@ func appendContact(b []byte, c Contact) ([]byte, error) {
 
 // appendCheckedContact appends the record of c, which has passed
 // checkContact, to b.
-func appendCheckedContact(b []byte, c Contact) []byte {
+func appendCheckedContact(b []byte, c kad.Contact) []byte {
 	b = append(b, contactRecordVersion, byte(c.Place))
 	b = binary.AppendUvarint(b, uint64(c.Failures))
 	addr, _ := c.Addr.MarshalBinary() // cannot fail; its size is checked
@@ -104,13 +105,13 @@ func appendCheckedContact(b []byte, c Contact) []byte {
 }
 
 // decodeContact parses a record written by appendContact.
-func decodeContact(id krpc.ID, rec []byte) (Contact, error) {
-	c := Contact{ID: id}
+func decodeContact(id krpc.ID, rec []byte) (kad.Contact, error) {
+	c := kad.Contact{ID: id}
 	r := reader{b: rec}
 	if v := r.u8(); r.err == nil && v != contactRecordVersion {
 		return c, fmt.Errorf("unknown contact record version %d", v)
 	}
-	c.Place = Place(r.u8())
+	c.Place = kad.Place(r.u8())
 	c.Failures = int(r.uvarint(maxFailures))
 	addr := r.bytes(int(r.u8()))
 	if r.err == nil {

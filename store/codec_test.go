@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 	"pgregory.net/rapid"
 )
 
 // genContact draws a valid contact, IDs from a pool of idPool so that
 // sequences of operations hit the same contacts.
-func genContact(idPool int) *rapid.Generator[Contact] {
-	return rapid.Custom(func(t *rapid.T) Contact {
+func genContact(idPool int) *rapid.Generator[kad.Contact] {
+	return rapid.Custom(func(t *rapid.T) kad.Contact {
 		var addr netip.Addr
 		if rapid.Bool().Draw(t, "v6") {
 			a := [16]byte(rapid.SliceOfN(rapid.Byte(), 16, 16).Draw(t, "ip6"))
@@ -29,14 +30,14 @@ func genContact(idPool int) *rapid.Generator[Contact] {
 			}
 			return time.Unix(0, rapid.Int64().Draw(t, label))
 		}
-		return Contact{
+		return kad.Contact{
 			ID:           testID(rapid.IntRange(0, idPool-1).Draw(t, "id")),
 			Addr:         netip.AddrPortFrom(addr, rapid.Uint16().Draw(t, "port")),
 			FirstSeen:    genTime("first"),
 			LastSeen:     genTime("last"),
 			LastResponse: genTime("response"),
 			Failures:     rapid.IntRange(0, maxFailures).Draw(t, "failures"),
-			Place:        rapid.SampledFrom([]Place{InBucket, InReplacement}).Draw(t, "place"),
+			Place:        rapid.SampledFrom([]kad.Place{kad.InBucket, kad.InReplacement}).Draw(t, "place"),
 		}
 	})
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kadnode/kadnode/kad"
 )
 
 // storeWithTable returns a closed store in a new dir whose contacts are in an
@@ -136,7 +138,7 @@ func TestCorruptFilesGiveClearError(t *testing.T) {
 
 func TestUndecodableRecordGivesClearError(t *testing.T) {
 	bad := map[string][]byte{
-		"truncated":       {contactRecordVersion, byte(InBucket)},
+		"truncated":       {contactRecordVersion, byte(kad.InBucket)},
 		"unknown version": {99, 1, 0, 6, 10, 0, 0, 1, 0, 80, 0, 0, 0},
 		"bad place":       append([]byte{contactRecordVersion, 7}, mustRecord(t, testContact(1))[2:]...),
 		"trailing bytes":  append(mustRecord(t, testContact(1)), 0),
@@ -166,7 +168,7 @@ func TestUndecodableRecordGivesClearError(t *testing.T) {
 	})
 }
 
-func mustRecord(t *testing.T, c Contact) []byte {
+func mustRecord(t *testing.T, c kad.Contact) []byte {
 	t.Helper()
 	rec, err := appendContact(nil, c)
 	if err != nil {

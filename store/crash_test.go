@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // crashAfter is how many returned Puts the parent waits for before it kills
@@ -54,7 +55,7 @@ func testPutSurvivesSIGKILL(t *testing.T) {
 	}
 
 	s := openT(t, dir, testOptions())
-	stored := map[krpc.ID]Contact{}
+	stored := map[krpc.ID]kad.Contact{}
 	for _, c := range loadT(t, s) {
 		stored[c.ID] = c
 	}

@@ -16,7 +16,7 @@
 // only update, is coalesced and written once per TouchInterval and on Close.
 //
 // Failures: a write that fails (disk full or read-only, I/O error) returns
-// ErrFailed and the store refuses writes from then on; the node carries on
+// kad.ErrStoreFailed and the store refuses writes from then on; the node carries on
 // from memory. Pebble's fatal paths are caught rather than allowed to end
 // the process (guard.go). A Reopener (reopen.go) fails a store whose disk
 // is too full for the next memtable rotation, and reopens a failed store

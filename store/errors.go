@@ -3,6 +3,8 @@ package store
 import (
 	"errors"
 	"fmt"
+
+	"github.com/kadnode/kadnode/kad"
 )
 
 // Sentinels for errors.Is; the errors themselves carry the directory, what
@@ -19,9 +21,6 @@ var (
 	ErrSchema = errors.New("store schema is not supported")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("store is closed")
-	// ErrFailed: a write failed (disk full or read-only, I/O error); the store
-	// refuses further writes until it is reopened.
-	ErrFailed = errors.New("store write failed")
 )
 
 // dirError is an error about the store in dir, matching one sentinel.
@@ -72,7 +71,7 @@ func noMigrationError(dir string, stored int) error {
 }
 
 func failedError(op string, cause error) error {
-	return &dirError{kind: ErrFailed, err: cause, msg: fmt.Sprintf(
+	return &dirError{kind: kad.ErrStoreFailed, err: cause, msg: fmt.Sprintf(
 		"store %s failed: %v; the node keeps its table in memory, and the store refuses writes until it is reopened",
 		op, cause)}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/cockroachdb/pebble/vfs"
 	"github.com/cockroachdb/pebble/vfs/errorfs"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // faultyDisk fails write operations with its errno once broken: a real file
@@ -90,7 +91,7 @@ func TestDiskFaultsGiveErrorsNotPanics(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := map[krpc.ID]Contact{}
+			want := map[krpc.ID]kad.Contact{}
 			for i := range 10 {
 				if err := s.Put(testContact(i)); err != nil {
 					t.Fatal(err)
@@ -103,8 +104,8 @@ func TestDiskFaultsGiveErrorsNotPanics(t *testing.T) {
 
 			disk.broken.Store(true)
 			err = within(t, "Put on a broken disk", func() error { return s.Put(testContact(100)) })
-			if !errors.Is(err, ErrFailed) || !errors.Is(err, errno) {
-				t.Fatalf("Put on a broken disk: %v, want ErrFailed wrapping %v", err, errno)
+			if !errors.Is(err, kad.ErrStoreFailed) || !errors.Is(err, errno) {
+				t.Fatalf("Put on a broken disk: %v, want ErrStoreFailed wrapping %v", err, errno)
 			}
 			t.Logf("Put: %v", err)
 			// The store stays failed, and says so at once.
@@ -113,8 +114,8 @@ func TestDiskFaultsGiveErrorsNotPanics(t *testing.T) {
 				"Delete": func() error { return s.Delete(testID(1)) },
 				"Touch":  func() error { return s.Touch(testContact(2)) },
 			} {
-				if err := within(t, name, op); !errors.Is(err, ErrFailed) {
-					t.Fatalf("%s after failure: %v, want ErrFailed", name, err)
+				if err := within(t, name, op); !errors.Is(err, kad.ErrStoreFailed) {
+					t.Fatalf("%s after failure: %v, want ErrStoreFailed", name, err)
 				}
 			}
 			if st := s.Stats(); st.Errors == 0 {
@@ -125,7 +126,7 @@ func TestDiskFaultsGiveErrorsNotPanics(t *testing.T) {
 				t.Fatalf("Load after a write failure: %v", err)
 			}
 			err = within(t, "Close", s.Close)
-			if !errors.Is(err, ErrFailed) {
+			if !errors.Is(err, kad.ErrStoreFailed) {
 				t.Fatalf("Close after a failure: %v, want the failure reported", err)
 			}
 
@@ -243,8 +244,8 @@ func childDiskFull(dir string, breakAfter int, createOnly bool) error {
 					disk.broken.Store(true)
 				}
 				if err := s.Put(testContact(i)); err != nil {
-					if !errors.Is(err, ErrFailed) {
-						errs <- fmt.Errorf("put: %v, want ErrFailed", err)
+					if !errors.Is(err, kad.ErrStoreFailed) {
+						errs <- fmt.Errorf("put: %v, want ErrStoreFailed", err)
 					}
 					return
 				}
@@ -261,8 +262,8 @@ func childDiskFull(dir string, breakAfter int, createOnly bool) error {
 		return err
 	}
 	err = s.Close()
-	if !errors.Is(err, ErrFailed) {
-		return fmt.Errorf("close: %v, want ErrFailed", err)
+	if !errors.Is(err, kad.ErrStoreFailed) {
+		return fmt.Errorf("close: %v, want ErrStoreFailed", err)
 	}
 	fmt.Printf("closed: %q\n", err.Error())
 	return nil

@@ -11,13 +11,13 @@ import (
 // implementation exits the process. After a failed commit Pebble's Apply
 // still returns nil. The store therefore installs a logger whose Fatalf
 // records the condition, checks it after every commit, and from then on
-// refuses writes (ErrFailed): the node carries on from memory.
+// refuses writes (kad.ErrStoreFailed): the node carries on from memory.
 //
 // Other paths panic by design: a WAL that cannot be rotated when the memtable
 // is full (rotateWAL), a write to a WAL that has already failed (commitWrite).
 // They panic with Pebble's commit and DB mutexes held, so after recovering,
 // every later call that takes them (Close among them) would block forever.
-// The store recovers such a panic into ErrFailed, marks itself wedged and
+// The store recovers such a panic into kad.ErrStoreFailed, marks itself wedged and
 // from then on does not call into Pebble at all: Close releases only what
 // the store itself holds; the directory lock goes with the process. On the
 // next start Pebble replays its WAL as after a crash, so every write that

@@ -5,29 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"net/netip"
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/cockroachdb/pebble"
+	"github.com/kadnode/kadnode/kad"
 )
-
-// Item is the persisted form of one BEP 44 item a node holds (Own false)
-// or put itself and republishes (Own true). The node checks items before
-// they get here; the store only makes sure a record decodes again.
-type Item struct {
-	Target  krpc.ID
-	Own     bool
-	V       []byte   // bencoded value
-	K       [32]byte // zero for an immutable item
-	Salt    []byte
-	Seq     int64
-	Sig     [64]byte
-	Cas     int64      // own items: the cas to put with (0: none)
-	Source  netip.Addr // who stored it (held items), for the per-source limit
-	Stored  time.Time  // last put or republish
-	Expires time.Time
-}
 
 // An item record (version 1) is:
 //
@@ -50,7 +33,7 @@ func itemKey(target krpc.ID, own bool) []byte {
 	return append([]byte{p}, target[:]...)
 }
 
-func checkItem(it Item) error {
+func checkItem(it kad.ItemRecord) error {
 	switch {
 	case len(it.V) == 0 || len(it.V) > maxItemValue:
 		return fmt.Errorf("item %x has a value of %d bytes, want 1 to %d", it.Target, len(it.V), maxItemValue)
@@ -69,7 +52,7 @@ func checkItem(it Item) error {
 	return nil
 }
 
-func appendItem(b []byte, it Item) []byte {
+func appendItem(b []byte, it kad.ItemRecord) []byte {
 	mutable := it.K != [32]byte{}
 	var flags byte
 	if mutable {
@@ -94,8 +77,8 @@ func appendItem(b []byte, it Item) []byte {
 }
 
 // decodeItem parses a record written by appendItem under key.
-func decodeItem(key, rec []byte) (Item, error) {
-	var it Item
+func decodeItem(key, rec []byte) (kad.ItemRecord, error) {
+	var it kad.ItemRecord
 	if len(key) != 1+idLen || (key[0] != prefixItem && key[0] != prefixOwnItem) {
 		return it, fmt.Errorf("item key %x is not %d bytes of target after the prefix", key, idLen)
 	}
@@ -138,7 +121,7 @@ func decodeItem(key, rec []byte) (Item, error) {
 
 // PutItems writes items and deletes the items (held, not own) at the
 // targets in drop, atomically; it returns once the change is durable.
-func (s *Store) PutItems(items []Item, drop []krpc.ID) error {
+func (s *Store) PutItems(items []kad.ItemRecord, drop []krpc.ID) error {
 	for _, it := range items {
 		if err := checkItem(it); err != nil {
 			return err
@@ -184,14 +167,14 @@ func (s *Store) writeItems(fill func(*pebble.Batch), puts, deletes int) error {
 
 // LoadItems returns every stored item, held ones first, each in target
 // order. A record that does not decode fails it with ErrCorrupt.
-func (s *Store) LoadItems() ([]Item, error) {
+func (s *Store) LoadItems() ([]kad.ItemRecord, error) {
 	s.mu.Lock()
 	closed := s.closed
 	s.mu.Unlock()
 	if closed {
 		return nil, ErrClosed
 	}
-	var items []Item
+	var items []kad.ItemRecord
 	for _, p := range [...]byte{prefixItem, prefixOwnItem} {
 		got, err := s.loadItems(p)
 		if err != nil {
@@ -202,7 +185,7 @@ func (s *Store) LoadItems() ([]Item, error) {
 	return items, nil
 }
 
-func (s *Store) loadItems(prefix byte) (items []Item, err error) {
+func (s *Store) loadItems(prefix byte) (items []kad.ItemRecord, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("pebble panicked while reading: %v", r)

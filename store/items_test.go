@@ -13,12 +13,13 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // testItem returns a deterministic item: mutable with a salt for odd i,
 // immutable for even i; own for every fifth.
-func testItem(i int) Item {
-	it := Item{
+func testItem(i int) kad.ItemRecord {
+	it := kad.ItemRecord{
 		Target:  testID(1_000_000 + i),
 		Own:     i%5 == 0,
 		V:       []byte(fmt.Sprintf("%d:%s", len(strconv.Itoa(i)), strconv.Itoa(i))),
@@ -36,7 +37,7 @@ func testItem(i int) Item {
 	return it
 }
 
-func sameItem(a, b Item) bool {
+func sameItem(a, b kad.ItemRecord) bool {
 	return a.Target == b.Target && a.Own == b.Own && bytes.Equal(a.V, b.V) && a.K == b.K &&
 		bytes.Equal(a.Salt, b.Salt) && a.Seq == b.Seq && a.Sig == b.Sig && a.Cas == b.Cas &&
 		a.Source == b.Source && a.Stored.Equal(b.Stored) && a.Expires.Equal(b.Expires)
@@ -68,8 +69,8 @@ func TestPutItemsRefusesWhatCannotDecode(t *testing.T) {
 	big.V = bytes.Repeat([]byte("x"), maxItemValue+1)
 	salted := testItem(2)
 	salted.Salt = []byte("s")
-	for name, it := range map[string]Item{"value over 1,000 bytes": big, "empty value": {Target: testID(1)}, "immutable with salt": salted} {
-		if err := s.PutItems([]Item{it}, nil); err == nil {
+	for name, it := range map[string]kad.ItemRecord{"value over 1,000 bytes": big, "empty value": {Target: testID(1)}, "immutable with salt": salted} {
+		if err := s.PutItems([]kad.ItemRecord{it}, nil); err == nil {
 			t.Errorf("%s: stored", name)
 		}
 	}
@@ -84,10 +85,10 @@ func TestItemsPersist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[krpc.ID]Item{}
+	want := map[krpc.ID]kad.ItemRecord{}
 	for i := range 50 {
 		it := testItem(i)
-		if err := s.PutItems([]Item{it}, nil); err != nil {
+		if err := s.PutItems([]kad.ItemRecord{it}, nil); err != nil {
 			t.Fatal(err)
 		}
 		want[it.Target] = it
@@ -114,7 +115,7 @@ func TestItemsPersist(t *testing.T) {
 	checkItems(t, s, want)
 }
 
-func checkItems(t *testing.T, s *Store, want map[krpc.ID]Item) {
+func checkItems(t *testing.T, s *Store, want map[krpc.ID]kad.ItemRecord) {
 	t.Helper()
 	items, err := s.LoadItems()
 	if err != nil {
@@ -135,7 +136,7 @@ func checkItems(t *testing.T, s *Store, want map[krpc.ID]Item) {
 func TestMigrationToItemsSchema(t *testing.T) {
 	dir := t.TempDir()
 	kv := rawHeader(t, 1, testMeta())
-	want := map[krpc.ID]Contact{}
+	want := map[krpc.ID]kad.Contact{}
 	for i := range 20 {
 		c := testContact(i)
 		rec, err := appendContact(nil, c)
@@ -153,11 +154,11 @@ func TestMigrationToItemsSchema(t *testing.T) {
 		t.Fatalf("schema %d after open, want 2", v)
 	}
 	checkContacts(t, loadT(t, s), want)
-	checkItems(t, s, map[krpc.ID]Item{})
-	if err := s.PutItems([]Item{testItem(1)}, nil); err != nil {
+	checkItems(t, s, map[krpc.ID]kad.ItemRecord{})
+	if err := s.PutItems([]kad.ItemRecord{testItem(1)}, nil); err != nil {
 		t.Fatal(err)
 	}
-	checkItems(t, s, map[krpc.ID]Item{testItem(1).Target: testItem(1)})
+	checkItems(t, s, map[krpc.ID]kad.ItemRecord{testItem(1).Target: testItem(1)})
 }
 
 // TestPutItemsSurvivesSIGKILL: a child stores items and prints each index
@@ -192,7 +193,7 @@ func TestPutItemsSurvivesSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored := map[krpc.ID]Item{}
+	stored := map[krpc.ID]kad.ItemRecord{}
 	for _, it := range items {
 		stored[it.Target] = it
 	}
@@ -212,7 +213,7 @@ func childPutItems(s *Store) {
 	for w := range crashWriters {
 		wg.Go(func() {
 			for i := w; i < crashPutLimit; i += crashWriters {
-				if err := s.PutItems([]Item{testItem(i)}, nil); err != nil {
+				if err := s.PutItems([]kad.ItemRecord{testItem(i)}, nil); err != nil {
 					fmt.Fprintln(os.Stderr, err)
 					return
 				}
@@ -242,7 +243,7 @@ func FuzzDecodeItem(f *testing.F) {
 	})
 }
 
-func normalTimes(it Item) Item {
+func normalTimes(it kad.ItemRecord) kad.ItemRecord {
 	it.Stored, it.Expires = it.Stored.UTC(), it.Expires.UTC()
 	return it
 }

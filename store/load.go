@@ -6,13 +6,14 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/cockroachdb/pebble"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // Load returns every stored contact in ID order, with pending last-seen
 // updates applied; contacts only touched, never put, follow in no order. A
 // record that does not decode fails the whole Load with ErrCorrupt: the
 // table must not start from part of its memory unnoticed.
-func (s *Store) Load() ([]Contact, error) {
+func (s *Store) Load() ([]kad.Contact, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -22,7 +23,7 @@ func (s *Store) Load() ([]Contact, error) {
 		s.mu.Unlock()
 		return nil, s.failed
 	}
-	pending := make(map[krpc.ID]Contact, s.pending.len())
+	pending := make(map[krpc.ID]kad.Contact, s.pending.len())
 	for _, c := range s.pending.list {
 		pending[c.ID] = c
 	}
@@ -44,7 +45,7 @@ func (s *Store) Load() ([]Contact, error) {
 	return cs, nil
 }
 
-func (s *Store) loadContacts() (cs []Contact, err error) {
+func (s *Store) loadContacts() (cs []kad.Contact, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("pebble panicked while reading: %v", r)

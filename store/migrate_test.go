@@ -12,6 +12,7 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/cockroachdb/pebble"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // A fake schema 0, as an older build might have written it: text records,
@@ -24,13 +25,13 @@ func v0Meta(m Meta) []byte {
 	return fmt.Appendf(nil, "%d %x %s", m.KeyBits, m.SelfID[:], m.Network)
 }
 
-func v0Contact(c Contact) (key string, rec []byte) {
+func v0Contact(c kad.Contact) (key string, rec []byte) {
 	return v0ContactPrefix + hex.EncodeToString(c.ID[:]), fmt.Appendf(nil, "%s|%d|%d|%d|%d|%d",
 		c.Addr, unixNanos(c.FirstSeen), unixNanos(c.LastSeen), unixNanos(c.LastResponse), c.Failures, c.Place)
 }
 
 // v0Store is the raw content of a schema 0 store holding cs.
-func v0Store(m Meta, cs []Contact) map[string][]byte {
+func v0Store(m Meta, cs []kad.Contact) map[string][]byte {
 	kv := map[string][]byte{string(versionKey): encodeVersion(0), string(metaKey): v0Meta(m)}
 	for _, c := range cs {
 		k, rec := v0Contact(c)
@@ -86,8 +87,8 @@ var migrateV0 = migration{from: 0, what: "text records to binary", run: func(b *
 	return it.Error()
 }}
 
-func parseV0Contact(key, rec string) (Contact, error) {
-	var c Contact
+func parseV0Contact(key, rec string) (kad.Contact, error) {
+	var c kad.Contact
 	if _, err := hex.Decode(c.ID[:], []byte(strings.TrimPrefix(key, v0ContactPrefix))); err != nil {
 		return c, fmt.Errorf("key %q: %w", key, err)
 	}
@@ -106,15 +107,15 @@ func parseV0Contact(key, rec string) (Contact, error) {
 		}
 	}
 	c.FirstSeen, c.LastSeen, c.LastResponse = fromUnixNanos(n[0]), fromUnixNanos(n[1]), fromUnixNanos(n[2])
-	c.Failures, c.Place = int(n[3]), Place(n[4])
+	c.Failures, c.Place = int(n[3]), kad.Place(n[4])
 	return c, nil
 }
 
 func TestMigrationFromOlderSchema(t *testing.T) {
 	dir := t.TempDir()
 	m := testMeta()
-	want := map[krpc.ID]Contact{}
-	var cs []Contact
+	want := map[krpc.ID]kad.Contact{}
+	var cs []kad.Contact
 	for i := range 40 {
 		cs = append(cs, testContact(i))
 		want[testID(i)] = testContact(i)
@@ -148,7 +149,7 @@ func TestMigrationFromOlderSchema(t *testing.T) {
 func TestOlderSchemaWithoutMigrationIsRefused(t *testing.T) {
 	dir := t.TempDir()
 	m := testMeta()
-	writeRaw(t, dir, v0Store(m, []Contact{testContact(1)}))
+	writeRaw(t, dir, v0Store(m, []kad.Contact{testContact(1)}))
 	_, err := Open(dir, testOptions())
 	checkDirError(t, err, ErrSchema, dir, "schema version 0", "no migration")
 }
@@ -156,7 +157,7 @@ func TestOlderSchemaWithoutMigrationIsRefused(t *testing.T) {
 func TestFailedMigrationLeavesStoreUntouched(t *testing.T) {
 	dir := t.TempDir()
 	m := testMeta()
-	kv := v0Store(m, []Contact{testContact(1), testContact(2)})
+	kv := v0Store(m, []kad.Contact{testContact(1), testContact(2)})
 	id := testID(3)
 	kv[v0ContactPrefix+hex.EncodeToString(id[:])] = []byte("10.0.0.1:1|garbage")
 	writeRaw(t, dir, kv)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 	"pgregory.net/rapid"
 )
 
@@ -23,7 +24,7 @@ func TestStoreMatchesModel(t *testing.T) {
 			rt.Fatal(err)
 		}
 		defer func() { _ = s.Close() }()
-		model := map[krpc.ID]Contact{}
+		model := map[krpc.ID]kad.Contact{}
 		const idPool = 12
 		contact := genContact(idPool)
 
@@ -101,7 +102,7 @@ func TestStoreMatchesModel(t *testing.T) {
 	})
 }
 
-func checkModel(t *rapid.T, s *Store, model map[krpc.ID]Contact) {
+func checkModel(t *rapid.T, s *Store, model map[krpc.ID]kad.Contact) {
 	cs, err := s.Load()
 	if err != nil {
 		t.Fatal(err)

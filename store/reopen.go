@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // Recovery after a write failure. A Store that failed refuses writes for
@@ -44,7 +45,7 @@ type Reopener struct {
 	openErr  error        // why cur is nil
 	since    time.Time    // when the current failure was first seen
 	base     Stats        // counters of the stores closed so far
-	snapshot atomic.Pointer[func() []Contact]
+	snapshot atomic.Pointer[func() []kad.Contact]
 
 	failures, reopens, unsaved atomic.Uint64
 
@@ -68,7 +69,7 @@ func OpenReopener(dir string, opts Options, interval time.Duration) (*Reopener, 
 // WriteBack sets what a reopened store is filled with: the routing
 // table's contacts at that moment. Without it, a reopened store keeps what
 // it held before the failure.
-func (r *Reopener) WriteBack(contacts func() []Contact) { r.snapshot.Store(&contacts) }
+func (r *Reopener) WriteBack(contacts func() []kad.Contact) { r.snapshot.Store(&contacts) }
 
 // Store is the store currently open; nil while none could be reopened.
 func (r *Reopener) Store() *Store {
@@ -81,7 +82,7 @@ func (r *Reopener) Store() *Store {
 func (r *Reopener) SelfChanged() (krpc.ID, bool) { return r.Store().SelfChanged() }
 
 // Load returns the stored contacts.
-func (r *Reopener) Load() ([]Contact, error) {
+func (r *Reopener) Load() ([]kad.Contact, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if r.cur == nil {
@@ -92,15 +93,17 @@ func (r *Reopener) Load() ([]Contact, error) {
 
 // Put, Delete, Touch and Update write to the current store; a change it
 // refuses because it failed is counted as kept in memory only.
-func (r *Reopener) Put(c Contact) error { return r.write(func(s *Store) error { return s.Put(c) }) }
+func (r *Reopener) Put(c kad.Contact) error { return r.write(func(s *Store) error { return s.Put(c) }) }
 
 func (r *Reopener) Delete(id krpc.ID) error {
 	return r.write(func(s *Store) error { return s.Delete(id) })
 }
 
-func (r *Reopener) Touch(c Contact) error { return r.write(func(s *Store) error { return s.Touch(c) }) }
+func (r *Reopener) Touch(c kad.Contact) error {
+	return r.write(func(s *Store) error { return s.Touch(c) })
+}
 
-func (r *Reopener) Update(puts []Contact, deletes []krpc.ID) error {
+func (r *Reopener) Update(puts []kad.Contact, deletes []krpc.ID) error {
 	return r.write(func(s *Store) error { return s.Update(puts, deletes) })
 }
 
@@ -111,7 +114,7 @@ func (r *Reopener) write(op func(*Store) error) error {
 	if r.cur != nil {
 		err = op(r.cur)
 	}
-	if errors.Is(err, ErrFailed) {
+	if errors.Is(err, kad.ErrStoreFailed) {
 		r.unsaved.Add(1)
 	}
 	return err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // roleReopenWedged runs childReopenWedged.
@@ -40,7 +41,7 @@ func TestReopenerRecoversAWedgedStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[krpc.ID]Contact{}
+	want := map[krpc.ID]kad.Contact{}
 	for i := range n {
 		want[testID(i)] = testContact(i)
 	}
@@ -61,8 +62,8 @@ func childReopenWedged(dir string) error {
 		return err
 	}
 	var tableLen atomic.Int64 // the table the Reopener writes back: contacts 0 to tableLen-1
-	r.WriteBack(func() []Contact {
-		cs := make([]Contact, tableLen.Load())
+	r.WriteBack(func() []kad.Contact {
+		cs := make([]kad.Contact, tableLen.Load())
 		for i := range cs {
 			cs[i] = testContact(i)
 		}
@@ -77,8 +78,8 @@ func childReopenWedged(dir string) error {
 		tableLen.Store(int64(i + 1))
 		putErr = r.Put(testContact(i))
 	}
-	if !errors.Is(putErr, ErrFailed) {
-		return fmt.Errorf("put on a full disk: %v, want ErrFailed", putErr)
+	if !errors.Is(putErr, kad.ErrStoreFailed) {
+		return fmt.Errorf("put on a full disk: %v, want ErrStoreFailed", putErr)
 	}
 	panicked := strings.Contains(putErr.Error(), "panicked")
 	disk.broken.Store(false)

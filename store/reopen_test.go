@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // A store that fails on a broken disk refuses writes and counts them as
@@ -26,17 +27,17 @@ func TestReopenerRecoversAfterDiskFault(t *testing.T) {
 				t.Fatal(err)
 			}
 			var mu sync.Mutex // the Reopener reads the table from its goroutine
-			table := map[krpc.ID]Contact{}
+			table := map[krpc.ID]kad.Contact{}
 			for i := range 10 {
 				if err := r.Put(testContact(i)); err != nil {
 					t.Fatal(err)
 				}
 				table[testID(i)] = testContact(i)
 			}
-			r.WriteBack(func() []Contact {
+			r.WriteBack(func() []kad.Contact {
 				mu.Lock()
 				defer mu.Unlock()
-				cs := make([]Contact, 0, len(table))
+				cs := make([]kad.Contact, 0, len(table))
 				for _, c := range table {
 					cs = append(cs, c)
 				}
@@ -56,10 +57,10 @@ func TestReopenerRecoversAfterDiskFault(t *testing.T) {
 			}
 			mu.Unlock()
 			err = within(t, "Update on a broken disk", func() error {
-				return r.Update([]Contact{testContact(20), testContact(21)}, []krpc.ID{testID(3)})
+				return r.Update([]kad.Contact{testContact(20), testContact(21)}, []krpc.ID{testID(3)})
 			})
-			if !errors.Is(err, ErrFailed) {
-				t.Fatalf("Update on a broken disk: %v, want ErrFailed", err)
+			if !errors.Is(err, kad.ErrStoreFailed) {
+				t.Fatalf("Update on a broken disk: %v, want ErrStoreFailed", err)
 			}
 			waitFor(t, "the failure to be noted", func() bool { return r.Health().Failures == 1 })
 			h := r.Health()

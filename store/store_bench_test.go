@@ -7,14 +7,16 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/kadnode/kadnode/kad"
 )
 
 // benchTableSize is the number of contacts of a full routing table in the
 // benchmarks (about 160 buckets' worth in practice is far less).
 const benchTableSize = 5000
 
-func benchContacts(n int) []Contact {
-	cs := make([]Contact, n)
+func benchContacts(n int) []kad.Contact {
+	cs := make([]kad.Contact, n)
 	for i := range cs {
 		cs[i] = testContact(i)
 	}
@@ -22,7 +24,7 @@ func benchContacts(n int) []Contact {
 }
 
 // benchStore opens a store in a new dir holding cs.
-func benchStore(b *testing.B, cs []Contact) *Store {
+func benchStore(b *testing.B, cs []kad.Contact) *Store {
 	b.Helper()
 	s := openT(b, b.TempDir(), testOptions())
 	for i := 0; i < len(cs); i += 100 {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 )
 
 func TestPutDeleteSurviveReopen(t *testing.T) {
@@ -15,7 +16,7 @@ func TestPutDeleteSurviveReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[krpc.ID]Contact{}
+	want := map[krpc.ID]kad.Contact{}
 	for i := range 50 {
 		c := testContact(i)
 		if err := s.Put(c); err != nil {
@@ -31,7 +32,7 @@ func TestPutDeleteSurviveReopen(t *testing.T) {
 	}
 	moved := testContact(7)
 	moved.Addr = testContact(8).Addr
-	moved.Place = InReplacement
+	moved.Place = kad.InReplacement
 	if err := s.Put(moved); err != nil {
 		t.Fatal(err)
 	}
@@ -58,27 +59,27 @@ func TestUpdateIsAtomicAndOrdered(t *testing.T) {
 	if err := s.Put(a); err != nil {
 		t.Fatal(err)
 	}
-	b.Place = InReplacement
+	b.Place = kad.InReplacement
 	if err := s.Put(b); err != nil {
 		t.Fatal(err)
 	}
 	// Evict a, promote b, in one batch.
-	b.Place = InBucket
-	if err := s.Update([]Contact{b}, []krpc.ID{a.ID}); err != nil {
+	b.Place = kad.InBucket
+	if err := s.Update([]kad.Contact{b}, []krpc.ID{a.ID}); err != nil {
 		t.Fatal(err)
 	}
-	checkContacts(t, loadT(t, s), map[krpc.ID]Contact{b.ID: b})
+	checkContacts(t, loadT(t, s), map[krpc.ID]kad.Contact{b.ID: b})
 }
 
 func TestInvalidContactIsRefused(t *testing.T) {
 	s := openT(t, t.TempDir(), testOptions())
-	bad := []Contact{
-		{ID: testID(1), Place: InBucket},                     // no address
+	bad := []kad.Contact{
+		{ID: testID(1), Place: kad.InBucket},                 // no address
 		{ID: testID(1), Addr: testContact(1).Addr, Place: 0}, // no place
 		{ID: testID(1), Addr: testContact(1).Addr, Place: 3}, // unknown place
-		{ID: testID(1), Addr: testContact(1).Addr, Place: InBucket, Failures: -1},
-		{ID: testID(1), Addr: testContact(1).Addr, Place: InBucket, LastSeen: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)},
-		{ID: testID(1), Addr: netip.AddrPortFrom(testContact(2).Addr.Addr().WithZone(strings.Repeat("z", 60)), 1), Place: InBucket},
+		{ID: testID(1), Addr: testContact(1).Addr, Place: kad.InBucket, Failures: -1},
+		{ID: testID(1), Addr: testContact(1).Addr, Place: kad.InBucket, LastSeen: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)},
+		{ID: testID(1), Addr: netip.AddrPortFrom(testContact(2).Addr.Addr().WithZone(strings.Repeat("z", 60)), 1), Place: kad.InBucket},
 	}
 	for _, c := range bad {
 		if err := s.Put(c); err == nil {
@@ -123,7 +124,7 @@ func TestInMemoryWritesNothingToDisk(t *testing.T) {
 	if err := s.Put(testContact(1)); err != nil {
 		t.Fatal(err)
 	}
-	checkContacts(t, loadT(t, s), map[krpc.ID]Contact{testID(1): testContact(1)})
+	checkContacts(t, loadT(t, s), map[krpc.ID]kad.Contact{testID(1): testContact(1)})
 	names, err := osReadDirNames(dir)
 	if err != nil {
 		t.Fatal(err)

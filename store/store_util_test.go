@@ -11,6 +11,7 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/cockroachdb/pebble"
+	"github.com/kadnode/kadnode/kad"
 	"go.uber.org/goleak"
 )
 
@@ -35,17 +36,17 @@ func testID(i int) krpc.ID {
 var testEpoch = time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
 
 // testContact returns a deterministic contact with every field set.
-func testContact(i int) Contact {
-	place := InBucket
+func testContact(i int) kad.Contact {
+	place := kad.InBucket
 	if i%3 == 0 {
-		place = InReplacement
+		place = kad.InReplacement
 	}
 	addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), uint16(1024+i%60000))
 	if i%2 == 0 {
 		a16 := [16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)}
 		addr = netip.AddrPortFrom(netip.AddrFrom16(a16), uint16(2000+i%60000))
 	}
-	c := Contact{
+	c := kad.Contact{
 		ID:        testID(i),
 		Addr:      addr,
 		FirstSeen: testEpoch.Add(time.Duration(i) * time.Second),
@@ -80,14 +81,14 @@ func openT(t testing.TB, dir string, o Options) *Store {
 }
 
 // sameContact compares contacts field by field (times by instant).
-func sameContact(a, b Contact) bool {
+func sameContact(a, b kad.Contact) bool {
 	return a.ID == b.ID && a.Addr == b.Addr && a.FirstSeen.Equal(b.FirstSeen) &&
 		a.LastSeen.Equal(b.LastSeen) && a.LastResponse.Equal(b.LastResponse) &&
 		a.Failures == b.Failures && a.Place == b.Place
 }
 
 // checkContacts fails unless got holds exactly the contacts of want.
-func checkContacts(t testing.TB, got []Contact, want map[krpc.ID]Contact) {
+func checkContacts(t testing.TB, got []kad.Contact, want map[krpc.ID]kad.Contact) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("loaded %d contacts, want %d", len(got), len(want))
@@ -104,7 +105,7 @@ func checkContacts(t testing.TB, got []Contact, want map[krpc.ID]Contact) {
 }
 
 // loadT loads and fails the test on error.
-func loadT(t testing.TB, s *Store) []Contact {
+func loadT(t testing.TB, s *Store) []kad.Contact {
 	t.Helper()
 	cs, err := s.Load()
 	if err != nil {
@@ -174,13 +175,13 @@ func quietPebbleLogger() pebble.Logger {
 
 // storeOf writes a closed store in dir holding testContact(i) for i in
 // [from, to), and returns those contacts.
-func storeOf(t testing.TB, dir string, from, to int) map[krpc.ID]Contact {
+func storeOf(t testing.TB, dir string, from, to int) map[krpc.ID]kad.Contact {
 	t.Helper()
 	s, err := Open(dir, testOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[krpc.ID]Contact{}
+	want := map[krpc.ID]kad.Contact{}
 	for i := from; i < to; i++ {
 		if err := s.Put(testContact(i)); err != nil {
 			t.Fatal(err)

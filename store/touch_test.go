@@ -5,11 +5,12 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 )
 
 func TestTouchCoalescesToOneWritePerContact(t *testing.T) {
 	s := openT(t, t.TempDir(), testOptions()) // interval 1 min: no tick during the test
-	want := map[krpc.ID]Contact{}
+	want := map[krpc.ID]kad.Contact{}
 	for i := range 5 {
 		if err := s.Put(testContact(i)); err != nil {
 			t.Fatal(err)
@@ -63,7 +64,7 @@ func TestPutSupersedesPendingTouch(t *testing.T) {
 	if st := s.Stats(); st.Touches != 0 || st.Coalesced != 1 {
 		t.Fatalf("stats %+v: the touch should have been absorbed by the Put", st)
 	}
-	checkContacts(t, loadT(t, s), map[krpc.ID]Contact{c.ID: moved})
+	checkContacts(t, loadT(t, s), map[krpc.ID]kad.Contact{c.ID: moved})
 
 	// A Delete drops a pending touch: the contact must not come back.
 	if err := s.Touch(moved); err != nil {
@@ -75,7 +76,7 @@ func TestPutSupersedesPendingTouch(t *testing.T) {
 	if err := s.flushTouches(false); err != nil {
 		t.Fatal(err)
 	}
-	checkContacts(t, loadT(t, s), map[krpc.ID]Contact{})
+	checkContacts(t, loadT(t, s), map[krpc.ID]kad.Contact{})
 }
 
 func TestCloseWritesPendingTouches(t *testing.T) {
@@ -96,7 +97,7 @@ func TestCloseWritesPendingTouches(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = openT(t, dir, testOptions())
-	checkContacts(t, loadT(t, s), map[krpc.ID]Contact{c.ID: c})
+	checkContacts(t, loadT(t, s), map[krpc.ID]kad.Contact{c.ID: c})
 }
 
 func TestTouchesAreWrittenEveryInterval(t *testing.T) {

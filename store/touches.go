@@ -1,6 +1,9 @@
 package store
 
-import "github.com/anacrolix/dht/v2/krpc"
+import (
+	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
+)
 
 // touchSet holds the newest pending last-seen update of each contact. The
 // contacts sit in a slice with a map from ID to position, because a map
@@ -8,13 +11,13 @@ import "github.com/anacrolix/dht/v2/krpc"
 // allocation per insert on the hottest path of the node.
 type touchSet struct {
 	index map[krpc.ID]int
-	list  []Contact
+	list  []kad.Contact
 }
 
 func newTouchSet() touchSet { return touchSet{index: make(map[krpc.ID]int)} }
 
 // put records c, reporting whether it replaced a pending update.
-func (ts *touchSet) put(c Contact) (replaced bool) {
+func (ts *touchSet) put(c kad.Contact) (replaced bool) {
 	if i, ok := ts.index[c.ID]; ok {
 		ts.list[i] = c
 		return true

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 )
 
 func TestDeferredWALSyncHappensAndCloseSyncs(t *testing.T) {
@@ -30,7 +31,7 @@ func TestDeferredWALSyncHappensAndCloseSyncs(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = openT(t, dir, o)
-	checkContacts(t, loadT(t, s), map[krpc.ID]Contact{testID(1): testContact(1), testID(2): testContact(2)})
+	checkContacts(t, loadT(t, s), map[krpc.ID]kad.Contact{testID(1): testContact(1), testID(2): testContact(2)})
 }
 
 func TestDeferredWALSyncFailureFailsTheStore(t *testing.T) {
@@ -49,10 +50,10 @@ func TestDeferredWALSyncFailureFailsTheStore(t *testing.T) {
 	}
 	// ...and the failed fsync that follows fails the store.
 	waitFor(t, "the store to fail", func() bool { return s.Stats().Errors > 0 })
-	if err := s.Put(testContact(2)); !errors.Is(err, ErrFailed) || !errors.Is(err, syscall.EIO) {
-		t.Fatalf("Put after a failed WAL fsync: %v, want ErrFailed wrapping EIO", err)
+	if err := s.Put(testContact(2)); !errors.Is(err, kad.ErrStoreFailed) || !errors.Is(err, syscall.EIO) {
+		t.Fatalf("Put after a failed WAL fsync: %v, want ErrStoreFailed wrapping EIO", err)
 	}
-	if err := within(t, "Close", s.Close); !errors.Is(err, ErrFailed) {
-		t.Fatalf("Close: %v, want ErrFailed", err)
+	if err := within(t, "Close", s.Close); !errors.Is(err, kad.ErrStoreFailed) {
+		t.Fatalf("Close: %v, want ErrStoreFailed", err)
 	}
 }

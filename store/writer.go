@@ -5,6 +5,7 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/cockroachdb/pebble"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // Write path. Pebble with NoSync keeps a committed WAL record in a user-space
@@ -31,7 +32,7 @@ import (
 
 // Put writes a structural change (insert, address change, promotion, failure
 // count). It returns once the change is durable.
-func (s *Store) Put(c Contact) error { return s.Update([]Contact{c}, nil) }
+func (s *Store) Put(c kad.Contact) error { return s.Update([]kad.Contact{c}, nil) }
 
 // Delete removes a contact. It returns once the change is durable.
 func (s *Store) Delete(id krpc.ID) error { return s.Update(nil, []krpc.ID{id}) }
@@ -39,7 +40,7 @@ func (s *Store) Delete(id krpc.ID) error { return s.Update(nil, []krpc.ID{id}) }
 // Update writes several structural changes atomically (for example an
 // eviction and the promotion that fills its place): puts first, then
 // deletes. It returns once they are durable.
-func (s *Store) Update(puts []Contact, deletes []krpc.ID) error {
+func (s *Store) Update(puts []kad.Contact, deletes []krpc.ID) error {
 	for _, c := range puts {
 		if err := checkContact(c); err != nil {
 			return err
@@ -78,7 +79,7 @@ func (s *Store) Update(puts []Contact, deletes []krpc.ID) error {
 
 // Touch records a last-seen-only update, coalesced per TouchInterval. It does
 // not write; see the comment at the top of this file.
-func (s *Store) Touch(c Contact) error {
+func (s *Store) Touch(c kad.Contact) error {
 	if err := checkContact(c); err != nil {
 		return err
 	}
@@ -118,7 +119,7 @@ func (s *Store) flushTouches(closing bool) error {
 
 // setContacts adds the records of cs to b. Every contact has passed
 // checkContact, in Update or Touch.
-func setContacts(b *pebble.Batch, cs []Contact) {
+func setContacts(b *pebble.Batch, cs []kad.Contact) {
 	var key [1 + idLen]byte
 	var rec []byte
 	for _, c := range cs {

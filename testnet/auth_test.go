@@ -6,8 +6,8 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
-	"github.com/kadnode/kadnode/wire"
 )
 
 // heldBy returns the indexes of the nodes whose tables hold id.
@@ -52,8 +52,8 @@ func TestCallerWithForeignIDIsNeverInserted(t *testing.T) {
 	defer tr.Close()
 	claimed := net.Nodes()[4].ID // pretends to be another, existing node
 	queries := []*krpc.Msg{
-		wire.PingQuery(claimed, false),
-		wire.FindNodeQuery(claimed, krpc.RandomNodeID(), false),
+		kad.PingQuery(claimed, false),
+		kad.FindNodeQuery(claimed, krpc.RandomNodeID(), false),
 	}
 	for _, q := range queries {
 		_, reply, err := tr.Call(context.Background(), target.Addr, &target.ID, q)

@@ -16,8 +16,9 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
-	"github.com/kadnode/kadnode/store"
+	"github.com/kadnode/kadnode/testnet/stats"
 	"github.com/kadnode/kadnode/wire"
 )
 
@@ -105,7 +106,7 @@ func (s *lookupSample) report(b *testing.B) {
 	if len(s.durations) == 0 {
 		return
 	}
-	ps := Percentiles(s.durations, 50, 90, 99)
+	ps := stats.Percentiles(s.durations, 50, 90, 99)
 	b.ReportMetric(ms(ps[0]), "p50-ms")
 	b.ReportMetric(ms(ps[1]), "p90-ms")
 	b.ReportMetric(ms(ps[2]), "p99-ms")
@@ -190,12 +191,12 @@ func coldNode(b *testing.B, m *Node) (*node.Node, func()) {
 }
 
 // tableCopy is a read-only Store holding contacts.
-type tableCopy []store.Contact
+type tableCopy []kad.Contact
 
-func (t tableCopy) Load() ([]store.Contact, error) { return t, nil }
-func (tableCopy) Put(store.Contact) error          { return nil }
-func (tableCopy) Delete(krpc.ID) error             { return nil }
-func (tableCopy) Touch(store.Contact) error        { return nil }
+func (t tableCopy) Load() ([]kad.Contact, error) { return t, nil }
+func (tableCopy) Put(kad.Contact) error          { return nil }
+func (tableCopy) Delete(krpc.ID) error           { return nil }
+func (tableCopy) Touch(kad.Contact) error        { return nil }
 
 func benchLookup(b *testing.B, from *node.Node, target krpc.ID) node.LookupResult {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -239,7 +240,7 @@ func BenchmarkFindable(b *testing.B) {
 				asked += len(others)
 				b.StartTimer()
 			}
-			b.ReportMetric(ms(Percentiles(joins, 50)[0]), "join-p50-ms")
+			b.ReportMetric(ms(stats.Percentiles(joins, 50)[0]), "join-p50-ms")
 			b.ReportMetric(100*float64(found.Load())/float64(max(asked, 1)), "found-%")
 		})
 	}
@@ -280,7 +281,7 @@ func reportMemory(b *testing.B, net *Network) {
 	benchNetsMu.Unlock()
 	n := float64(all)
 	b.ReportMetric(float64(ms.HeapInuse)/n/1024, "heap-KiB/node")
-	b.ReportMetric(float64(ResidentSet())/n/1024, "rss-KiB/node")
+	b.ReportMetric(float64(stats.ResidentSet())/n/1024, "rss-KiB/node")
 	b.ReportMetric(float64(runtime.NumGoroutine())/n, "goroutines/node")
 	b.ReportMetric(float64(net.LiveSessions())/float64(len(net.Running())), "sessions/node")
 }

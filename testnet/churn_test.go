@@ -68,7 +68,7 @@ func TestChurn(t *testing.T) {
 	// meanwhile may be dead too; they are not checked here.)
 	type pair struct {
 		m *Node
-		c node.ContactInfo
+		c node.ContactStatus
 	}
 	var pairs []pair
 	for _, m := range live {
@@ -121,8 +121,8 @@ func TestChurn(t *testing.T) {
 func r2(i, mul, add, n int) int { return (i*mul + add) % n }
 
 // deadMembers lists m's bucket members that are dead.
-func deadMembers(m *Node, dead map[krpc.ID]*Node) []node.ContactInfo {
-	var out []node.ContactInfo
+func deadMembers(m *Node, dead map[krpc.ID]*Node) []node.ContactStatus {
+	var out []node.ContactStatus
 	for _, c := range m.Node().Nodes() {
 		if c.State == "bucket" && dead[c.ID] != nil {
 			out = append(out, c)
@@ -138,7 +138,7 @@ const verdictWait = 60 * time.Second
 
 // waitGone reports whether m's table drops c (or moves it) within
 // verdictWait.
-func waitGone(m *Node, c node.ContactInfo) bool {
+func waitGone(m *Node, c node.ContactStatus) bool {
 	deadline := time.Now().Add(verdictWait)
 	for time.Now().Before(deadline) {
 		if cur, ok := entry(m, c.ID); !ok || cur.Addr != c.Addr {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kadnode/kadnode/testnet/stats"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -78,7 +79,7 @@ func (v *Convergence) TimeoutShare() float64 {
 func (v *Convergence) String() string {
 	var b strings.Builder
 	if len(v.Joins) > 0 {
-		p := Percentiles(v.Joins, 50, 99, 100)
+		p := stats.Percentiles(v.Joins, 50, 99, 100)
 		fmt.Fprintf(&b, "join time p50 %v, p99 %v, max %v (%d nodes); ",
 			p[0].Round(time.Millisecond), p[1].Round(time.Millisecond), p[2].Round(time.Millisecond), len(v.Joins))
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
 	"github.com/kadnode/kadnode/node/stack"
 	"github.com/kadnode/kadnode/store"
@@ -83,7 +84,7 @@ type Node struct {
 
 // Add starts a new node joined through seeds (none: it is the first node)
 // and waits until its join is done.
-func (n *Network) Add(ctx context.Context, seeds ...wire.Contact) (*Node, error) {
+func (n *Network) Add(ctx context.Context, seeds ...kad.Endpoint) (*Node, error) {
 	m := n.newNode("")
 	if err := m.start(ctx, LoopbackAddr(m.Index, 0), seeds); err != nil {
 		return m, err
@@ -93,7 +94,7 @@ func (n *Network) Add(ctx context.Context, seeds ...wire.Contact) (*Node, error)
 
 // Adopt starts a node on an existing data dir at listen, e.g. one that a
 // killed process left behind, without waiting for its join.
-func (n *Network) Adopt(ctx context.Context, dir string, listen netip.AddrPort, seeds ...wire.Contact) (*Node, error) {
+func (n *Network) Adopt(ctx context.Context, dir string, listen netip.AddrPort, seeds ...kad.Endpoint) (*Node, error) {
 	m := n.newNode(dir)
 	return m, m.start(ctx, listen, seeds)
 }
@@ -211,7 +212,7 @@ func (n *Network) Close() error {
 }
 
 // start opens the node's key, store and socket at listen and starts it.
-func (m *Node) start(ctx context.Context, listen netip.AddrPort, seeds []wire.Contact) (err error) {
+func (m *Node) start(ctx context.Context, listen netip.AddrPort, seeds []kad.Endpoint) (err error) {
 	o := m.net.opts
 	log := o.Logger.With("node", m.Index)
 	nc := node.Config{}
@@ -265,10 +266,10 @@ func (m *Node) Store() *store.Store {
 func (m *Node) Running() bool { return m.Node() != nil }
 
 // Contact is the node's contact, ID@addr.
-func (m *Node) Contact() wire.Contact {
+func (m *Node) Contact() kad.Endpoint {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return wire.ContactOf(m.ID, m.Addr)
+	return kad.EndpointOf(m.ID, m.Addr)
 }
 
 // WaitJoined waits until the node's join is done.
@@ -310,7 +311,7 @@ func (m *Node) detach() *stack.Stack {
 // Restart starts a stopped node again on the same data dir and address,
 // with the given seeds (none: it rejoins through its stored contacts). It
 // does not wait for the join.
-func (m *Node) Restart(ctx context.Context, seeds ...wire.Contact) error {
+func (m *Node) Restart(ctx context.Context, seeds ...kad.Endpoint) error {
 	if m.Running() {
 		return fmt.Errorf("testnet: node %d is running; stop it first", m.Index)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/wire"
 )
 
@@ -89,7 +90,7 @@ func TestRestartAfterSIGKILL(t *testing.T) {
 // on dir and listen, joined through seed, and returns once it is ready:
 // joined, with contacts stored. The caller kills it; the test's end does
 // too.
-func startChildNode(t *testing.T, dir string, listen netip.AddrPort, seed wire.Contact) (*exec.Cmd, netip.AddrPort, chan string) {
+func startChildNode(t *testing.T, dir string, listen netip.AddrPort, seed kad.Endpoint) (*exec.Cmd, netip.AddrPort, chan string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(),
@@ -142,7 +143,7 @@ func runChild() {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		os.Exit(2)
 	}
-	seed, err := wire.ParseContact(os.Getenv(childEnvSeed))
+	seed, err := kad.ParseEndpoint(os.Getenv(childEnvSeed))
 	if err != nil {
 		fail(err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
 	"github.com/kadnode/kadnode/wire"
 )
@@ -65,7 +66,7 @@ func testCtx(tb testing.TB) context.Context {
 }
 
 // add starts a node joined through seeds and waits for its join.
-func add(tb testing.TB, n *Network, seeds ...wire.Contact) *Node {
+func add(tb testing.TB, n *Network, seeds ...kad.Endpoint) *Node {
 	tb.Helper()
 	m, err := n.Add(testCtx(tb), seeds...)
 	if err != nil {
@@ -112,13 +113,13 @@ func listenOutside(tb testing.TB, i int) (*wire.Identity, *wire.Transport) {
 }
 
 // entry returns m's routing-table entry for id, if any.
-func entry(m *Node, id krpc.ID) (node.ContactInfo, bool) {
+func entry(m *Node, id krpc.ID) (node.ContactStatus, bool) {
 	for _, c := range m.Node().Nodes() {
 		if c.ID == id {
 			return c, true
 		}
 	}
-	return node.ContactInfo{}, false
+	return node.ContactStatus{}, false
 }
 
 // lookup runs a lookup from m and fails the test on error, returning an

@@ -9,17 +9,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
 	"github.com/kadnode/kadnode/wire"
 )
 
 // valueItem is item i of a test at sequence number seq: a mutable item
 // under a key of its own, holding a short string.
-func valueItem(tb testing.TB, i int, seq int64) wire.Item {
+func valueItem(tb testing.TB, i int, seq int64) kad.Item {
 	tb.Helper()
 	seed := binary.BigEndian.AppendUint64(make([]byte, ed25519.SeedSize-8), uint64(i))
 	v := fmt.Sprintf("item %d at seq %d", i, seq)
-	it, err := wire.SignedItem(ed25519.NewKeyFromSeed(seed), nil, fmt.Appendf(nil, "%d:%s", len(v), v), seq)
+	it, err := kad.SignedItem(ed25519.NewKeyFromSeed(seed), nil, fmt.Appendf(nil, "%d:%s", len(v), v), seq)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -121,7 +122,7 @@ func TestValuesServedAfterSIGKILL(t *testing.T) {
 	// With k = 20 and 7 nodes, every node is among the closest: the
 	// child stores every item.
 	const count = 10
-	var want []wire.Item
+	var want []kad.Item
 	for i := range count {
 		it := valueItem(t, 1000+i, 3)
 		if _, err := net.Nodes()[i%6].Node().PutItem(testCtx(t), it, 0); err != nil {
@@ -131,12 +132,12 @@ func TestValuesServedAfterSIGKILL(t *testing.T) {
 	}
 	_, caller := listenOutside(t, 802)
 	defer caller.Close()
-	getFrom := func(it wire.Item) *wire.Item {
-		_, reply, err := caller.Call(testCtx(t), addr, &id.ID, wire.GetQuery(caller.LocalID(), it.Target(), true))
+	getFrom := func(it kad.Item) *kad.Item {
+		_, reply, err := caller.Call(testCtx(t), addr, &id.ID, kad.GetQuery(caller.LocalID(), it.Target(), true))
 		if err != nil || reply.R == nil {
 			t.Fatalf("get from the child's node: %v", err)
 		}
-		return wire.ReplyItem(reply.R)
+		return kad.ReplyItem(reply.R)
 	}
 	for i, it := range want {
 		if got := getFrom(it); got == nil || !sameVersion(got, &it) {
@@ -157,6 +158,6 @@ func TestValuesServedAfterSIGKILL(t *testing.T) {
 
 // sameVersion compares an item from a get reply (which has no salt) with
 // the one put.
-func sameVersion(got, want *wire.Item) bool {
+func sameVersion(got, want *kad.Item) bool {
 	return got.K == want.K && got.Seq == want.Seq && got.Sig == want.Sig && string(got.V) == string(want.V)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/kadnode/kadnode/kad/kadtest"
 	"github.com/pion/dtls/v2/pkg/protocol"
 	"github.com/pion/dtls/v2/pkg/protocol/extension"
 	"github.com/pion/dtls/v2/pkg/protocol/handshake"
@@ -67,7 +68,7 @@ func TestClassify(t *testing.T) {
 	}{
 		{"empty", nil, KindGarbage},
 		{"short", []byte{22, 0xfe}, KindGarbage},
-		{"plaintext KRPC", []byte("d1:ad2:id20:" + rawID + "e1:q4:ping1:t2:aa1:y1:qe"), KindPlaintext},
+		{"plaintext KRPC", []byte("d1:ad2:id20:" + kadtest.RawID + "e1:q4:ping1:t2:aa1:y1:qe"), KindPlaintext},
 		{"truncated record", truncated, KindGarbage},
 		{"not DTLS", append([]byte{22, 0x03, 0x03}, hello[3:]...), KindGarbage},
 		{"unknown content type", record(99, 0, []byte{1}), KindGarbage},

@@ -1,8 +1,8 @@
-// Package wire is kadnode's bytes on the wire: the node identity (an
+// Package wire is kadnode's secure channel: the node identity (an
 // Ed25519 key whose certificate's SubjectPublicKeyInfo hash is the 160-bit
-// node ID), the KRPC codec with its validation (BEP 5, with BEP 32, 42 and
-// 43 fields), and Transport, one UDP socket that is DTLS 1.2 client and
-// server at once.
+// node ID) and Transport, one UDP socket that is DTLS 1.2 client and
+// server at once. The messages it carries, their codec and the errors it
+// reports are package kad's.
 //
 // Transport's read loop is the only reader of the socket. It routes each
 // datagram by source address to that peer's session, and never blocks on

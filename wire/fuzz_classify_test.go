@@ -3,6 +3,8 @@ package wire
 import (
 	"bytes"
 	"testing"
+
+	"github.com/kadnode/kadnode/kad/kadtest"
 )
 
 // FuzzClassify feeds the demultiplexer's classifier arbitrary datagrams:
@@ -14,7 +16,7 @@ func FuzzClassify(f *testing.F) {
 	f.Add(helloDatagram(f, random))
 	f.Add(record(contentApplicationData, 1, make([]byte, 48)))
 	f.Add(record(contentAlert, 0, []byte{2, 40}))
-	f.Add([]byte("d1:ad2:id20:" + rawID + "e1:q4:ping1:t2:aa1:y1:qe"))
+	f.Add([]byte("d1:ad2:id20:" + kadtest.RawID + "e1:q4:ping1:t2:aa1:y1:qe"))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		in := bytes.Clone(b)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 	"github.com/pion/dtls/v2"
 	"github.com/pion/logging"
 )
@@ -28,7 +29,7 @@ func (t *Transport) dtlsConfig(s *session) *dtls.Config {
 	cfg.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
 		id, err := peerIDFromCerts(raw)
 		if err == nil && s.expect != nil && id != *s.expect {
-			err = &IDMismatchError{Addr: s.addr, Expected: *s.expect, Got: id}
+			err = &kad.IDMismatchError{Addr: s.addr, Expected: *s.expect, Got: id}
 		}
 		s.verifyErr = err
 		return err
@@ -114,7 +115,7 @@ func (s *session) checkEstablished(dc *dtls.Conn) error {
 		return err
 	}
 	if s.expect != nil && id != *s.expect {
-		return &IDMismatchError{Addr: s.addr, Expected: *s.expect, Got: id}
+		return &kad.IDMismatchError{Addr: s.addr, Expected: *s.expect, Got: id}
 	}
 	s.peerID = id
 	return nil
@@ -163,21 +164,21 @@ func (t *Transport) handshakeFailed(s *session, err error, timedOut bool) {
 	if s.verifyErr != nil {
 		err = s.verifyErr
 	}
-	var idErr *IDMismatchError
-	var netErr *NetworkMismatchError
+	var idErr *kad.IDMismatchError
+	var netErr *kad.NetworkMismatchError
 	switch {
 	case errors.As(err, &idErr):
 		t.stats.handshake(hsIDMismatch)
 	case errors.As(err, &netErr) || isNoALPN(err):
 		t.stats.handshake(hsNetworkMismatch)
 		if netErr == nil {
-			err = &NetworkMismatchError{Addr: s.addr, Network: t.cfg.Network}
+			err = &kad.NetworkMismatchError{Addr: s.addr, Network: t.cfg.Network}
 		}
 	case timedOut:
 		t.stats.handshake(hsTimeout)
-		err = &HandshakeTimeoutError{Addr: s.addr, After: t.cfg.HandshakeTimeout}
+		err = &kad.HandshakeTimeoutError{Addr: s.addr, After: t.cfg.HandshakeTimeout}
 	case t.closed:
-		err = ErrClosed
+		err = kad.ErrClosed
 	default:
 		t.stats.handshake(hsFailed)
 		err = fmt.Errorf("DTLS handshake with %s failed: %w", s.addr, err)

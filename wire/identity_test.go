@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 )
 
 func TestIdentityCreatedPrivate(t *testing.T) {
@@ -94,7 +95,7 @@ func TestIdentityIDIsSHA1OfSPKI(t *testing.T) {
 	}
 	// Printed as 40 hex digits that parse back.
 	s := id.ID.String()
-	if back, err := ParseID(s); err != nil || back != id.ID || len(s) != 40 {
+	if back, err := kad.ParseID(s); err != nil || back != id.ID || len(s) != 40 {
 		t.Fatalf("ID prints as %q, which parses to %v, %v", s, back, err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+
+	"github.com/kadnode/kadnode/kad"
 )
 
 // readLoop is the only reader of the socket. It routes each datagram to
@@ -38,7 +40,7 @@ func (t *Transport) readLoop() {
 			case <-t.done:
 			}
 		}
-		t.route(unmapAddrPort(from), buf[:n])
+		t.route(kad.UnmapAddrPort(from), buf[:n])
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 	"github.com/pion/dtls/v2"
 )
 
@@ -28,22 +29,22 @@ import (
 // close_notify at the moment our query leaves; none of these says the
 // peer is gone, and a peer that is gone fails the new handshake. Either
 // way a call retries at most once.
-func (t *Transport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q *krpc.Msg) (Peer, *krpc.Msg, error) {
+func (t *Transport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q *krpc.Msg) (kad.Peer, *krpc.Msg, error) {
 	if q == nil || q.Q == "" {
-		return Peer{}, nil, errors.New("wire: Call needs a query with a method")
+		return kad.Peer{}, nil, errors.New("wire: Call needs a query with a method")
 	}
-	addr = unmapAddrPort(addr)
+	addr = kad.UnmapAddrPort(addr)
 	if !addr.IsValid() || addr.Port() == 0 {
-		return Peer{}, nil, fmt.Errorf("wire: cannot call %s: not a valid address with a port", addr)
+		return kad.Peer{}, nil, fmt.Errorf("wire: cannot call %s: not a valid address with a port", addr)
 	}
 	for retried := false; ; retried = true {
 		s, fresh, err := t.sessionFor(ctx, addr, expect)
 		if err != nil {
-			return Peer{}, nil, err
+			return kad.Peer{}, nil, err
 		}
 		t.noteUse(ctx, s, fresh)
 		if expect != nil && s.peerID != *expect {
-			return s.peer(), nil, &IDMismatchError{Addr: addr, Expected: *expect, Got: s.peerID}
+			return s.peer(), nil, &kad.IDMismatchError{Addr: addr, Expected: *expect, Got: s.peerID}
 		}
 		reply, seen, err := s.exchange(ctx, q)
 		retry := false
@@ -51,7 +52,7 @@ func (t *Transport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.
 		case err == nil:
 		case isNoAnswer(err):
 			retry = !fresh && s.noAnswer(seen)
-		case errors.Is(err, ErrSessionClosed):
+		case errors.Is(err, kad.ErrSessionClosed):
 			retry = true
 		}
 		if retry && !retried && ctx.Err() == nil && !isClosed(t.done) {
@@ -65,7 +66,7 @@ func (t *Transport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.
 // isNoAnswer reports whether a call's error means the peer did not answer
 // in time: our RPC timer or the caller's deadline.
 func isNoAnswer(err error) bool {
-	var te *RPCTimeoutError
+	var te *kad.RPCTimeoutError
 	return errors.As(err, &te) || errors.Is(err, context.DeadlineExceeded)
 }
 
@@ -75,7 +76,7 @@ func isNoAnswer(err error) bool {
 // opened by a forged ClientHello) fails, it dials once itself.
 func (t *Transport) sessionFor(ctx context.Context, addr netip.AddrPort, expect *krpc.ID) (*session, bool, error) {
 	s, fresh, err := t.sessionOnce(ctx, addr, expect)
-	if err != nil && !fresh && ctx.Err() == nil && !errors.Is(err, ErrClosed) {
+	if err != nil && !fresh && ctx.Err() == nil && !errors.Is(err, kad.ErrClosed) {
 		s, fresh, err = t.sessionOnce(ctx, addr, expect)
 	}
 	return s, fresh, err
@@ -85,7 +86,7 @@ func (t *Transport) sessionOnce(ctx context.Context, addr netip.AddrPort, expect
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
-		return nil, false, ErrClosed
+		return nil, false, kad.ErrClosed
 	}
 	sl := t.peers[addr]
 	if sl != nil && sl.est != nil && !sl.est.suspect() {
@@ -105,7 +106,7 @@ func (t *Transport) sessionOnce(ctx context.Context, addr netip.AddrPort, expect
 		if t.pending >= t.cfg.MaxPendingHandshakes || (!redial && !t.makeRoom()) {
 			t.stats.handshake(hsLimited)
 			t.mu.Unlock()
-			return nil, false, &LimitError{What: "handshakes in progress or sessions", Addr: addr}
+			return nil, false, &kad.LimitError{What: "handshakes in progress or sessions", Addr: addr}
 		}
 		if sl == nil {
 			sl = &peerSlot{}
@@ -140,7 +141,7 @@ func (s *session) exchange(ctx context.Context, q *krpc.Msg) (*krpc.Msg, uint64,
 		putReplyChan(ch)
 	}()
 
-	b, err := EncodeMsg(&msg)
+	b, err := kad.EncodeMsg(&msg)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -149,7 +150,7 @@ func (s *session) exchange(ctx context.Context, q *krpc.Msg) (*krpc.Msg, uint64,
 	if _, err := s.conn.Write(b); err != nil {
 		if isClosed(s.closing) {
 			// Closed between the lookup of the session and the send.
-			err = ErrSessionClosed
+			err = kad.ErrSessionClosed
 		}
 		return nil, seen, fmt.Errorf("sending %s to %s: %w", msg.Q, s.addr, err)
 	}
@@ -162,11 +163,11 @@ func (s *session) exchange(ctx context.Context, q *krpc.Msg) (*krpc.Msg, uint64,
 		}
 		return r, seen, nil
 	case <-timer.C:
-		return nil, seen, &RPCTimeoutError{Addr: s.addr, Method: msg.Q, After: s.t.cfg.RPCTimeout}
+		return nil, seen, &kad.RPCTimeoutError{Addr: s.addr, Method: msg.Q, After: s.t.cfg.RPCTimeout}
 	case <-ctx.Done():
 		return nil, seen, ctx.Err()
 	case <-s.closing:
-		return nil, seen, fmt.Errorf("%s to %s: %w", msg.Q, s.addr, ErrSessionClosed)
+		return nil, seen, fmt.Errorf("%s to %s: %w", msg.Q, s.addr, kad.ErrSessionClosed)
 	}
 }
 
@@ -200,11 +201,11 @@ func (s *session) readLoop() {
 // receive handles one decrypted KRPC message.
 func (s *session) receive(b []byte) {
 	t := s.t
-	m, err := DecodeMsg(b)
+	m, err := kad.DecodeMsg(b)
 	if err != nil {
-		var me *MalformedError
+		var me *kad.MalformedError
 		switch {
-		case errors.Is(err, ErrMessageTooLarge):
+		case errors.Is(err, kad.ErrMessageTooLarge):
 			t.stats.drop(dropOversize)
 		case errors.As(err, &me):
 			t.stats.drop(dropMalformed)
@@ -272,10 +273,10 @@ func (s *session) reply(tx string, r *krpc.Msg) {
 	if r.E != nil {
 		r.Y = krpc.YError
 	}
-	b, err := EncodeMsg(r)
+	b, err := kad.EncodeMsg(r)
 	if err != nil {
 		s.t.log.Warn("cannot encode reply", "peer", s.addr, "err", err)
-		b, err = EncodeMsg(&krpc.Msg{T: tx, Y: krpc.YError, E: &krpc.Error{Code: krpc.ErrorCodeServerError, Msg: "reply could not be encoded"}})
+		b, err = kad.EncodeMsg(&krpc.Msg{T: tx, Y: krpc.YError, E: &krpc.Error{Code: krpc.ErrorCodeServerError, Msg: "reply could not be encoded"}})
 		if err != nil {
 			return
 		}

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 	"github.com/pion/dtls/v2"
 )
 
@@ -192,4 +193,4 @@ func (s *session) inFlight() int {
 	return len(s.calls)
 }
 
-func (s *session) peer() Peer { return Peer{ID: s.peerID, Addr: s.addr} }
+func (s *session) peer() kad.Peer { return kad.Peer{ID: s.peerID, Addr: s.addr} }

@@ -4,41 +4,20 @@ import (
 	"context"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 )
-
-// transientKey is the context key of Transient.
-type transientKey struct{}
-
-// transientScope is what Transient puts in a context.
-type transientScope struct {
-	ctx  context.Context
-	keep func(krpc.ID) bool
-}
-
-// Transient marks the calls made with the returned context (or one derived
-// from it) as passing, as a lookup's queries are. A session such a call
-// opens is kept, once ctx ends, only if keep reports its peer's ID (a
-// member of the caller's routing table) and otherwise closes as soon as
-// no call is in flight on it; until then it closes after
-// TransientIdleTimeout without use instead of IdleTimeout. A session that
-// existed before the call is never shortened, and a call without the mark
-// makes a transient session lasting. keep runs on a goroutine of its own,
-// with no lock of the transport held.
-func Transient(ctx context.Context, keep func(krpc.ID) bool) context.Context {
-	return context.WithValue(ctx, transientKey{}, transientScope{ctx: ctx, keep: keep})
-}
 
 // noteUse records how a call used session s; fresh is true when the call
 // opened it.
 func (t *Transport) noteUse(ctx context.Context, s *session, fresh bool) {
-	scope, ok := ctx.Value(transientKey{}).(transientScope)
+	scope, ok := kad.TransientOf(ctx)
 	if !ok {
 		s.transient.Store(false)
 		return
 	}
 	if fresh && s.client {
 		s.transient.Store(true)
-		context.AfterFunc(scope.ctx, func() { t.retire(s, scope.keep) })
+		context.AfterFunc(scope.Ctx, func() { t.retire(s, scope.Keep) })
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // A session opened by a transient call closes when the call's scope ends,
@@ -15,9 +16,9 @@ func TestTransientSessionClosesWithScope(t *testing.T) {
 	a, b, c, d := newTestNode(t, nil), newTestNode(t, nil), newTestNode(t, nil), newTestNode(t, nil)
 	scope, end := context.WithCancel(context.Background())
 	defer end()
-	tctx := Transient(scope, func(id krpc.ID) bool { return id == d.LocalID() })
+	tctx := kad.Transient(scope, func(id krpc.ID) bool { return id == d.LocalID() })
 	for _, to := range []*testNode{b, c, d} {
-		if _, _, err := a.Call(tctx, to.LocalAddr(), nil, PingQuery(a.LocalID(), false)); err != nil {
+		if _, _, err := a.Call(tctx, to.LocalAddr(), nil, kad.PingQuery(a.LocalID(), false)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -46,7 +47,7 @@ func TestTransientSessionIdleTimeout(t *testing.T) {
 		c.TransientIdleTimeout = 10 * time.Millisecond
 	})
 	b, c := newTestNode(t, nil), newTestNode(t, nil)
-	if _, _, err := a.Call(Transient(context.Background(), nil), b.LocalAddr(), nil, PingQuery(a.LocalID(), false)); err != nil {
+	if _, _, err := a.Call(kad.Transient(context.Background(), nil), b.LocalAddr(), nil, kad.PingQuery(a.LocalID(), false)); err != nil {
 		t.Fatal(err)
 	}
 	a.ping(t, c, nil)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // Config configures a Transport; zero values take the defaults in constants.go.
@@ -93,7 +94,7 @@ type Transport struct {
 	sock    *net.UDPConn
 	local   netip.AddrPort
 	log     *slog.Logger
-	handler atomic.Pointer[Handler]
+	handler atomic.Pointer[kad.Handler]
 	stats   counters
 
 	mu      sync.Mutex
@@ -151,7 +152,7 @@ func Listen(cfg Config) (*Transport, error) {
 		id:      cfg.Identity,
 		alpn:    alpnPrefix + cfg.Network,
 		sock:    sock,
-		local:   unmapAddrPort(sock.LocalAddr().(*net.UDPAddr).AddrPort()),
+		local:   kad.UnmapAddrPort(sock.LocalAddr().(*net.UDPAddr).AddrPort()),
 		log:     cfg.Logger,
 		peers:   make(map[netip.AddrPort]*peerSlot),
 		limiter: newIPLimiter(cfg.HandshakesPerIPPerSecond),
@@ -166,7 +167,7 @@ func Listen(cfg Config) (*Transport, error) {
 // Serve installs the inbound query handler. It runs on the session's
 // reader, one query at a time per peer, so it must not wait for a Call to
 // the peer that sent the query.
-func (t *Transport) Serve(h Handler) { t.handler.Store(&h) }
+func (t *Transport) Serve(h kad.Handler) { t.handler.Store(&h) }
 
 // LocalID is this node's ID.
 func (t *Transport) LocalID() krpc.ID { return t.id.ID }
@@ -230,10 +231,4 @@ func (t *Transport) closeAsync(s *session) {
 		defer t.wg.Done()
 		s.close()
 	}()
-}
-
-// unmapAddrPort turns an IPv4-mapped IPv6 address into plain IPv4, so one
-// peer has one map key whichever socket family saw it.
-func unmapAddrPort(ap netip.AddrPort) netip.AddrPort {
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }

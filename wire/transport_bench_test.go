@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
+	"github.com/kadnode/kadnode/kad/kadtest"
 	"github.com/pion/dtls/v2"
 )
 
@@ -56,14 +58,14 @@ func BenchmarkHandshake(b *testing.B) {
 }
 
 func BenchmarkRoundTrip(b *testing.B) {
-	nodes := testNodes(benchNodes, net.IPv4len)
+	nodes := kadtest.Nodes(benchNodes, net.IPv4len)
 	b.Run("mux", func(b *testing.B) {
 		hub, c := newBenchNode(b), newBenchNode(b)
-		hub.Serve(func(from Peer, q *krpc.Msg) *krpc.Msg {
-			return FindNodeReply(hub.LocalID(), from.Addr, nodes)
+		hub.Serve(func(from kad.Peer, q *krpc.Msg) *krpc.Msg {
+			return kad.FindNodeReply(hub.LocalID(), from.Addr, nodes)
 		})
 		ctx := context.Background()
-		q := FindNodeQuery(c.LocalID(), testID(7), false)
+		q := kad.FindNodeQuery(c.LocalID(), kadtest.ID(7), false)
 		if _, _, err := c.Call(ctx, hub.LocalAddr(), nil, q); err != nil {
 			b.Fatal(err)
 		}
@@ -81,7 +83,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 		cfgC, cfgS := pionConfigs(b)
 		c, s := pionPair(b, cfgC, cfgS)
 		defer c.Close()
-		serverID := testID(2)
+		serverID := kadtest.ID(2)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -91,13 +93,13 @@ func BenchmarkRoundTrip(b *testing.B) {
 				if err != nil {
 					return
 				}
-				q, err := DecodeMsg(buf[:n])
+				q, err := kad.DecodeMsg(buf[:n])
 				if err != nil {
 					panic(err)
 				}
-				r := FindNodeReply(serverID, netipAddrOf(c.LocalAddr()), nodes)
+				r := kad.FindNodeReply(serverID, netipAddrOf(c.LocalAddr()), nodes)
 				r.T, r.Y = q.T, krpc.YResponse
-				out, err := EncodeMsg(r)
+				out, err := kad.EncodeMsg(r)
 				if err != nil {
 					panic(err)
 				}
@@ -107,13 +109,13 @@ func BenchmarkRoundTrip(b *testing.B) {
 			}
 		}()
 		buf := make([]byte, sessionReadBufferSize)
-		q := FindNodeQuery(testID(1), testID(7), false)
+		q := kad.FindNodeQuery(kadtest.ID(1), kadtest.ID(7), false)
 		q.T = "\x00\x00\x00\x01"
 		b.ReportAllocs()
 		b.ResetTimer()
 		cpu := cpuTime()
 		for range b.N {
-			out, err := EncodeMsg(q)
+			out, err := kad.EncodeMsg(q)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -124,7 +126,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := DecodeMsg(buf[:n]); err != nil {
+			if _, err := kad.DecodeMsg(buf[:n]); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -146,7 +148,7 @@ func BenchmarkIdleSession(b *testing.B) {
 		}
 		before := measureIdle()
 		for _, c := range clients {
-			if _, _, err := c.Call(context.Background(), hub.LocalAddr(), nil, PingQuery(c.LocalID(), false)); err != nil {
+			if _, _, err := c.Call(context.Background(), hub.LocalAddr(), nil, kad.PingQuery(c.LocalID(), false)); err != nil {
 				b.Fatal(err)
 			}
 		}

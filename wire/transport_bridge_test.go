@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // Both ends reap an idle session after the same timeout, so a peer's
@@ -21,7 +22,7 @@ func TestBridgeCallSurvivesPeerClosingItsSession(t *testing.T) {
 
 	var reapNext atomic.Bool
 	reapNext.Store(true)
-	b.Serve(func(from Peer, q *krpc.Msg) *krpc.Msg {
+	b.Serve(func(from kad.Peer, q *krpc.Msg) *krpc.Msg {
 		if reapNext.CompareAndSwap(true, false) {
 			b.closeSessionWith(from.Addr)
 			return nil
@@ -30,7 +31,7 @@ func TestBridgeCallSurvivesPeerClosingItsSession(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	p, _, err := a.Call(ctx, b.LocalAddr(), nil, PingQuery(a.LocalID(), false))
+	p, _, err := a.Call(ctx, b.LocalAddr(), nil, kad.PingQuery(a.LocalID(), false))
 	if err != nil {
 		t.Fatalf("call across the peer's close: %v; A %+v; B %+v", err, a.Stats(), b.Stats())
 	}
@@ -62,7 +63,7 @@ func TestBridgeLostFinalFlightIsResent(t *testing.T) {
 	b.loss.Store(&drop)
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	if _, _, err := a.Call(ctx, b.LocalAddr(), nil, PingQuery(a.LocalID(), false)); err != nil {
+	if _, _, err := a.Call(ctx, b.LocalAddr(), nil, kad.PingQuery(a.LocalID(), false)); err != nil {
 		t.Fatalf("call after the server's last flight was lost: %v; A %+v; B %+v", err, a.Stats(), b.Stats())
 	}
 	if !dropped.Load() {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
+	"github.com/kadnode/kadnode/kad/kadtest"
 )
 
 // Hostile and broken input, from strangers and from an authenticated
@@ -31,7 +33,7 @@ func TestHostileInput(t *testing.T) {
 	// From an address with no session.
 	send([]byte("\x00\x01garbage that is not DTLS"))
 	waitDropped("garbage", 1)
-	send(mustEncode(t, PingQuery(testID(1), false)))
+	send(mustEncode(t, kad.PingQuery(kadtest.ID(1), false)))
 	waitDropped("plaintext", 1)
 	send(make([]byte, maxDatagramSize+1))
 	waitDropped("oversize", 1)
@@ -63,17 +65,17 @@ func TestHostileInput(t *testing.T) {
 	waitDropped("garbage", 2)
 	fromPeer(record(contentAlert, 0, []byte{2, 40})) // a forged plaintext fatal alert
 	waitDropped("unexpected_record", 1)
-	inSession([]byte("d1:t2:aa1:y1:q" + strings.Repeat("x", MaxMessageSize) + "e"))
+	inSession([]byte("d1:t2:aa1:y1:q" + strings.Repeat("x", kad.MaxMessageSize) + "e"))
 	waitDropped("oversize", 2)
 	inSession([]byte("not bencode"))
 	waitDropped("malformed", 1)
 	inSession(mustEncode(t, &krpc.Msg{T: "zz", Y: krpc.YResponse, R: &krpc.Return{ID: b.LocalID()}}))
 	waitDropped("unknown_txid", 1)
-	inSession(mustEncode(t, &krpc.Msg{T: "zz", Y: krpc.YResponse, R: &krpc.Return{ID: testID(9)}}))
+	inSession(mustEncode(t, &krpc.Msg{T: "zz", Y: krpc.YResponse, R: &krpc.Return{ID: kadtest.ID(9)}}))
 	waitDropped("id_mismatch", 1)
 
 	// A query whose id is not the certificate's is answered with 203.
-	_, _, err := s.exchange(context.Background(), PingQuery(testID(9), false))
+	_, _, err := s.exchange(context.Background(), kad.PingQuery(kadtest.ID(9), false))
 	var ke *krpc.Error
 	if !errors.As(err, &ke) || ke.Code != krpc.ErrorCodeProtocolError {
 		t.Fatalf("query with a forged id: got %v, want KRPC error 203", err)

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/kadnode/kadnode/kad"
 	"go.uber.org/goleak"
 )
 
@@ -27,7 +28,7 @@ func TestSessionsDoNotLeak(t *testing.T) {
 				// under the race detector can be slow to answer.
 				c := newTestNode(t, func(c *Config) { c.RPCTimeout = waitTimeout })
 				defer c.Close()
-				if _, _, err := c.Call(t.Context(), hub.LocalAddr(), nil, PingQuery(c.LocalID(), false)); err != nil {
+				if _, _, err := c.Call(t.Context(), hub.LocalAddr(), nil, kad.PingQuery(c.LocalID(), false)); err != nil {
 					errs <- err
 				}
 			}()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // With the session table full, a new peer takes the place of the least
@@ -40,7 +41,7 @@ func TestStuckPeerDoesNotBlockOthers(t *testing.T) {
 	stuck := newTestNode(t, func(c *Config) { c.RPCTimeout = waitTimeout })
 	other := newTestNode(t, nil)
 	stuck.ping(t, hub, nil) // open the session before the handler blocks
-	hub.Serve(func(from Peer, q *krpc.Msg) *krpc.Msg {
+	hub.Serve(func(from kad.Peer, q *krpc.Msg) *krpc.Msg {
 		if from.ID == stuck.LocalID() {
 			<-release
 		}
@@ -52,7 +53,7 @@ func TestStuckPeerDoesNotBlockOthers(t *testing.T) {
 	done := make(chan error, calls)
 	for range calls {
 		go func() {
-			_, _, err := stuck.Call(ctx, hub.LocalAddr(), nil, PingQuery(stuck.LocalID(), false))
+			_, _, err := stuck.Call(ctx, hub.LocalAddr(), nil, kad.PingQuery(stuck.LocalID(), false))
 			done <- err
 		}()
 	}
@@ -77,12 +78,12 @@ func TestMaxPendingHandshakes(t *testing.T) {
 	first := a.callAsync(silentAddr)
 	waitFor(t, "the first dial to be pending", func() bool { return a.Stats().PendingHandshakes == 1 })
 	b := newTestNode(t, nil)
-	_, _, err := a.Call(context.Background(), b.LocalAddr(), nil, PingQuery(a.LocalID(), false))
-	var le *LimitError
+	_, _, err := a.Call(context.Background(), b.LocalAddr(), nil, kad.PingQuery(a.LocalID(), false))
+	var le *kad.LimitError
 	if !errors.As(err, &le) {
 		t.Fatalf("dial over the cap: %v, want a *LimitError", err)
 	}
-	var te *HandshakeTimeoutError
+	var te *kad.HandshakeTimeoutError
 	if r := <-first; !errors.As(r.err, &te) {
 		t.Fatalf("dial to a silent address: %v, want a *HandshakeTimeoutError", r.err)
 	}

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/pion/dtls/v2"
 )
 
@@ -51,7 +52,7 @@ func TestReplayedRecordsCounted(t *testing.T) {
 	buf := make([]byte, sessionReadBufferSize)
 	query := func(tx string) {
 		t.Helper()
-		q := PingQuery(id, false)
+		q := kad.PingQuery(id, false)
 		q.T = tx
 		if _, err := c.Write(mustEncode(t, q)); err != nil {
 			t.Fatal(err)
@@ -60,7 +61,7 @@ func TestReplayedRecordsCounted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r, err := DecodeMsg(buf[:n]); err != nil || r.T != tx {
+		if r, err := kad.DecodeMsg(buf[:n]); err != nil || r.T != tx {
 			t.Fatalf("reply %q (%v), want the answer to %q", buf[:n], err, tx)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
+	"github.com/kadnode/kadnode/kad/kadtest"
 )
 
 // A peer crashes (no close_notify) and comes back on its address, with
@@ -32,10 +34,10 @@ func TestCrashRestartCallerDeadline(t *testing.T) {
 					c.Identity = b.id
 				}
 			})
-			call := func() (Peer, error) {
+			call := func() (kad.Peer, error) {
 				ctx, cancel := context.WithTimeout(context.Background(), rpcTimeout)
 				defer cancel()
-				p, _, err := a.Call(ctx, addr, nil, PingQuery(a.LocalID(), false))
+				p, _, err := a.Call(ctx, addr, nil, kad.PingQuery(a.LocalID(), false))
 				return p, err
 			}
 			if _, err := call(); err != nil {
@@ -92,13 +94,13 @@ func TestTimeoutDoesNotFailConcurrentCalls(t *testing.T) {
 	const inFlight = 4
 	a := newTestNode(t, func(c *Config) { c.RPCTimeout = time.Second })
 	b := newTestNode(t, nil)
-	dropTarget, holdTarget := testID(1), testID(2)
+	dropTarget, holdTarget := kadtest.ID(1), kadtest.ID(2)
 	gate := make(chan struct{})
 	var release sync.Once
 	defer release.Do(func() { close(gate) })
 	var dropped, held atomic.Int64
-	b.Serve(func(from Peer, q *krpc.Msg) *krpc.Msg {
-		if q.Q == MethodFindNode {
+	b.Serve(func(from kad.Peer, q *krpc.Msg) *krpc.Msg {
+		if q.Q == kad.MethodFindNode {
 			switch q.A.Target {
 			case dropTarget:
 				if dropped.Add(1) == 1 {
@@ -118,7 +120,7 @@ func TestTimeoutDoesNotFailConcurrentCalls(t *testing.T) {
 	findNode := func(target krpc.ID) <-chan error {
 		ch := make(chan error, 1)
 		go func() {
-			_, _, err := a.Call(context.Background(), b.LocalAddr(), nil, FindNodeQuery(a.LocalID(), target, false))
+			_, _, err := a.Call(context.Background(), b.LocalAddr(), nil, kad.FindNodeQuery(a.LocalID(), target, false))
 			ch <- err
 		}()
 		return ch

@@ -3,6 +3,8 @@ package wire
 import (
 	"testing"
 	"time"
+
+	"github.com/kadnode/kadnode/kad"
 )
 
 // Both sides dial at once: each ClientHello leaves before the other side
@@ -60,7 +62,7 @@ func TestPeerRestart(t *testing.T) {
 			if b2.LocalID() == oldID {
 				t.Fatal("restarted node kept its ID")
 			}
-			check := func(p Peer, who string) {
+			check := func(p kad.Peer, who string) {
 				t.Helper()
 				if p.ID != b2.LocalID() || p.Addr != addr {
 					t.Errorf("%s reports %x@%s, want the new ID %s@%s", who, p.ID[:], p.Addr, idHex(b2.LocalID()), addr)

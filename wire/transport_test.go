@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
+	"github.com/kadnode/kadnode/kad/kadtest"
 )
 
 // One socket is client and server at once: A calls B, and B and C call A,
@@ -22,20 +24,20 @@ func TestOneSocketBothWays(t *testing.T) {
 	if p.ID != b.LocalID() || p.Addr != b.LocalAddr() {
 		t.Errorf("A's call reports peer %x@%s, want %s@%s", p.ID[:], p.Addr, idHex(b.LocalID()), b.LocalAddr())
 	}
-	if got := b.lastSeen(); got != (Peer{ID: a.LocalID(), Addr: a.LocalAddr()}) {
+	if got := b.lastSeen(); got != (kad.Peer{ID: a.LocalID(), Addr: a.LocalAddr()}) {
 		t.Errorf("B's handler saw %x@%s, want A %s@%s", got.ID[:], got.Addr, idHex(a.LocalID()), a.LocalAddr())
 	}
-	if got := r.IP.UDP().AddrPort(); unmapAddrPort(got) != a.LocalAddr() {
+	if got := r.IP.UDP().AddrPort(); kad.UnmapAddrPort(got) != a.LocalAddr() {
 		t.Errorf("B's reply says A is at %s, want %s", got, a.LocalAddr())
 	}
 
 	// B calls back over the session A opened: no second handshake.
 	b.ping(t, a, nil)
-	if got := a.lastSeen(); got != (Peer{ID: b.LocalID(), Addr: b.LocalAddr()}) {
+	if got := a.lastSeen(); got != (kad.Peer{ID: b.LocalID(), Addr: b.LocalAddr()}) {
 		t.Errorf("A's handler saw %v, want B", got)
 	}
 	c.ping(t, a, nil)
-	if got := a.lastSeen(); got != (Peer{ID: c.LocalID(), Addr: c.LocalAddr()}) {
+	if got := a.lastSeen(); got != (kad.Peer{ID: c.LocalID(), Addr: c.LocalAddr()}) {
 		t.Errorf("A's handler saw %v, want C", got)
 	}
 	st := a.Stats()
@@ -49,8 +51,8 @@ func TestOneSocketBothWays(t *testing.T) {
 
 func TestFindNodeAndErrorReplies(t *testing.T) {
 	a, b := newTestNode(t, nil), newTestNode(t, nil)
-	target := testID(7)
-	p, r, err := a.Call(context.Background(), b.LocalAddr(), nil, FindNodeQuery(a.LocalID(), target, false))
+	target := kadtest.ID(7)
+	p, r, err := a.Call(context.Background(), b.LocalAddr(), nil, kad.FindNodeQuery(a.LocalID(), target, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +60,7 @@ func TestFindNodeAndErrorReplies(t *testing.T) {
 		t.Fatalf("find_node reply %+v from %v, want B's", r, p)
 	}
 	// An unknown method comes back as a *krpc.Error.
-	q := PingQuery(a.LocalID(), false)
+	q := kad.PingQuery(a.LocalID(), false)
 	q.Q = "vote"
 	_, _, err = a.Call(context.Background(), b.LocalAddr(), nil, q)
 	var ke *krpc.Error
@@ -71,9 +73,9 @@ func TestFindNodeAndErrorReplies(t *testing.T) {
 // and leaves no session on either side.
 func TestExpectedIDMismatch(t *testing.T) {
 	a, b := newTestNode(t, nil), newTestNode(t, nil)
-	wrong := testID(0xab)
-	_, _, err := a.Call(context.Background(), b.LocalAddr(), &wrong, PingQuery(a.LocalID(), false))
-	var me *IDMismatchError
+	wrong := kadtest.ID(0xab)
+	_, _, err := a.Call(context.Background(), b.LocalAddr(), &wrong, kad.PingQuery(a.LocalID(), false))
+	var me *kad.IDMismatchError
 	if !errors.As(err, &me) {
 		t.Fatalf("got %v (%T), want *IDMismatchError", err, err)
 	}
@@ -105,8 +107,8 @@ func TestNetworkMismatch(t *testing.T) {
 	a := newTestNode(t, func(c *Config) { c.Network = "alpha" })
 	b := newTestNode(t, func(c *Config) { c.Network = "beta" })
 	for _, dir := range []struct{ from, to *testNode }{{a, b}, {b, a}} {
-		_, _, err := dir.from.Call(context.Background(), dir.to.LocalAddr(), nil, PingQuery(dir.from.LocalID(), false))
-		if !errors.Is(err, ErrNetworkMismatch) {
+		_, _, err := dir.from.Call(context.Background(), dir.to.LocalAddr(), nil, kad.PingQuery(dir.from.LocalID(), false))
+		if !errors.Is(err, kad.ErrNetworkMismatch) {
 			t.Fatalf("call across networks: got %v, want ErrNetworkMismatch", err)
 		}
 		if !strings.Contains(err.Error(), "--network") {
@@ -141,8 +143,8 @@ func TestListenPortInUse(t *testing.T) {
 func TestCallAfterClose(t *testing.T) {
 	a, b := newTestNode(t, nil), newTestNode(t, nil)
 	a.Close()
-	_, _, err := a.Call(context.Background(), b.LocalAddr(), nil, PingQuery(a.LocalID(), false))
-	if !errors.Is(err, ErrClosed) {
+	_, _, err := a.Call(context.Background(), b.LocalAddr(), nil, kad.PingQuery(a.LocalID(), false))
+	if !errors.Is(err, kad.ErrClosed) {
 		t.Fatalf("Call after Close: %v, want ErrClosed", err)
 	}
 	if err := a.Close(); err != nil {
@@ -177,8 +179,8 @@ func TestHandshakeRateLimit(t *testing.T) {
 	var ok, failed int
 	for range 3 {
 		c := newTestNode(t, func(c *Config) { c.HandshakeTimeout = 300 * time.Millisecond })
-		if _, _, err := c.Call(context.Background(), b.LocalAddr(), nil, PingQuery(c.LocalID(), false)); err != nil {
-			var te *HandshakeTimeoutError
+		if _, _, err := c.Call(context.Background(), b.LocalAddr(), nil, kad.PingQuery(c.LocalID(), false)); err != nil {
+			var te *kad.HandshakeTimeoutError
 			if !errors.As(err, &te) {
 				t.Fatalf("refused call: %v, want a handshake timeout", err)
 			}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 	"github.com/pion/dtls/v2"
 	"go.uber.org/goleak"
 )
@@ -27,7 +28,7 @@ type testNode struct {
 	*Transport
 	served atomic.Int64 // queries that reached the handler
 	mu     sync.Mutex
-	seen   []Peer // who the handler saw, in order
+	seen   []kad.Peer // who the handler saw, in order
 }
 
 // newTestNode listens on 127.0.0.1 (port 0 unless cfg says otherwise) with
@@ -66,33 +67,33 @@ func newTestNodeVia(t testing.TB, mod func(*Config), listen func(Config) (*Trans
 }
 
 // handle answers ping and find_node like a node with an empty table would.
-func (n *testNode) handle(from Peer, q *krpc.Msg) *krpc.Msg {
+func (n *testNode) handle(from kad.Peer, q *krpc.Msg) *krpc.Msg {
 	n.served.Add(1)
 	n.mu.Lock()
 	n.seen = append(n.seen, from)
 	n.mu.Unlock()
 	switch q.Q {
-	case MethodPing:
-		return PingReply(n.LocalID(), from.Addr)
-	case MethodFindNode:
-		return FindNodeReply(n.LocalID(), from.Addr, nil)
+	case kad.MethodPing:
+		return kad.PingReply(n.LocalID(), from.Addr)
+	case kad.MethodFindNode:
+		return kad.FindNodeReply(n.LocalID(), from.Addr, nil)
 	}
-	return ErrorReply(krpc.ErrorCodeMethodUnknown, "unknown method")
+	return kad.ErrorReply(krpc.ErrorCodeMethodUnknown, "unknown method")
 }
 
-func (n *testNode) lastSeen() Peer {
+func (n *testNode) lastSeen() kad.Peer {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if len(n.seen) == 0 {
-		return Peer{}
+		return kad.Peer{}
 	}
 	return n.seen[len(n.seen)-1]
 }
 
 // ping calls to with a ping query and fails the test on error.
-func (n *testNode) ping(t testing.TB, to *testNode, expect *krpc.ID) (Peer, *krpc.Msg) {
+func (n *testNode) ping(t testing.TB, to *testNode, expect *krpc.ID) (kad.Peer, *krpc.Msg) {
 	t.Helper()
-	p, r, err := n.Call(context.Background(), to.LocalAddr(), expect, PingQuery(n.LocalID(), false))
+	p, r, err := n.Call(context.Background(), to.LocalAddr(), expect, kad.PingQuery(n.LocalID(), false))
 	if err != nil {
 		t.Fatalf("%s calling %s: %v", n.LocalAddr(), to.LocalAddr(), err)
 	}
@@ -193,14 +194,14 @@ func (t *Transport) helloSent(addr netip.AddrPort) bool {
 func (n *testNode) callAsync(addr netip.AddrPort) <-chan callResult {
 	ch := make(chan callResult, 1)
 	go func() {
-		p, r, err := n.Call(context.Background(), addr, nil, PingQuery(n.LocalID(), false))
+		p, r, err := n.Call(context.Background(), addr, nil, kad.PingQuery(n.LocalID(), false))
 		ch <- callResult{p, r, err}
 	}()
 	return ch
 }
 
 type callResult struct {
-	peer  Peer
+	peer  kad.Peer
 	reply *krpc.Msg
 	err   error
 }
@@ -214,7 +215,7 @@ func newBenchNode(b testing.TB) *Transport {
 		c.MaxPendingHandshakes, c.MaxSessions = 1<<16, 1<<16
 	})
 	tr := n.Transport
-	tr.Serve(func(from Peer, q *krpc.Msg) *krpc.Msg { return PingReply(tr.LocalID(), from.Addr) })
+	tr.Serve(func(from kad.Peer, q *krpc.Msg) *krpc.Msg { return kad.PingReply(tr.LocalID(), from.Addr) })
 	return tr
 }
 
@@ -284,7 +285,7 @@ func pionHandshake(b testing.TB, x, y net.Conn, cfgC, cfgS *dtls.Config) (client
 }
 
 func netipAddrOf(a net.Addr) netip.AddrPort {
-	return unmapAddrPort(a.(*net.UDPAddr).AddrPort())
+	return kad.UnmapAddrPort(a.(*net.UDPAddr).AddrPort())
 }
 
 // capturedHello is a real ClientHello of a node of network "test", caught

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
 	"github.com/kadnode/kadnode/store"
 	"github.com/kadnode/kadnode/wire"
@@ -37,7 +38,7 @@ func TestStacksJoinOverDTLSAndKeepTheirIdentity(t *testing.T) {
 	seed.Node.Start()
 	dir := t.TempDir()
 	a, err := Open(Config{DataDir: dir, Network: "kn-stack-test", Listen: "127.0.0.1:0",
-		Node: node.Config{Seeds: []wire.Contact{wire.ContactOf(seed.Identity.ID, seed.Transport.LocalAddr())}}})
+		Node: node.Config{Seeds: []kad.Endpoint{kad.EndpointOf(seed.Identity.ID, seed.Transport.LocalAddr())}}})
 	if err != nil {
 		t.Fatal(err)
 	}

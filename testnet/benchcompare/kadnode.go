@@ -11,6 +11,7 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
 	"github.com/kadnode/kadnode/testnet"
 	"github.com/kadnode/kadnode/wire"
@@ -69,7 +70,7 @@ func (kn *kadnodeNet) member(i int) *testnet.Node {
 }
 
 func (kn *kadnodeNet) join(ctx context.Context, i, seed int) error {
-	var seeds []wire.Contact
+	var seeds []kad.Endpoint
 	if seed >= 0 {
 		seeds = append(seeds, kn.member(seed).Contact())
 	}

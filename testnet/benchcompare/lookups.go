@@ -5,8 +5,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/testnet"
+	"github.com/kadnode/kadnode/testnet/stats"
 )
 
 // lookupPass is one series of lookups by one system over the shared pairs.
@@ -93,6 +92,6 @@ func finishSummary(s *lookupSummary, durs []time.Duration) {
 	s.trueShare /= n
 	s.messages /= n
 	s.timeouts /= n
-	ps := testnet.Percentiles(durs, 50, 90, 99)
+	ps := stats.Percentiles(durs, 50, 90, 99)
 	s.p50, s.p90, s.p99 = ps[0], ps[1], ps[2]
 }

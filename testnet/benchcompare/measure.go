@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/kadnode/kadnode/testnet"
+	"github.com/kadnode/kadnode/testnet/stats"
 )
 
 // memSnapshot is the process's memory after a full GC.
@@ -29,7 +29,7 @@ func takeMem() memSnapshot {
 	debug.FreeOSMemory()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return memSnapshot{heap: ms.HeapAlloc, rss: testnet.ResidentSet(), goroutines: runtime.NumGoroutine()}
+	return memSnapshot{heap: ms.HeapAlloc, rss: stats.ResidentSet(), goroutines: runtime.NumGoroutine()}
 }
 
 // perNode is the memory each of n nodes added between before and after.

@@ -16,6 +16,7 @@ import (
 	"github.com/pion/dtls/v2/pkg/protocol/handshake"
 	"github.com/pion/dtls/v2/pkg/protocol/recordlayer"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/wire"
 )
 
@@ -95,9 +96,9 @@ func TestAmplification(t *testing.T) {
 	garbage := make([]byte, 64)
 	rand.Read(garbage)
 	garbage[0] = 0xff
-	pingQuery := wire.PingQuery(id.ID, false)
+	pingQuery := kad.PingQuery(id.ID, false)
 	pingQuery.T, pingQuery.Y = "aa", "q"
-	ping, err := wire.EncodeMsg(pingQuery)
+	ping, err := kad.EncodeMsg(pingQuery)
 	if err != nil {
 		t.Fatal(err)
 	}

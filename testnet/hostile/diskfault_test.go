@@ -8,6 +8,7 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/testnet"
 	"github.com/kadnode/kadnode/wire"
 )
@@ -136,7 +137,7 @@ func churnUntil(t *testing.T, tg *target, n int, stop func() bool) int {
 			return i
 		}
 		err := freshCall(hostIP(blockPoison, i%maxHostsBlock), func(tr *wire.Transport) error {
-			_, _, err := tr.Call(testCtx(t), tg.Addr, &tg.ID, wire.PingQuery(tr.LocalID(), false))
+			_, _, err := tr.Call(testCtx(t), tg.Addr, &tg.ID, kad.PingQuery(tr.LocalID(), false))
 			return err
 		})
 		if err != nil {

@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kadnode/kadnode/testnet"
+	"github.com/kadnode/kadnode/kad"
+	"github.com/kadnode/kadnode/testnet/stats"
 	"github.com/kadnode/kadnode/wire"
 )
 
@@ -37,7 +38,7 @@ func (l *callLog) add(d time.Duration, err error) {
 func (l *callLog) summary() (ok, failed int, p50, p99 time.Duration, lastErr error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	ps := testnet.Percentiles(l.latencies, 50, 99)
+	ps := stats.Percentiles(l.latencies, 50, 99)
 	return len(l.latencies), l.failures, ps[0], ps[1], l.lastErr
 }
 
@@ -138,7 +139,7 @@ func TestHandshakeFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	call := func(tr *wire.Transport) error {
-		_, _, err := tr.Call(context.Background(), tg.Addr, &tg.ID, wire.FindNodeQuery(tr.LocalID(), randomID(), false))
+		_, _, err := tr.Call(context.Background(), tg.Addr, &tg.ID, kad.FindNodeQuery(tr.LocalID(), randomID(), false))
 		return err
 	}
 	if err := call(steady.tr); err != nil {

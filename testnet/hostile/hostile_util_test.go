@@ -22,8 +22,8 @@ import (
 	"github.com/pion/logging"
 	"go.uber.org/goleak"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
-	"github.com/kadnode/kadnode/store"
 	"github.com/kadnode/kadnode/testnet"
 	"github.com/kadnode/kadnode/wire"
 )
@@ -147,7 +147,7 @@ func newTarget(t testing.TB, dir string, nodeMod func(*node.Config), wireMod fun
 	}
 	tg := &target{net: n, logs: logs}
 	t.Cleanup(func() {
-		if err := n.Close(); err != nil && !(tg.storeMayFail && errors.Is(err, store.ErrFailed)) {
+		if err := n.Close(); err != nil && !(tg.storeMayFail && errors.Is(err, kad.ErrStoreFailed)) {
 			t.Error(err)
 		}
 	})
@@ -254,7 +254,7 @@ type peer struct {
 
 // newPeer starts a peer at ip, joined through seeds (none: joined at
 // once), closed when the test ends.
-func newPeer(t testing.TB, ip netip.Addr, mod func(*node.Config), seeds ...wire.Contact) *peer {
+func newPeer(t testing.TB, ip netip.Addr, mod func(*node.Config), seeds ...kad.Endpoint) *peer {
 	t.Helper()
 	p, err := startPeer(ip, mod, seeds...)
 	if err != nil {
@@ -266,7 +266,7 @@ func newPeer(t testing.TB, ip netip.Addr, mod func(*node.Config), seeds ...wire.
 
 // startPeer is newPeer for goroutines other than the test's; the caller
 // closes the peer.
-func startPeer(ip netip.Addr, mod func(*node.Config), seeds ...wire.Contact) (*peer, error) {
+func startPeer(ip netip.Addr, mod func(*node.Config), seeds ...kad.Endpoint) (*peer, error) {
 	id, err := wire.NewIdentity()
 	if err != nil {
 		return nil, err
@@ -396,7 +396,7 @@ func dialRogue(t testing.TB, ip netip.Addr, to netip.AddrPort) *rogue {
 // send writes m, as it is, into the session.
 func (r *rogue) send(t testing.TB, m *krpc.Msg) {
 	t.Helper()
-	b, err := wire.EncodeMsg(m)
+	b, err := kad.EncodeMsg(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +415,7 @@ func (r *rogue) recv(t testing.TB) *krpc.Msg {
 	if err != nil {
 		t.Fatalf("rogue %s reading: %v", r.addr, err)
 	}
-	m, err := wire.DecodeMsg(buf[:n])
+	m, err := kad.DecodeMsg(buf[:n])
 	if err != nil {
 		t.Fatalf("rogue %s got an undecodable message: %v", r.addr, err)
 	}

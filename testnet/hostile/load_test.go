@@ -12,7 +12,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/kadnode/kadnode/testnet"
+	"github.com/kadnode/kadnode/kad"
+	"github.com/kadnode/kadnode/testnet/stats"
 	"github.com/kadnode/kadnode/wire"
 )
 
@@ -61,7 +62,7 @@ func TestRequestLoad(t *testing.T) {
 				var mine []time.Duration
 				for ctx.Err() == nil {
 					began := time.Now()
-					_, _, err := tr.Call(context.Background(), tg.Addr, &tg.ID, wire.FindNodeQuery(tr.LocalID(), randomID(), true))
+					_, _, err := tr.Call(context.Background(), tg.Addr, &tg.ID, kad.FindNodeQuery(tr.LocalID(), randomID(), true))
 					if err != nil {
 						failed.Add(1)
 						lastErr.Store(&err)
@@ -96,7 +97,7 @@ func TestRequestLoad(t *testing.T) {
 		tr.Close()
 	}
 	clear(trs) // the heap measured below is the node's
-	ps := testnet.Percentiles(lat, 50, 99)
+	ps := stats.Percentiles(lat, 50, 99)
 	p50, p99 := ps[0], ps[1]
 	lat = nil
 	waitFor(t, "the node to drop the clients' sessions", func() bool { return tg.Transport().Stats().LiveSessions == 0 })
@@ -178,7 +179,7 @@ func dialClients(t *testing.T, tg *target, n, sources int) []*wire.Transport {
 					return
 				}
 				trs[i] = tr
-				_, _, errs[i] = tr.Call(testCtx(t), tg.Addr, &tg.ID, wire.PingQuery(id.ID, true))
+				_, _, errs[i] = tr.Call(testCtx(t), tg.Addr, &tg.ID, kad.PingQuery(id.ID, true))
 			}()
 		}
 		wg.Wait()

@@ -7,8 +7,8 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
-	"github.com/kadnode/kadnode/wire"
 )
 
 // poisonK is the target's bucket size in the poisoning tests: small, so
@@ -86,7 +86,7 @@ func TestTablePoisoningKeepsLiveMembers(t *testing.T) {
 // returns the target's members once they are in: the long-lived contacts.
 // At least one bucket must be full of them, or no newcomer would have to
 // compete.
-func joinHonest(t *testing.T, tg *target) map[krpc.ID]node.ContactInfo {
+func joinHonest(t *testing.T, tg *target) map[krpc.ID]node.ContactStatus {
 	t.Helper()
 	var honest []*peer
 	for i := range honestPeers {
@@ -97,7 +97,7 @@ func joinHonest(t *testing.T, tg *target) map[krpc.ID]node.ContactInfo {
 			t.Fatal(err)
 		}
 	}
-	members := map[krpc.ID]node.ContactInfo{}
+	members := map[krpc.ID]node.ContactStatus{}
 	full := 0
 	perBucket := map[int]int{}
 	for _, c := range tg.Node.Node().Nodes() {
@@ -135,7 +135,7 @@ func sybilWave(t *testing.T, tg *target, n int) int {
 					t.Error(err)
 					continue
 				}
-				_, _, err = p.tr.Call(testCtx(t), tg.Addr, &tg.ID, wire.PingQuery(p.tr.LocalID(), false))
+				_, _, err = p.tr.Call(testCtx(t), tg.Addr, &tg.ID, kad.PingQuery(p.tr.LocalID(), false))
 				mu.Lock()
 				sybils = append(sybils, p)
 				if err == nil {
@@ -160,9 +160,9 @@ func sybilWave(t *testing.T, tg *target, n int) int {
 
 // checkKept fails the test for every long-lived member that is no longer
 // a member.
-func checkKept(t *testing.T, tg *target, before map[krpc.ID]node.ContactInfo) {
+func checkKept(t *testing.T, tg *target, before map[krpc.ID]node.ContactStatus) {
 	t.Helper()
-	now := map[krpc.ID]node.ContactInfo{}
+	now := map[krpc.ID]node.ContactStatus{}
 	for _, c := range tg.Node.Node().Nodes() {
 		now[c.ID] = c
 	}

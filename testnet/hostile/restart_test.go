@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
 	"github.com/kadnode/kadnode/testnet"
 	"github.com/kadnode/kadnode/wire"
@@ -53,7 +54,7 @@ func runChild(spec string) error {
 // crash: SIGKILL, with no close_notify to its peers and no store sync.
 type childNode struct {
 	cmd     *exec.Cmd
-	contact wire.Contact
+	contact kad.Endpoint
 }
 
 func startChild(t *testing.T, dir, listen string) *childNode {
@@ -74,7 +75,7 @@ func startChild(t *testing.T, dir, listen string) *childNode {
 	if err != nil {
 		t.Fatalf("child node did not start: %v", err)
 	}
-	if c.contact, err = wire.ParseContact(line); err != nil {
+	if c.contact, err = kad.ParseEndpoint(line); err != nil {
 		t.Fatalf("child node printed %q: %v", line, err)
 	}
 	return c

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kadnode/kadnode/testnet"
+	"github.com/kadnode/kadnode/testnet/stats"
 )
 
 // soakSetupTimeout bounds building the network and its final rejoin.
@@ -228,7 +229,7 @@ func soakLookup(ctx context.Context, all []*testnet.Node, ch *churn, rng *rand.R
 // runtime can to the system.
 func residentSet() uint64 {
 	debug.FreeOSMemory()
-	return testnet.ResidentSet()
+	return stats.ResidentSet()
 }
 
 // change is the relative change from before to after, in percent.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/wire"
 )
 
@@ -27,7 +28,7 @@ func runPing(spec string) error {
 	if !ok {
 		return fmt.Errorf("%s=%q: want a contact and a source IP", envPing, spec)
 	}
-	c, err := wire.ParseContact(contact)
+	c, err := kad.ParseEndpoint(contact)
 	if err != nil {
 		return err
 	}
@@ -49,7 +50,7 @@ func runPing(spec string) error {
 	// Read-only (BEP 43): the node does not insert the client, so it never
 	// dials it after the process has gone, and every handshake it counts
 	// is an inbound one.
-	_, _, err = tr.Call(ctx, to, &c.ID, wire.PingQuery(id.ID, true))
+	_, _, err = tr.Call(ctx, to, &c.ID, kad.PingQuery(id.ID, true))
 	return err
 }
 
@@ -120,7 +121,7 @@ func TestSpoofedHelloFlood(t *testing.T) {
 	go func() { // a peer with an established session
 		defer wg.Done()
 		for !isClosed(stop) {
-			_, _, err := steady.tr.Call(context.Background(), tg.Addr, &tg.ID, wire.FindNodeQuery(steady.tr.LocalID(), randomID(), false))
+			_, _, err := steady.tr.Call(context.Background(), tg.Addr, &tg.ID, kad.FindNodeQuery(steady.tr.LocalID(), randomID(), false))
 			mu.Lock()
 			if err != nil {
 				steadyFailed++

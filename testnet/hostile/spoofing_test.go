@@ -9,6 +9,7 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/wire"
 )
 
@@ -39,7 +40,7 @@ func TestSpoofedQueryID(t *testing.T) {
 	r := dialRogue(t, hostIP(blockSpoof, 0), tg.Addr)
 	forged := randomID()
 	before := tg.dropped("id_mismatch")
-	for i, q := range []*krpc.Msg{wire.PingQuery(forged, false), wire.FindNodeQuery(forged, randomID(), false)} {
+	for i, q := range []*krpc.Msg{kad.PingQuery(forged, false), kad.FindNodeQuery(forged, randomID(), false)} {
 		reply := r.query(t, fmt.Sprintf("f%d", i), q)
 		if reply.Y != krpc.YError || reply.E == nil || reply.E.Code != krpc.ErrorCodeProtocolError {
 			t.Fatalf("%s with a forged id: got %+v, want KRPC error 203", q.Q, reply)
@@ -55,7 +56,7 @@ func TestSpoofedQueryID(t *testing.T) {
 		t.Errorf("the node's handler ran %d times for forged queries", n)
 	}
 
-	if reply := r.query(t, "ok", wire.PingQuery(r.id.ID, false)); reply.Y != krpc.YResponse {
+	if reply := r.query(t, "ok", kad.PingQuery(r.id.ID, false)); reply.Y != krpc.YResponse {
 		t.Fatalf("ping with the certificate's id: got %+v, want a response", reply)
 	}
 	if !tg.inTable(r.id.ID) {
@@ -75,16 +76,16 @@ func TestSpoofedResponses(t *testing.T) {
 	other := dialRogue(t, hostIP(blockSpoof, 2), tg.Addr)
 
 	type pingResult struct {
-		peer wire.Peer
+		peer kad.Peer
 		err  error
 	}
 	done := make(chan pingResult, 1)
 	go func() {
-		p, _, err := tg.Node.Node().Ping(context.Background(), wire.Contact{Host: queried.addr.Addr().String(), Port: queried.addr.Port()})
+		p, _, err := tg.Node.Node().Ping(context.Background(), kad.Endpoint{Host: queried.addr.Addr().String(), Port: queried.addr.Port()})
 		done <- pingResult{p, err}
 	}()
 	q := queried.recv(t)
-	if q.Y != krpc.YQuery || q.Q != wire.MethodPing {
+	if q.Y != krpc.YQuery || q.Q != kad.MethodPing {
 		t.Fatalf("the queried peer got %+v, want a ping", q)
 	}
 	unknown, mismatch := tg.dropped("unknown_txid"), tg.dropped("id_mismatch")
@@ -160,7 +161,7 @@ func TestReplayedDatagrams(t *testing.T) {
 	handshake := r.sock.written()
 
 	sentBefore := len(r.sock.written())
-	if reply := r.query(t, "q1", wire.FindNodeQuery(r.id.ID, randomID(), false)); reply.Y != krpc.YResponse {
+	if reply := r.query(t, "q1", kad.FindNodeQuery(r.id.ID, randomID(), false)); reply.Y != krpc.YResponse {
 		t.Fatalf("find_node: got %+v, want a response", reply)
 	}
 	sent := r.sock.written()
@@ -168,7 +169,7 @@ func TestReplayedDatagrams(t *testing.T) {
 		t.Fatalf("the query went out in %d datagrams, want 1", len(sent)-sentBefore)
 	}
 	queryRecord := sent[sentBefore]
-	served := tg.rpcsIn(wire.MethodFindNode, "ok")
+	served := tg.rpcsIn(kad.MethodFindNode, "ok")
 	stale, noSession := tg.dropped("stale_hello"), tg.dropped("no_session")
 
 	const replays = 5
@@ -195,10 +196,10 @@ func TestReplayedDatagrams(t *testing.T) {
 
 	// A fresh query is the fence: the session answers in order, so a
 	// replay that got through would be answered before it.
-	if reply := r.query(t, "q2", wire.PingQuery(r.id.ID, false)); reply.T != "q2" {
+	if reply := r.query(t, "q2", kad.PingQuery(r.id.ID, false)); reply.T != "q2" {
 		t.Fatalf("after the replays the next message is %+v, want the answer to q2", reply)
 	}
-	if got := tg.rpcsIn(wire.MethodFindNode, "ok") - served; got != 0 {
+	if got := tg.rpcsIn(kad.MethodFindNode, "ok") - served; got != 0 {
 		t.Errorf("the replayed find_node was served %d more times", got)
 	}
 	waitFor(t, "replays from a stranger to be counted", func() bool { return tg.dropped("no_session")-noSession == replays })

@@ -11,8 +11,8 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
-	"github.com/kadnode/kadnode/wire"
 )
 
 // ClusterConfig describes a simulated network of kadnode nodes.
@@ -184,7 +184,7 @@ func (c *Cluster) join(ctx context.Context, cfg ClusterConfig) error {
 			mu.Lock()
 			s := joined[seeds.IntN(len(joined))].Endpoint
 			mu.Unlock()
-			ncfg.Seeds = []wire.Contact{wire.ContactOf(s.LocalID(), s.LocalAddr())}
+			ncfg.Seeds = []kad.Endpoint{kad.EndpointOf(s.LocalID(), s.LocalAddr())}
 		}
 		m, err := c.add(id, ncfg, !cfg.MemoryOnly)
 		if err != nil {

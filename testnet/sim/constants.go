@@ -26,7 +26,7 @@ const (
 	maxSettle = 10 * time.Minute
 	// neighbourSample is how many nodes the neighbourhood check looks at.
 	neighbourSample = 200
-	// bucketState is node.ContactInfo.State of a bucket member (the other
+	// bucketState is node.ContactStatus.State of a bucket member (the other
 	// state is a replacement-cache entry).
 	bucketState = "bucket"
 )

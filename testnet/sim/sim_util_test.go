@@ -5,8 +5,7 @@ import (
 	"testing"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // newTestNetwork makes a network that is closed when the test ends.
@@ -39,13 +38,13 @@ func newTestEndpoint(t *testing.T, n *Network, b byte) *Endpoint {
 type recorder struct {
 	id    krpc.ID
 	calls atomic.Int64
-	last  atomic.Pointer[wire.Peer]
+	last  atomic.Pointer[kad.Peer]
 	lastQ atomic.Pointer[krpc.Msg]
 }
 
 func serveRecorder(e *Endpoint) *recorder {
 	r := &recorder{id: e.LocalID()}
-	e.Serve(func(from wire.Peer, q *krpc.Msg) *krpc.Msg {
+	e.Serve(func(from kad.Peer, q *krpc.Msg) *krpc.Msg {
 		r.calls.Add(1)
 		r.last.Store(&from)
 		r.lastQ.Store(q)

@@ -5,8 +5,8 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
-	"github.com/kadnode/kadnode/store"
 )
 
 var _ node.Store = (*MemStore)(nil)
@@ -15,19 +15,19 @@ var _ node.Store = (*MemStore)(nil)
 // writes to go somewhere, but persistence is not what it measures.
 type MemStore struct {
 	mu       sync.Mutex
-	contacts map[krpc.ID]store.Contact
+	contacts map[krpc.ID]kad.Contact
 }
 
 // NewMemStore makes an empty store.
 func NewMemStore() *MemStore {
-	return &MemStore{contacts: make(map[krpc.ID]store.Contact)}
+	return &MemStore{contacts: make(map[krpc.ID]kad.Contact)}
 }
 
 // Load returns every stored contact.
-func (s *MemStore) Load() ([]store.Contact, error) {
+func (s *MemStore) Load() ([]kad.Contact, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]store.Contact, 0, len(s.contacts))
+	out := make([]kad.Contact, 0, len(s.contacts))
 	for _, c := range s.contacts {
 		out = append(out, c)
 	}
@@ -35,7 +35,7 @@ func (s *MemStore) Load() ([]store.Contact, error) {
 }
 
 // Put stores c, replacing any contact with its ID.
-func (s *MemStore) Put(c store.Contact) error {
+func (s *MemStore) Put(c kad.Contact) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.contacts[c.ID] = c
@@ -43,7 +43,7 @@ func (s *MemStore) Put(c store.Contact) error {
 }
 
 // Touch records c's new last-seen time.
-func (s *MemStore) Touch(c store.Contact) error { return s.Put(c) }
+func (s *MemStore) Touch(c kad.Contact) error { return s.Put(c) }
 
 // Delete removes the contact with id.
 func (s *MemStore) Delete(id krpc.ID) error {

@@ -5,15 +5,14 @@ import (
 	"testing"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/store"
+	"github.com/kadnode/kadnode/kad"
 )
 
 func TestMemStoreKeepsLatestContactPerID(t *testing.T) {
 	s := NewMemStore()
-	a := store.Contact{ID: krpc.ID{1}, Addr: netip.MustParseAddrPort("127.0.0.1:1"), Place: store.InBucket}
-	b := store.Contact{ID: krpc.ID{2}, Addr: netip.MustParseAddrPort("127.0.0.2:1"), Place: store.InReplacement}
-	for _, c := range []store.Contact{a, b} {
+	a := kad.Contact{ID: krpc.ID{1}, Addr: netip.MustParseAddrPort("127.0.0.1:1"), Place: kad.InBucket}
+	b := kad.Contact{ID: krpc.ID{2}, Addr: netip.MustParseAddrPort("127.0.0.2:1"), Place: kad.InReplacement}
+	for _, c := range []kad.Contact{a, b} {
 		if err := s.Put(c); err != nil {
 			t.Fatal(err)
 		}

@@ -4,7 +4,7 @@ import (
 	"github.com/anacrolix/dht/v2/krpc"
 
 	"github.com/kadnode/kadnode/node"
-	"github.com/kadnode/kadnode/testnet"
+	"github.com/kadnode/kadnode/testnet/stats"
 )
 
 // Summary is the distribution of one count (per lookup, per node).
@@ -22,7 +22,7 @@ func summarize(xs []int) Summary {
 	for _, x := range xs {
 		sum += x
 	}
-	ps := testnet.Percentiles(xs, 0, 50, 99, 100)
+	ps := stats.Percentiles(xs, 0, 50, 99, 100)
 	return Summary{
 		Min:  ps[0],
 		P50:  ps[1],
@@ -32,7 +32,7 @@ func summarize(xs []int) Summary {
 	}
 }
 
-func contactIDs(cs []node.LookupContact) []krpc.ID {
+func contactIDs(cs []node.Responder) []krpc.ID {
 	out := make([]krpc.ID, len(cs))
 	for i, c := range cs {
 		out[i] = c.ID

@@ -12,15 +12,15 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 
+	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
-	"github.com/kadnode/kadnode/wire"
 )
 
 var _ node.Transport = (*Endpoint)(nil)
 
 // ErrClosed is returned by Call on a closed endpoint; it matches
-// wire.ErrClosed, as the real transport's does.
-var ErrClosed = fmt.Errorf("sim: endpoint is closed: %w", wire.ErrClosed)
+// kad.ErrClosed, as the real transport's does.
+var ErrClosed = fmt.Errorf("sim: endpoint is closed: %w", kad.ErrClosed)
 
 // Endpoint is one simulated node's transport. A query is handled in the
 // caller's goroutine, so an endpoint owns no goroutines and the cost of a
@@ -30,7 +30,7 @@ type Endpoint struct {
 	id   krpc.ID
 	addr netip.AddrPort
 
-	handler   atomic.Pointer[wire.Handler]
+	handler   atomic.Pointer[kad.Handler]
 	down      atomic.Bool
 	txid      atomic.Uint64
 	closeOnce sync.Once
@@ -48,7 +48,7 @@ func (e *Endpoint) LocalID() krpc.ID { return e.id }
 func (e *Endpoint) LocalAddr() netip.AddrPort { return e.addr }
 
 // Serve installs the handler for inbound queries.
-func (e *Endpoint) Serve(h wire.Handler) { e.handler.Store(&h) }
+func (e *Endpoint) Serve(h kad.Handler) { e.handler.Store(&h) }
 
 // SetDown fails the endpoint (true) or brings it back (false). A failed
 // endpoint neither answers nor reaches anyone: its callers and its own Calls
@@ -81,16 +81,16 @@ func (e *Endpoint) isClosed() bool {
 // loss and failed peers behave as on a real network; a missing answer
 // costs the network's Timeout (or less, if ctx ends first) and returns an
 // error wrapping context.DeadlineExceeded.
-func (e *Endpoint) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q *krpc.Msg) (wire.Peer, *krpc.Msg, error) {
+func (e *Endpoint) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q *krpc.Msg) (kad.Peer, *krpc.Msg, error) {
 	n := e.net
 	if q == nil {
-		return wire.Peer{}, nil, errors.New("sim: Call with a nil query")
+		return kad.Peer{}, nil, errors.New("sim: Call with a nil query")
 	}
 	if e.isClosed() {
-		return wire.Peer{}, nil, ErrClosed
+		return kad.Peer{}, nil, ErrClosed
 	}
 	n.stats.queries.Add(1)
-	if q.Q == wire.MethodFindNode {
+	if q.Q == kad.MethodFindNode {
 		n.stats.findNodes.Add(1)
 	}
 	giveUp := time.Now().Add(n.cfg.Timeout)
@@ -104,22 +104,22 @@ func (e *Endpoint) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.I
 	// The handshake comes before any query, so a peer that is not the one
 	// expected never sees the query.
 	if expect != nil && *expect != dst.id {
-		return wire.Peer{ID: dst.id, Addr: dst.addr}, nil, &wire.IDMismatchError{Addr: addr, Expected: *expect, Got: dst.id}
+		return kad.Peer{ID: dst.id, Addr: dst.addr}, nil, &kad.IDMismatchError{Addr: addr, Expected: *expect, Got: dst.id}
 	}
 	method := q.Q
 	query, err := n.transfer(q, krpc.YQuery, strconv.FormatUint(e.txid.Add(1), 16))
 	if err != nil {
-		return wire.Peer{}, nil, err
+		return kad.Peer{}, nil, err
 	}
 	if n.lose() {
 		n.stats.lost.Add(1)
 		return e.noAnswer(ctx, addr, method, giveUp)
 	}
 	if err := e.sleep(ctx, n.delay(e.addr, dst.addr)); err != nil {
-		return wire.Peer{}, nil, err
+		return kad.Peer{}, nil, err
 	}
 	n.stats.delivered.Add(1)
-	reply := (*h)(wire.Peer{ID: e.id, Addr: e.addr}, query)
+	reply := (*h)(kad.Peer{ID: e.id, Addr: e.addr}, query)
 	if reply == nil || n.lose() {
 		if reply != nil {
 			n.stats.lost.Add(1)
@@ -132,13 +132,13 @@ func (e *Endpoint) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.I
 	}
 	reply, err = n.transfer(reply, y, query.T)
 	if err != nil {
-		return wire.Peer{}, nil, err
+		return kad.Peer{}, nil, err
 	}
 	if err := e.sleep(ctx, n.delay(dst.addr, e.addr)); err != nil {
-		return wire.Peer{}, nil, err
+		return kad.Peer{}, nil, err
 	}
 	n.stats.replies.Add(1)
-	from := wire.Peer{ID: dst.id, Addr: dst.addr}
+	from := kad.Peer{ID: dst.id, Addr: dst.addr}
 	if reply.E != nil {
 		return from, reply, reply.E
 	}
@@ -146,7 +146,7 @@ func (e *Endpoint) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.I
 }
 
 // handlerIfUp is e's handler when e exists, is live and serves; else nil.
-func (e *Endpoint) handlerIfUp() *wire.Handler {
+func (e *Endpoint) handlerIfUp() *kad.Handler {
 	if e == nil || e.down.Load() || e.isClosed() {
 		return nil
 	}
@@ -161,12 +161,12 @@ func (n *Network) transfer(m *krpc.Msg, y, t string) (*krpc.Msg, error) {
 	if n.cfg.SkipEncoding {
 		return &c, nil
 	}
-	b, err := wire.EncodeMsg(&c)
+	b, err := kad.EncodeMsg(&c)
 	if err != nil {
 		return nil, fmt.Errorf("sim: encoding %q message: %w", y, err)
 	}
 	n.stats.bytes.Add(uint64(len(b)))
-	out, err := wire.DecodeMsg(b)
+	out, err := kad.DecodeMsg(b)
 	if err != nil {
 		return nil, fmt.Errorf("sim: decoding %q message: %w", y, err)
 	}
@@ -174,15 +174,15 @@ func (n *Network) transfer(m *krpc.Msg, y, t string) (*krpc.Msg, error) {
 }
 
 // noAnswer waits until the caller would give up and reports a timeout the
-// way wire does (*wire.RPCTimeoutError), also matching
+// way wire does (*kad.RPCTimeoutError), also matching
 // context.DeadlineExceeded.
-func (e *Endpoint) noAnswer(ctx context.Context, addr netip.AddrPort, method string, giveUp time.Time) (wire.Peer, *krpc.Msg, error) {
+func (e *Endpoint) noAnswer(ctx context.Context, addr netip.AddrPort, method string, giveUp time.Time) (kad.Peer, *krpc.Msg, error) {
 	if err := e.sleep(ctx, time.Until(giveUp)); err != nil {
-		return wire.Peer{}, nil, err
+		return kad.Peer{}, nil, err
 	}
 	e.net.stats.timeouts.Add(1)
-	te := &wire.RPCTimeoutError{Addr: addr, Method: method, After: e.net.cfg.Timeout}
-	return wire.Peer{}, nil, fmt.Errorf("sim: %w: %w", te, context.DeadlineExceeded)
+	te := &kad.RPCTimeoutError{Addr: addr, Method: method, After: e.net.cfg.Timeout}
+	return kad.Peer{}, nil, fmt.Errorf("sim: %w: %w", te, context.DeadlineExceeded)
 }
 
 // sleep waits d unless ctx ends or the endpoint closes first.

@@ -8,8 +8,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
-
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
 func TestCallDeliversQueryAndReply(t *testing.T) {
@@ -81,9 +80,9 @@ func TestCallRejectsWrongIdentityBeforeDelivery(t *testing.T) {
 
 	wrong := a.LocalID()
 	_, _, err := a.Call(context.Background(), b.LocalAddr(), &wrong, pingFrom(a))
-	var mismatch *wire.IDMismatchError
+	var mismatch *kad.IDMismatchError
 	if !errors.As(err, &mismatch) || mismatch.Got != b.LocalID() || mismatch.Expected != wrong {
-		t.Fatalf("err = %v, want a *wire.IDMismatchError naming both IDs", err)
+		t.Fatalf("err = %v, want a *kad.IDMismatchError naming both IDs", err)
 	}
 	if rb.calls.Load() != 0 {
 		t.Error("handler ran for a caller that expected another identity")
@@ -110,9 +109,9 @@ func TestLossDropsQueriesAndReplies(t *testing.T) {
 	rb := serveRecorder(b)
 
 	_, _, err := a.Call(context.Background(), b.LocalAddr(), nil, pingFrom(a))
-	var te *wire.RPCTimeoutError
+	var te *kad.RPCTimeoutError
 	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &te) || te.Method != "ping" {
-		t.Fatalf("err = %v, want a timeout matching context.DeadlineExceeded and *wire.RPCTimeoutError", err)
+		t.Fatalf("err = %v, want a timeout matching context.DeadlineExceeded and *kad.RPCTimeoutError", err)
 	}
 	if rb.calls.Load() != 0 {
 		t.Error("a lost query reached the handler")
@@ -244,8 +243,8 @@ func TestCloseUnblocksCallsInFlight(t *testing.T) {
 	for range callers {
 		select {
 		case err := <-errs:
-			if !errors.Is(err, ErrClosed) || !errors.Is(err, wire.ErrClosed) {
-				t.Errorf("err = %v, want ErrClosed, matching wire.ErrClosed", err)
+			if !errors.Is(err, ErrClosed) || !errors.Is(err, kad.ErrClosed) {
+				t.Errorf("err = %v, want ErrClosed, matching kad.ErrClosed", err)
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatal("a Call in flight did not return after Close")

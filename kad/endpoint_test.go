@@ -1,4 +1,4 @@
-package wire
+package kad
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad/kadtest"
 )
 
 const hexID = "00112233445566778899aabbccddeeff01234567"
@@ -19,30 +20,30 @@ func TestParseContact(t *testing.T) {
 	}
 	cases := []struct {
 		in   string
-		want Contact
+		want Endpoint
 	}{
-		{hexID + "@192.0.2.1:4114", Contact{ID: id, HasID: true, Host: "192.0.2.1", Port: 4114}},
-		{strings.ToUpper(hexID) + "@192.0.2.1:4114", Contact{ID: id, HasID: true, Host: "192.0.2.1", Port: 4114}},
-		{"192.0.2.1:4114", Contact{Host: "192.0.2.1", Port: 4114}},
-		{"[2001:db8::1]:1", Contact{Host: "2001:db8::1", Port: 1}},
-		{hexID + "@[2001:db8::1]:65535", Contact{ID: id, HasID: true, Host: "2001:db8::1", Port: 65535}},
-		{"[fe80::1%eth0]:4114", Contact{Host: "fe80::1%eth0", Port: 4114}},
-		{"seed.example.org:4114", Contact{Host: "seed.example.org", Port: 4114}},
-		{"seed.example.org.:4114", Contact{Host: "seed.example.org.", Port: 4114}},
-		{"localhost:4114", Contact{Host: "localhost", Port: 4114}},
-		{"my_host-1:4114", Contact{Host: "my_host-1", Port: 4114}},
-		{"  192.0.2.1:4114\n", Contact{Host: "192.0.2.1", Port: 4114}},
+		{hexID + "@192.0.2.1:4114", Endpoint{ID: id, HasID: true, Host: "192.0.2.1", Port: 4114}},
+		{strings.ToUpper(hexID) + "@192.0.2.1:4114", Endpoint{ID: id, HasID: true, Host: "192.0.2.1", Port: 4114}},
+		{"192.0.2.1:4114", Endpoint{Host: "192.0.2.1", Port: 4114}},
+		{"[2001:db8::1]:1", Endpoint{Host: "2001:db8::1", Port: 1}},
+		{hexID + "@[2001:db8::1]:65535", Endpoint{ID: id, HasID: true, Host: "2001:db8::1", Port: 65535}},
+		{"[fe80::1%eth0]:4114", Endpoint{Host: "fe80::1%eth0", Port: 4114}},
+		{"seed.example.org:4114", Endpoint{Host: "seed.example.org", Port: 4114}},
+		{"seed.example.org.:4114", Endpoint{Host: "seed.example.org.", Port: 4114}},
+		{"localhost:4114", Endpoint{Host: "localhost", Port: 4114}},
+		{"my_host-1:4114", Endpoint{Host: "my_host-1", Port: 4114}},
+		{"  192.0.2.1:4114\n", Endpoint{Host: "192.0.2.1", Port: 4114}},
 	}
 	for _, c := range cases {
-		got, err := ParseContact(c.in)
+		got, err := ParseEndpoint(c.in)
 		if err != nil {
-			t.Errorf("ParseContact(%q): %v", c.in, err)
+			t.Errorf("ParseEndpoint(%q): %v", c.in, err)
 			continue
 		}
 		if got != c.want {
-			t.Errorf("ParseContact(%q) = %+v, want %+v", c.in, got, c.want)
+			t.Errorf("ParseEndpoint(%q) = %+v, want %+v", c.in, got, c.want)
 		}
-		back, err := ParseContact(got.String())
+		back, err := ParseEndpoint(got.String())
 		if err != nil || back != got {
 			t.Errorf("String %q does not parse back to %+v: %+v, %v", got.String(), got, back, err)
 		}
@@ -76,23 +77,23 @@ func TestParseContactErrors(t *testing.T) {
 		"192.0.2.1:4114:1":                 `is not host:port`,
 	}
 	for in, want := range cases {
-		_, err := ParseContact(in)
+		_, err := ParseEndpoint(in)
 		if err == nil {
-			t.Errorf("ParseContact(%q) accepted it, want %q", in, want)
+			t.Errorf("ParseEndpoint(%q) accepted it, want %q", in, want)
 			continue
 		}
 		msg := err.Error()
 		prefix := "bad contact " + strconv.Quote(in) + ": "
 		if !strings.HasPrefix(msg, prefix) || !strings.Contains(msg, want) {
-			t.Errorf("ParseContact(%q) error\n  %s\nwant %q and %q", in, msg, prefix, want)
+			t.Errorf("ParseEndpoint(%q) error\n  %s\nwant %q and %q", in, msg, prefix, want)
 		}
 		// Every error shows the accepted forms with a usable example.
 		if !strings.Contains(msg, "want ID@host:port or host:port, e.g. ") {
-			t.Errorf("ParseContact(%q) error %q lacks the expected forms", in, msg)
+			t.Errorf("ParseEndpoint(%q) error %q lacks the expected forms", in, msg)
 			continue
 		}
 		example := strings.Fields(strings.SplitAfter(msg, "e.g. ")[1])[0]
-		if _, err := ParseContact(strings.TrimSuffix(example, ",")); err != nil {
+		if _, err := ParseEndpoint(strings.TrimSuffix(example, ",")); err != nil {
 			t.Errorf("the example in the error does not parse: %v", err)
 		}
 	}
@@ -118,14 +119,14 @@ func TestParseID(t *testing.T) {
 	}
 }
 
-func TestContactString(t *testing.T) {
-	id := testID(0xab)
+func TestEndpointString(t *testing.T) {
+	id := kadtest.ID(0xab)
 	for _, addr := range []string{"192.0.2.1:4114", "[2001:db8::1]:4114", "[::ffff:192.0.2.1]:4114"} {
 		ap := netip.MustParseAddrPort(addr)
-		s := ContactString(id, ap)
-		c, err := ParseContact(s)
+		s := EndpointString(id, ap)
+		c, err := ParseEndpoint(s)
 		if err != nil {
-			t.Fatalf("ContactString(%v) = %q, which does not parse: %v", ap, s, err)
+			t.Fatalf("EndpointString(%v) = %q, which does not parse: %v", ap, s, err)
 		}
 		got, err := c.Resolve(context.Background())
 		if err != nil || !c.HasID || c.ID != id || got != netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()) {
@@ -137,14 +138,14 @@ func TestContactString(t *testing.T) {
 func TestResolve(t *testing.T) {
 	ctx := context.Background()
 	cases := []struct {
-		c    Contact
+		c    Endpoint
 		want string
 	}{
-		{Contact{Host: "192.0.2.1", Port: 4114}, "192.0.2.1:4114"},
-		{Contact{Host: "2001:db8::1", Port: 4114}, "[2001:db8::1]:4114"},
-		{Contact{Host: "::ffff:192.0.2.1", Port: 4114}, "192.0.2.1:4114"},
+		{Endpoint{Host: "192.0.2.1", Port: 4114}, "192.0.2.1:4114"},
+		{Endpoint{Host: "2001:db8::1", Port: 4114}, "[2001:db8::1]:4114"},
+		{Endpoint{Host: "::ffff:192.0.2.1", Port: 4114}, "192.0.2.1:4114"},
 		// From /etc/hosts, no DNS traffic; IPv4 is preferred.
-		{Contact{Host: "localhost", Port: 4114}, "127.0.0.1:4114"},
+		{Endpoint{Host: "localhost", Port: 4114}, "127.0.0.1:4114"},
 	}
 	for _, c := range cases {
 		got, err := c.c.Resolve(ctx)
@@ -158,16 +159,16 @@ func TestContactOfFormatsLikeContactString(t *testing.T) {
 	id := krpc.RandomNodeID()
 	for _, s := range []string{"192.0.2.1:4114", "[2001:db8::1]:4114", "[::ffff:192.0.2.1]:4114"} {
 		addr := netip.MustParseAddrPort(s)
-		c := ContactOf(id, addr)
+		c := EndpointOf(id, addr)
 		if !c.HasID || c.ID != id {
-			t.Fatalf("ContactOf(%s) = %+v: lost the ID", s, c)
+			t.Fatalf("EndpointOf(%s) = %+v: lost the ID", s, c)
 		}
-		if got, want := c.String(), ContactString(id, addr); got != want {
-			t.Fatalf("ContactOf(%s).String() = %q, ContactString gives %q", s, got, want)
+		if got, want := c.String(), EndpointString(id, addr); got != want {
+			t.Fatalf("EndpointOf(%s).String() = %q, EndpointString gives %q", s, got, want)
 		}
 		back, err := c.Resolve(context.Background())
-		if err != nil || back != unmapAddrPort(addr) {
-			t.Fatalf("ContactOf(%s).Resolve() = %v, %v", s, back, err)
+		if err != nil || back != UnmapAddrPort(addr) {
+			t.Fatalf("EndpointOf(%s).Resolve() = %v, %v", s, back, err)
 		}
 	}
 }

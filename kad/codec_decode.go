@@ -1,4 +1,4 @@
-package wire
+package kad
 
 import (
 	"encoding/binary"

@@ -1,4 +1,4 @@
-package wire
+package kad
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/anacrolix/torrent/bencode"
+	"github.com/kadnode/kadnode/kad/kadtest"
 )
 
 // BEP 44's test vectors: the key below signs "Hello World!" at seq 1.
@@ -149,17 +150,17 @@ func TestItemCheckCodes(t *testing.T) {
 
 // bep44Messages are BEP 44 messages kadnode sends.
 func bep44Messages(t testing.TB) map[string]*krpc.Msg {
-	self, target := testID(0x11), testID(0x22)
+	self, target := kadtest.ID(0x11), kadtest.ID(0x22)
 	mut := vectorItem(t, false)
 	salted := vectorItem(t, true)
 	imm := Item{V: []byte("d1:ai1e1:bl1:xee")}
 	big := Item{V: []byte("995:" + strings.Repeat("v", 995))}
 	return map[string]*krpc.Msg{
 		"get":                  GetQuery(self, target, false),
-		"get reply empty":      GetReply(self, caller4, testNodes(8, net.IPv4len), "tok12345", nil),
-		"get reply immutable":  GetReply(self, caller4, testNodes(3, net.IPv4len), "tok12345", &imm),
-		"get reply mutable":    GetReply(self, caller6, testNodes(3, net.IPv6len), "tok12345", &salted),
-		"get reply big":        GetReply(self, caller4, testNodes(20, net.IPv4len), "tok12345", &big),
+		"get reply empty":      GetReply(self, caller4, kadtest.Nodes(8, net.IPv4len), "tok12345", nil),
+		"get reply immutable":  GetReply(self, caller4, kadtest.Nodes(3, net.IPv4len), "tok12345", &imm),
+		"get reply mutable":    GetReply(self, caller6, kadtest.Nodes(3, net.IPv6len), "tok12345", &salted),
+		"get reply big":        GetReply(self, caller4, kadtest.Nodes(20, net.IPv4len), "tok12345", &big),
 		"put immutable":        PutQuery(self, "tok12345", &imm, 0, false),
 		"put mutable":          PutQuery(self, "tok12345", &mut, 0, false),
 		"put mutable salt cas": PutQuery(self, "tok12345", &salted, 4, true),
@@ -171,14 +172,7 @@ func bep44Messages(t testing.TB) map[string]*krpc.Msg {
 func TestBEP44RoundTrip(t *testing.T) {
 	for name, m := range bep44Messages(t) {
 		t.Run(name, func(t *testing.T) {
-			b := mustEncode(t, m)
-			if ref, err := bencode.Marshal(m); err != nil || !bytes.Equal(b, ref) {
-				t.Fatalf("encoders disagree:\nours %q\nref  %q (err %v)", b, ref, err)
-			}
-			got, err := DecodeMsg(b)
-			if err != nil {
-				t.Fatalf("DecodeMsg(%q): %v", b, err)
-			}
+			b, got := encodeDecode(t, m)
 			again, err := EncodeMsg(got)
 			if err != nil || !bytes.Equal(again, b) {
 				t.Fatalf("re-encoding differs:\nfirst  %q\nsecond %q (err %v)", b, again, err)
@@ -199,7 +193,7 @@ func TestBEP44RoundTrip(t *testing.T) {
 
 func TestGetReplyFits(t *testing.T) {
 	it := Item{V: []byte("995:" + strings.Repeat("v", 995))}
-	m := GetReply(testID(1), caller6, testNodes(20, net.IPv6len), "tok12345", &it)
+	m := GetReply(kadtest.ID(1), caller6, kadtest.Nodes(20, net.IPv6len), "tok12345", &it)
 	b := mustEncode(t, m)
 	if len(b) > MaxValueMessageSize {
 		t.Fatalf("get reply of %d bytes, over %d", len(b), MaxValueMessageSize)
@@ -211,7 +205,7 @@ func TestGetReplyFits(t *testing.T) {
 
 func TestBEP44DecodeRejects(t *testing.T) {
 	put := func(a string) string { return "d1:ad" + a + "e1:q3:put1:t2:aa1:y1:qe" }
-	id := "2:id20:" + rawID
+	id := "2:id20:" + kadtest.RawID
 	for name, c := range map[string]struct{ in, reason string }{
 		"get no target": {"d1:ad" + id + "e1:q3:get1:t2:aa1:y1:qe", `get query has no "target"`},
 		"put no v":      {put(id + "5:token2:tk"), `put query has no value "v"`},
@@ -236,7 +230,7 @@ func TestBEP44DecodeRejects(t *testing.T) {
 // Only a message carrying a value may exceed MaxMessageSize.
 func TestBEP44MessageSizes(t *testing.T) {
 	pad := strings.Repeat("p", MaxMessageSize)
-	noValue := "d1:ad2:id20:" + rawID + "5:token1100:" + pad + "e1:q3:put1:t2:aa1:y1:qe"
+	noValue := "d1:ad2:id20:" + kadtest.RawID + "5:token1100:" + pad + "e1:q3:put1:t2:aa1:y1:qe"
 	if _, err := DecodeMsg([]byte(noValue)); !errors.Is(err, ErrMessageTooLarge) {
 		t.Fatalf("%d-byte message without a value: %v, want too large", len(noValue), err)
 	}
@@ -245,7 +239,7 @@ func TestBEP44MessageSizes(t *testing.T) {
 	if _, err := EncodeMsg(m); !errors.Is(err, ErrMessageTooLarge) {
 		t.Fatalf("oversize error message encoded: %v", err)
 	}
-	huge := "d1:ad2:id20:" + rawID + "1:v1400:" + strings.Repeat("v", 1400) + "e1:q3:put1:t2:aa1:y1:qe"
+	huge := "d1:ad2:id20:" + kadtest.RawID + "1:v1400:" + strings.Repeat("v", 1400) + "e1:q3:put1:t2:aa1:y1:qe"
 	if _, err := DecodeMsg([]byte(huge)); !errors.Is(err, ErrMessageTooLarge) {
 		t.Fatalf("%d-byte put: %v, want too large", len(huge), err)
 	}

@@ -1,4 +1,4 @@
-package wire
+package kad
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/anacrolix/torrent/bencode"
+	"github.com/kadnode/kadnode/kad/kadtest"
 )
 
 var (
@@ -20,7 +21,7 @@ var (
 
 // validMessages are messages kadnode sends, and a few it must accept.
 func validMessages() map[string]*krpc.Msg {
-	self, target := testID(0x11), testID(0x22)
+	self, target := kadtest.ID(0x11), kadtest.ID(0x22)
 	unknown := PingQuery(self, false)
 	unknown.Q = "get_peers"
 	withClient := PingQuery(self, false)
@@ -37,10 +38,10 @@ func validMessages() map[string]*krpc.Msg {
 		"ping reply v4":      PingReply(self, caller4),
 		"ping reply v6":      PingReply(self, caller6),
 		"ping reply no ip":   PingReply(self, netip.AddrPort{}),
-		"find_node reply v4": FindNodeReply(self, caller4, testNodes(20, net.IPv4len)),
-		"find_node reply v6": FindNodeReply(self, caller6, testNodes(20, net.IPv6len)),
+		"find_node reply v4": FindNodeReply(self, caller4, kadtest.Nodes(20, net.IPv4len)),
+		"find_node reply v6": FindNodeReply(self, caller6, kadtest.Nodes(20, net.IPv6len)),
 		"find_node reply mix": FindNodeReply(self, caller4,
-			append(testNodes(3, net.IPv4len), testNodes(3, net.IPv6len)...)),
+			append(kadtest.Nodes(3, net.IPv4len), kadtest.Nodes(3, net.IPv6len)...)),
 		"find_node reply none": FindNodeReply(self, caller4, nil),
 		"error":                ErrorReply(krpc.ErrorCodeMethodUnknown, "method unknown"),
 		"error empty text":     ErrorReply(krpc.ErrorCodeGenericError, ""),
@@ -50,15 +51,7 @@ func validMessages() map[string]*krpc.Msg {
 func TestCodecRoundTrip(t *testing.T) {
 	for name, m := range validMessages() {
 		t.Run(name, func(t *testing.T) {
-			b := mustEncode(t, m)
-			// appendMsg must write exactly what anacrolix's encoder writes.
-			if ref, err := bencode.Marshal(m); err != nil || !bytes.Equal(b, ref) {
-				t.Fatalf("encoders disagree:\nours %q\nref  %q (err %v)", b, ref, err)
-			}
-			got, err := DecodeMsg(b)
-			if err != nil {
-				t.Fatalf("DecodeMsg(%q): %v", b, err)
-			}
+			b, got := encodeDecode(t, m)
 			if !reflect.DeepEqual(got, m) {
 				t.Fatalf("round trip changed the message:\n got %+v\nwant %+v\nbytes %q", got, m, b)
 			}
@@ -78,9 +71,9 @@ func TestCodecRoundTrip(t *testing.T) {
 func TestEncodeOtherFields(t *testing.T) {
 	// A field appendMsg does not write sends the message through anacrolix's
 	// encoder; the receiver skips the field.
-	m := PingQuery(testID(1), false)
+	m := PingQuery(kadtest.ID(1), false)
 	m.T = "aa"
-	m.A.InfoHash = testID(7)
+	m.A.InfoHash = kadtest.ID(7)
 	if plainMsg(m) {
 		t.Fatal("plainMsg accepts a message with an info_hash")
 	}
@@ -119,13 +112,13 @@ func TestDecodeAcceptsExtensions(t *testing.T) {
 	cases := map[string]string{
 		// Keys kadnode does not use are checked and skipped, including
 		// values that make anacrolix's decoder panic ("values" entry of 1 byte).
-		"unknown keys": "d1:ad2:id20:" + rawID + "9:info_hash20:" + rawID + "e1:q9:get_peers1:t2:aa1:y1:qe",
-		"short values": "d1:rd2:id20:" + rawID + "6:valuesl1:xee1:t2:aa1:y1:re",
-		"nested extra": "d1:ad2:id20:" + rawID + "e1:q4:ping1:t2:aa1:xld1:ai1eee1:y1:qe",
-		"ro zero":      "d1:ad2:id20:" + rawID + "e1:q4:ping2:roi0e1:t2:aa1:y1:qe",
-		"empty nodes":  "d1:rd2:id20:" + rawID + "5:nodes0:e1:t2:aa1:y1:re",
-		"longest t":    "d1:ad2:id20:" + rawID + "e1:q4:ping1:t8:12345678" + "1:y1:qe",
-		"long method":  "d1:ad2:id20:" + rawID + "e1:q40:" + strings.Repeat("m", 40) + "1:t2:aa1:y1:qe",
+		"unknown keys": "d1:ad2:id20:" + kadtest.RawID + "9:info_hash20:" + kadtest.RawID + "e1:q9:get_peers1:t2:aa1:y1:qe",
+		"short values": "d1:rd2:id20:" + kadtest.RawID + "6:valuesl1:xee1:t2:aa1:y1:re",
+		"nested extra": "d1:ad2:id20:" + kadtest.RawID + "e1:q4:ping1:t2:aa1:xld1:ai1eee1:y1:qe",
+		"ro zero":      "d1:ad2:id20:" + kadtest.RawID + "e1:q4:ping2:roi0e1:t2:aa1:y1:qe",
+		"empty nodes":  "d1:rd2:id20:" + kadtest.RawID + "5:nodes0:e1:t2:aa1:y1:re",
+		"longest t":    "d1:ad2:id20:" + kadtest.RawID + "e1:q4:ping1:t8:12345678" + "1:y1:qe",
+		"long method":  "d1:ad2:id20:" + kadtest.RawID + "e1:q40:" + strings.Repeat("m", 40) + "1:t2:aa1:y1:qe",
 	}
 	for name, in := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -133,8 +126,8 @@ func TestDecodeAcceptsExtensions(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DecodeMsg(%q): %v", in, err)
 			}
-			if id := m.SenderID(); id == nil || *id != krpc.IdFromString(rawID) {
-				t.Fatalf("sender ID %v, want %x", id, rawID)
+			if id := m.SenderID(); id == nil || *id != krpc.IdFromString(kadtest.RawID) {
+				t.Fatalf("sender ID %v, want %x", id, kadtest.RawID)
 			}
 		})
 	}
@@ -158,7 +151,7 @@ type malformedCase struct {
 
 func malformedCases() []malformedCase {
 	ping := func(a string) string { return "d1:a" + a + "1:q4:ping1:t2:aa1:y1:qe" }
-	pingArgs := "d2:id20:" + rawID + "e"
+	pingArgs := "d2:id20:" + kadtest.RawID + "e"
 	valid := ping(pingArgs)
 	reply := func(r string) string { return "d1:r" + r + "1:t2:aa1:y1:re" }
 	errMsg := func(e string) string { return "d1:e" + e + "1:t2:aa1:y1:ee" }
@@ -194,26 +187,26 @@ func malformedCases() []malformedCase {
 		{"no a", "d1:q4:ping1:t2:aa1:y1:qe", `"ping" query has no arguments "a"`, "aa", true},
 		{"a not a dict", ping("le"), `"a": got a list, want a dict`, "aa", true},
 		{"no id", ping("de"), `"ping" query has no "id" in "a"`, "aa", true},
-		{"id 19 bytes", ping("d2:id19:" + rawID[1:] + "e"), `"id" is 19 bytes, want a 20-byte node ID`, "aa", true},
-		{"id 21 bytes", ping("d2:id21:" + rawID + "xe"), `"id" is 21 bytes`, "aa", true},
+		{"id 19 bytes", ping("d2:id19:" + kadtest.RawID[1:] + "e"), `"id" is 19 bytes, want a 20-byte node ID`, "aa", true},
+		{"id 21 bytes", ping("d2:id21:" + kadtest.RawID + "xe"), `"id" is 21 bytes`, "aa", true},
 		{"id integer", ping("d2:idi1ee"), `"id": got an integer, want a string`, "aa", true},
 		{"find_node no target", "d1:a" + pingArgs + "1:q9:find_node1:t2:aa1:y1:qe", `find_node query has no "target" in "a"`, "aa", true},
-		{"target 25 bytes", "d1:ad2:id20:" + rawID + "6:target25:" + rawID + "12345e1:q9:find_node1:t2:aa1:y1:qe", `"target" is 25 bytes`, "aa", true},
-		{"zero target", "d1:ad2:id20:" + rawID + "6:target20:" + strings.Repeat("\x00", 20) + "e1:q9:find_node1:t2:aa1:y1:qe", `"target" is all zeros`, "aa", true},
-		{"a without id in a reply", "d1:ade1:rd2:id20:" + rawID + "e1:t2:aa1:y1:re", `"a" has no "id"`, "aa", false},
+		{"target 25 bytes", "d1:ad2:id20:" + kadtest.RawID + "6:target25:" + kadtest.RawID + "12345e1:q9:find_node1:t2:aa1:y1:qe", `"target" is 25 bytes`, "aa", true},
+		{"zero target", "d1:ad2:id20:" + kadtest.RawID + "6:target20:" + strings.Repeat("\x00", 20) + "e1:q9:find_node1:t2:aa1:y1:qe", `"target" is all zeros`, "aa", true},
+		{"a without id in a reply", "d1:ade1:rd2:id20:" + kadtest.RawID + "e1:t2:aa1:y1:re", `"a" has no "id"`, "aa", false},
 		{"r without id in an error", "d1:eli201e1:xe1:rde1:t2:aa1:y1:ee", `"r" has no "id"`, "aa", false},
-		{"want not a list", ping("d2:id20:" + rawID + "4:want2:n4e"), `"want": got a string, want a list`, "aa", true},
+		{"want not a list", ping("d2:id20:" + kadtest.RawID + "4:want2:n4e"), `"want": got a string, want a list`, "aa", true},
 		{"no r", "d1:t2:aa1:y1:re", `response has no return values "r"`, "aa", false},
 		{"r no id", reply("de"), `response has no "id" in "r"`, "aa", false},
-		{"nodes 27 bytes", reply("d2:id20:" + rawID + "5:nodes27:" + strings.Repeat("n", 27) + "e"), `"nodes" is 27 bytes, not a whole number of 26-byte entries`, "aa", false},
-		{"nodes6 37 bytes", reply("d2:id20:" + rawID + "6:nodes637:" + strings.Repeat("n", 37) + "e"), `"nodes6" is 37 bytes`, "aa", false},
+		{"nodes 27 bytes", reply("d2:id20:" + kadtest.RawID + "5:nodes27:" + strings.Repeat("n", 27) + "e"), `"nodes" is 27 bytes, not a whole number of 26-byte entries`, "aa", false},
+		{"nodes6 37 bytes", reply("d2:id20:" + kadtest.RawID + "6:nodes637:" + strings.Repeat("n", 37) + "e"), `"nodes6" is 37 bytes`, "aa", false},
 		{"no e", "d1:t2:aa1:y1:ee", `error message has no "e"`, "aa", false},
 		{"e string", errMsg("3:bad"), `"e": got a string, want a list`, "aa", false},
 		{"e three items", errMsg("li201e1:x1:ye"), `"e" has more than a code and a message`, "aa", false},
 		{"e code string", errMsg("l1:x1:ye"), `"e": got a string, want an integer`, "aa", false},
 		{"e no message", errMsg("li201ee"), `"e": got the end of a dict or list, want a string`, "aa", false},
-		{"ip 1 byte", "d2:ip1:x1:rd2:id20:" + rawID + "e1:t2:aa1:y1:re", `"ip" is 1 byte, want 6 (IPv4) or 18 (IPv6)`, "aa", false},
-		{"ip 5 bytes", "d2:ip5:xxxxx1:rd2:id20:" + rawID + "e1:t2:aa1:y1:re", `"ip" is 5 bytes`, "aa", false},
+		{"ip 1 byte", "d2:ip1:x1:rd2:id20:" + kadtest.RawID + "e1:t2:aa1:y1:re", `"ip" is 1 byte, want 6 (IPv4) or 18 (IPv6)`, "aa", false},
+		{"ip 5 bytes", "d2:ip5:xxxxx1:rd2:id20:" + kadtest.RawID + "e1:t2:aa1:y1:re", `"ip" is 5 bytes`, "aa", false},
 		{"ro 2", "d1:a" + pingArgs + "1:q4:ping2:roi2e1:t2:aa1:y1:qe", `"ro" is 2, want 0 or 1`, "aa", true},
 		{"ro string", "d1:a" + pingArgs + "1:q4:ping2:ro1:11:t2:aa1:y1:qe", `"ro": got a string, want an integer`, "aa", true},
 	}
@@ -284,16 +277,16 @@ func TestEncodeRefusesOversize(t *testing.T) {
 }
 
 func TestEncodeRefusesInvalid(t *testing.T) {
-	v6node := FindNodeReply(testID(1), caller4, nil)
-	v6node.R.Nodes = testNodes(1, net.IPv6len) // an IPv6 contact in "nodes"
-	badIP := PingReply(testID(1), caller4)
+	v6node := FindNodeReply(kadtest.ID(1), caller4, nil)
+	v6node.R.Nodes = kadtest.Nodes(1, net.IPv6len) // an IPv6 contact in "nodes"
+	badIP := PingReply(kadtest.ID(1), caller4)
 	badIP.IP.IP = net.IP{1, 2, 3}
 	cases := map[string]struct {
 		m      *krpc.Msg
 		reason string
 	}{
 		"nil":           {nil, "nil message"},
-		"zero target":   {FindNodeQuery(testID(1), krpc.ID{}, false), `find_node query has no "target"`},
+		"zero target":   {FindNodeQuery(kadtest.ID(1), krpc.ID{}, false), `find_node query has no "target"`},
 		"no type":       {&krpc.Msg{R: &krpc.Return{}}, `no message type "y"`},
 		"reply no r":    {&krpc.Msg{Y: krpc.YResponse}, `response has no return values "r"`},
 		"v6 in nodes":   {v6node, `"nodes" holds 2001:db8::1, which is not an IPv4 address`},
@@ -313,15 +306,15 @@ func TestEncodeRefusesInvalid(t *testing.T) {
 			}
 		})
 	}
-	m := PingQuery(testID(1), false) // no transaction ID set
+	m := PingQuery(kadtest.ID(1), false) // no transaction ID set
 	if _, err := EncodeMsg(m); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("EncodeMsg without t: %v, want ErrMalformed", err)
 	}
 }
 
 func TestFindNodeReplySizes(t *testing.T) {
-	self := testID(0x11)
-	v4, v6 := testNodes(20, net.IPv4len), testNodes(20, net.IPv6len)
+	self := kadtest.ID(0x11)
+	v4, v6 := kadtest.Nodes(20, net.IPv4len), kadtest.Nodes(20, net.IPv6len)
 	interleaved := make([]krpc.NodeInfo, 0, 40)
 	for i := range v4 {
 		interleaved = append(interleaved, v4[i], v6[i])
@@ -383,10 +376,10 @@ func TestFindNodeReplySizes(t *testing.T) {
 }
 
 func TestFindNodeReplyNormalisesAddresses(t *testing.T) {
-	mapped := krpc.NodeInfo{ID: testID(1), Addr: krpc.NodeAddr{IP: net.ParseIP("192.0.2.9"), Port: 1}} // 16-byte form
-	noIP := krpc.NodeInfo{ID: testID(2)}
-	v6 := testNodes(1, net.IPv6len)[0]
-	m := FindNodeReply(testID(9), netip.MustParseAddrPort("[::ffff:192.0.2.7]:4114"), []krpc.NodeInfo{mapped, noIP, v6})
+	mapped := krpc.NodeInfo{ID: kadtest.ID(1), Addr: krpc.NodeAddr{IP: net.ParseIP("192.0.2.9"), Port: 1}} // 16-byte form
+	noIP := krpc.NodeInfo{ID: kadtest.ID(2)}
+	v6 := kadtest.Nodes(1, net.IPv6len)[0]
+	m := FindNodeReply(kadtest.ID(9), netip.MustParseAddrPort("[::ffff:192.0.2.7]:4114"), []krpc.NodeInfo{mapped, noIP, v6})
 	if len(m.IP.IP) != net.IPv4len || m.IP.Port != 4114 {
 		t.Fatalf(`"ip" = %v, want the IPv4 form of the mapped caller`, m.IP)
 	}
@@ -400,7 +393,7 @@ func TestFindNodeReplyNormalisesAddresses(t *testing.T) {
 }
 
 func TestQueryBuilders(t *testing.T) {
-	self, target := testID(1), testID(2)
+	self, target := kadtest.ID(1), kadtest.ID(2)
 	ro := mustEncode(t, PingQuery(self, true))
 	if !bytes.Contains(ro, []byte("2:roi1e")) {
 		t.Fatalf("read-only ping %q lacks ro=1", ro)
@@ -418,7 +411,7 @@ func TestQueryBuilders(t *testing.T) {
 }
 
 func BenchmarkEncodeFindNodeReply(b *testing.B) {
-	m := FindNodeReply(testID(0x11), caller4, testNodes(20, net.IPv4len))
+	m := FindNodeReply(kadtest.ID(0x11), caller4, kadtest.Nodes(20, net.IPv4len))
 	m.T = "aa"
 	b.ReportAllocs()
 	for b.Loop() {
@@ -429,7 +422,7 @@ func BenchmarkEncodeFindNodeReply(b *testing.B) {
 }
 
 func BenchmarkDecodeFindNodeQuery(b *testing.B) {
-	in := mustEncode(b, FindNodeQuery(testID(0x11), testID(0x22), false))
+	in := mustEncode(b, FindNodeQuery(kadtest.ID(0x11), kadtest.ID(0x22), false))
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -440,7 +433,7 @@ func BenchmarkDecodeFindNodeQuery(b *testing.B) {
 }
 
 func BenchmarkDecodeFindNodeReply(b *testing.B) {
-	in := mustEncode(b, FindNodeReply(testID(0x11), caller4, testNodes(20, net.IPv4len)))
+	in := mustEncode(b, FindNodeReply(kadtest.ID(0x11), caller4, kadtest.Nodes(20, net.IPv4len)))
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {

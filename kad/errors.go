@@ -1,4 +1,4 @@
-package wire
+package kad
 
 import (
 	"errors"
@@ -52,7 +52,7 @@ func (e *MalformedError) Is(target error) bool { return target == ErrMalformed }
 // Errors of the transport.
 
 // ErrClosed is returned by calls on a closed Transport.
-var ErrClosed = errors.New("wire: transport closed")
+var ErrClosed = errors.New("transport closed")
 
 // ErrSessionClosed is returned by a call whose session closed before the
 // response came (the peer sent close_notify, or the session was reaped).

@@ -1,4 +1,4 @@
-package wire
+package kad
 
 import (
 	"fmt"
@@ -51,7 +51,7 @@ func (r *bencodeReader) kind() byte {
 // small, and into logs. The bound is on the quoted text, because a
 // control byte quotes to four characters.
 func quoteShort[S ~string | ~[]byte](s S) string {
-	const max = 40
+	const max = 2 + 32 // the quotes and 32 printable bytes
 	q := strconv.Quote(string(s))
 	if len(q) <= max {
 		return q

@@ -1,4 +1,4 @@
-package wire
+package kad
 
 import (
 	"net/netip"
@@ -17,11 +17,3 @@ type Peer struct {
 // Handler answers one inbound query. It returns the reply (with R or E set;
 // the transport fills in T and Y) or nil to send nothing.
 type Handler func(from Peer, q *krpc.Msg) *krpc.Msg
-
-// Contact is where to reach a node: an address and, when known, its ID.
-type Contact struct {
-	ID    krpc.ID
-	HasID bool
-	Host  string // as given: an IP literal or a host name
-	Port  uint16
-}

@@ -1,4 +1,4 @@
-package wire
+package kad
 
 import (
 	"context"
@@ -11,6 +11,17 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 )
+
+// Endpoint is where an operator says a node is: a host (an IP literal
+// or a name) and port and, when known, the node's ID. It is what
+// --seed and "kadnode add" take, spelt ID@host:port; the routing table's
+// entry is Contact.
+type Endpoint struct {
+	ID    krpc.ID
+	HasID bool
+	Host  string // as given: an IP literal or a host name
+	Port  uint16
+}
 
 // Examples shown in contact and ID errors; documentation addresses (RFC
 // 5737, RFC 3849) so that a pasted example reaches nobody.
@@ -43,19 +54,19 @@ func decodeID(s string) (krpc.ID, string) {
 	return id, ""
 }
 
-// ParseContact parses "ID@host:port" or "host:port", where ID is 40 hex
+// ParseEndpoint parses "ID@host:port" or "host:port", where ID is 40 hex
 // digits and host is an IPv4 address, a bracketed IPv6 address or a host
 // name. Surrounding white space is ignored.
-func ParseContact(s string) (Contact, error) {
+func ParseEndpoint(s string) (Endpoint, error) {
 	in := s
 	s = strings.TrimSpace(s)
-	bad := func(what string) (Contact, error) {
-		return Contact{}, fmt.Errorf("bad contact %q: %s; %s", in, what, contactForms)
+	bad := func(what string) (Endpoint, error) {
+		return Endpoint{}, fmt.Errorf("bad contact %q: %s; %s", in, what, contactForms)
 	}
 	if s == "" {
 		return bad("it is empty")
 	}
-	var c Contact
+	var c Endpoint
 	if idPart, addr, ok := strings.Cut(s, "@"); ok {
 		id, problem := decodeID(idPart)
 		if problem != "" {
@@ -125,8 +136,8 @@ func checkHost(host string, bracketed bool) string {
 	return ""
 }
 
-// String formats c so that ParseContact reads it back.
-func (c Contact) String() string {
+// String formats c so that ParseEndpoint reads it back.
+func (c Endpoint) String() string {
 	hp := net.JoinHostPort(c.Host, strconv.Itoa(int(c.Port)))
 	if c.HasID {
 		return c.ID.String() + "@" + hp
@@ -134,22 +145,22 @@ func (c Contact) String() string {
 	return hp
 }
 
-// ContactOf is the contact of a known node at an authenticated address.
-func ContactOf(id krpc.ID, addr netip.AddrPort) Contact {
-	addr = unmapAddrPort(addr)
-	return Contact{ID: id, HasID: true, Host: addr.Addr().String(), Port: addr.Port()}
+// EndpointOf is the contact of a known node at an authenticated address.
+func EndpointOf(id krpc.ID, addr netip.AddrPort) Endpoint {
+	addr = UnmapAddrPort(addr)
+	return Endpoint{ID: id, HasID: true, Host: addr.Addr().String(), Port: addr.Port()}
 }
 
-// ContactString formats a known node as "ID@host:port".
-func ContactString(id krpc.ID, addr netip.AddrPort) string {
-	return id.String() + "@" + unmapAddrPort(addr).String()
+// EndpointString formats a known node as "ID@host:port".
+func EndpointString(id krpc.ID, addr netip.AddrPort) string {
+	return id.String() + "@" + UnmapAddrPort(addr).String()
 }
 
 // Resolve returns the UDP address to reach c. An IP literal is used as is;
 // a host name is looked up with the system resolver, taking its first IPv4
 // address if it has one (most nodes listen on IPv4) and its first IPv6
 // address otherwise.
-func (c Contact) Resolve(ctx context.Context) (netip.AddrPort, error) {
+func (c Endpoint) Resolve(ctx context.Context) (netip.AddrPort, error) {
 	if addr, err := netip.ParseAddr(c.Host); err == nil {
 		return netip.AddrPortFrom(addr.Unmap(), c.Port), nil
 	}
@@ -168,4 +179,10 @@ func (c Contact) Resolve(ctx context.Context) (netip.AddrPort, error) {
 		}
 	}
 	return netip.AddrPortFrom(best.Unmap(), c.Port), nil
+}
+
+// UnmapAddrPort turns an IPv4-mapped IPv6 address (as a dual-stack socket
+// reports IPv4 peers) into its IPv4 form, so that one peer has one address.
+func UnmapAddrPort(ap netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
