@@ -9,9 +9,11 @@ STATICCHECK_VERSION ?= v0.8.2
 build:
 	$(GO) build -o $(BIN) .
 
-# A static binary for FROM-scratch container images.
+# Static binaries for FROM-scratch container images: the node, and the
+# docker testnet's NAT router.
 static:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/kadnode-static .
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/natrouter-static ./testnet/docker/natrouter
 
 # Every package runs under the race detector. The in-process networks of
 # ./testnet (50 to 200 real nodes) run under it at reduced size, and again

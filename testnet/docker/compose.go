@@ -12,6 +12,9 @@ type composeSpec struct {
 	// NoSeed names node services whose command carries no --seed: the check
 	// restarts one node this way to show that it rejoins from its volume.
 	NoSeed map[string]bool
+	// NAT adds a home router and one node behind it, on a LAN of their
+	// own (natServices).
+	NAT bool
 }
 
 func nodeService(i int) string { return fmt.Sprintf("node%d", i) }
@@ -29,9 +32,20 @@ func (s composeSpec) initial() []string {
 	return out
 }
 
-// services lists every service in the file: the initial ones and the late
-// joiner, which only the check starts.
+// services lists every node service in the file but the NAT'd one: the
+// initial ones and the late joiner, which only the check starts.
 func (s composeSpec) services() []string { return append(s.initial(), lateService) }
+
+// natServices lists the router and the node behind it, when the spec has
+// them. They stay out of initial(): the NAT'd node is in nobody's table
+// until someone punches through to it, which the generic steps would
+// read as a failure; the check's NAT step looks at it instead.
+func (s composeSpec) natServices() []string {
+	if !s.NAT {
+		return nil
+	}
+	return []string{routerService, natService}
+}
 
 // seedOf is the contact a service starts from: host:port, the ID being
 // learned in the handshake. The late joiner uses node1, not the seed,
@@ -75,6 +89,11 @@ func writeCompose(w io.Writer, s composeSpec) error {
 		b.WriteString("    <<: *node\n")
 		fmt.Fprintf(&b, "    container_name: %s\n", containerName(svc))
 		fmt.Fprintf(&b, "    hostname: %s\n", svc)
+		if svc == seedService && s.NAT {
+			// The NAT'd node cannot resolve the seed's name (it shares no
+			// network with it), so the seed has a fixed address.
+			fmt.Fprintf(&b, "    networks:\n      kadnode:\n        ipv4_address: %s\n", seedIP)
+		}
 		if seed := s.seedOf(svc); seed != "" {
 			fmt.Fprintf(&b, "    command: [\"run\", \"--seed\", %q]\n", seed)
 		} else {
@@ -85,14 +104,52 @@ func writeCompose(w io.Writer, s composeSpec) error {
 			fmt.Fprintf(&b, "    depends_on: [%s]\n", seedService)
 		}
 	}
+	if s.NAT {
+		writeNATServices(&b)
+	}
 	b.WriteString("\nvolumes:\n")
-	for _, svc := range s.services() {
+	vols := s.services()
+	if s.NAT {
+		vols = append(vols, natService) // the router keeps no state
+	}
+	for _, svc := range vols {
 		fmt.Fprintf(&b, "  %s:\n    name: %s\n", svc, volumeName(svc))
 	}
 	b.WriteString("\nnetworks:\n")
 	fmt.Fprintf(&b, "  kadnode:\n    name: %s\n    driver: bridge\n", networkName)
+	if s.NAT {
+		// Fixed subnets for the fixed addresses; dynamic ones come from
+		// the upper half, so they never take the seed's.
+		fmt.Fprintf(&b, "    ipam:\n      config:\n        - subnet: %s\n          ip_range: %s\n", publicSubnet, publicDynamic)
+		fmt.Fprintf(&b, "  lan:\n    name: %s\n    driver: bridge\n    internal: true\n", lanNetworkName)
+		fmt.Fprintf(&b, "    ipam:\n      config:\n        - subnet: %s\n", lanSubnet)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeNATServices writes the router and the node behind it. Both run
+// natrouter as root with NET_ADMIN: the router to masquerade, the node
+// to route through the router before it drops root and runs kadnode.
+// The LAN is internal, so the router is the node's only way out.
+func writeNATServices(b *strings.Builder) {
+	fmt.Fprintf(b, "  %s:\n", routerService)
+	fmt.Fprintf(b, "    image: %s\n    restart: \"no\"\n", image)
+	fmt.Fprintf(b, "    container_name: %s\n    hostname: %s\n", containerName(routerService), routerService)
+	b.WriteString("    user: \"0:0\"\n    cap_add: [NET_ADMIN]\n")
+	b.WriteString("    sysctls:\n      net.ipv4.ip_forward: 1\n")
+	fmt.Fprintf(b, "    entrypoint: [%q, \"gateway\", \"-lan\", %q]\n", routerBinary, lanSubnet)
+	b.WriteString("    command: []\n    healthcheck:\n      disable: true\n")
+	fmt.Fprintf(b, "    networks:\n      kadnode: {}\n      lan:\n        ipv4_address: %s\n", routerLANIP)
+
+	fmt.Fprintf(b, "  %s:\n    <<: *node\n", natService)
+	fmt.Fprintf(b, "    container_name: %s\n    hostname: %s\n", containerName(natService), natService)
+	b.WriteString("    user: \"0:0\"\n    cap_add: [NET_ADMIN]\n")
+	fmt.Fprintf(b, "    entrypoint: [%q, \"client\", \"-via\", %q, \"--\", %q]\n", routerBinary, routerLANIP, binary)
+	fmt.Fprintf(b, "    command: [\"run\", \"--seed\", \"%s:%d\"]\n", seedIP, nodePort)
+	fmt.Fprintf(b, "    volumes: [\"%s:%s\"]\n", natService, dataDir)
+	fmt.Fprintf(b, "    depends_on: [%s, %s]\n", seedService, routerService)
+	fmt.Fprintf(b, "    networks:\n      lan:\n        ipv4_address: %s\n", natNodeIP)
 }
 
 // nodeEnv is every node's environment: the flags' env twins.

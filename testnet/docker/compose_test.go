@@ -110,7 +110,7 @@ func seedArg(cmd []string) string {
 // that it can be read (and used by hand) without running the generator.
 func TestCommittedComposeFileIsCurrent(t *testing.T) {
 	var b bytes.Buffer
-	if err := writeCompose(&b, composeSpec{Nodes: 8}); err != nil {
+	if err := writeCompose(&b, composeSpec{Nodes: 8, NAT: true}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(composeFileName)
@@ -119,6 +119,60 @@ func TestCommittedComposeFileIsCurrent(t *testing.T) {
 	}
 	if !bytes.Equal(got, b.Bytes()) {
 		t.Errorf("%s is stale: regenerate it with `go run ./testnet/docker compose -n 8 > testnet/docker/%s`", composeFileName, composeFileName)
+	}
+}
+
+// TestComposeNATCase: the router masquerades the LAN, the node behind it
+// routes through it and seeds from the seed's fixed address, and the LAN
+// has no other way out.
+func TestComposeNATCase(t *testing.T) {
+	var b bytes.Buffer
+	if err := writeCompose(&b, composeSpec{Nodes: 4, NAT: true}); err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Services map[string]struct {
+			User       string         `yaml:"user"`
+			CapAdd     []string       `yaml:"cap_add"`
+			Entrypoint []string       `yaml:"entrypoint"`
+			Command    []string       `yaml:"command"`
+			Sysctls    map[string]int `yaml:"sysctls"`
+			Networks   any            `yaml:"networks"`
+		} `yaml:"services"`
+		Networks map[string]struct {
+			Internal bool `yaml:"internal"`
+			IPAM     struct {
+				Config []map[string]string `yaml:"config"`
+			} `yaml:"ipam"`
+		} `yaml:"networks"`
+	}
+	if err := yaml.Unmarshal(b.Bytes(), &f); err != nil {
+		t.Fatalf("not YAML: %v\n%s", err, b.String())
+	}
+	router, nat := f.Services[routerService], f.Services[natService]
+	if strings.Join(router.Entrypoint, " ") != routerBinary+" gateway -lan "+lanSubnet || router.Sysctls["net.ipv4.ip_forward"] != 1 {
+		t.Errorf("router: entrypoint %v, sysctls %v", router.Entrypoint, router.Sysctls)
+	}
+	if strings.Join(nat.Entrypoint, " ") != routerBinary+" client -via "+routerLANIP+" -- "+binary {
+		t.Errorf("natnode: entrypoint %v", nat.Entrypoint)
+	}
+	if got := seedArg(nat.Command); got != seedIP+":4114" {
+		t.Errorf("natnode: seed %q, want the seed's fixed address", got)
+	}
+	for name, svc := range map[string]any{routerService: router.CapAdd, natService: nat.CapAdd} {
+		if fmt.Sprint(svc) != "[NET_ADMIN]" {
+			t.Errorf("%s: cap_add %v, want NET_ADMIN", name, svc)
+		}
+	}
+	if !strings.Contains(fmt.Sprint(f.Services[seedService].Networks), seedIP) {
+		t.Errorf("seed networks %v lack its fixed address %s", f.Services[seedService].Networks, seedIP)
+	}
+	if fmt.Sprint(nat.Networks) != fmt.Sprintf("map[lan:map[ipv4_address:%s]]", natNodeIP) {
+		t.Errorf("natnode networks %v, want the LAN only", nat.Networks)
+	}
+	lan := f.Networks["lan"]
+	if !lan.Internal || len(lan.IPAM.Config) != 1 || lan.IPAM.Config[0]["subnet"] != lanSubnet {
+		t.Errorf("lan network %+v, want internal with subnet %s", lan, lanSubnet)
 	}
 }
 

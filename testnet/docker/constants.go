@@ -14,6 +14,25 @@ const (
 	// the network and reconnected.
 	restartTarget    = "node2"
 	disconnectTarget = "node3"
+	// The NAT case: a home router and one node behind it, on a LAN.
+	routerService  = "router"
+	natService     = "natnode"
+	lanNetworkName = "kadnode-testnet-lan"
+)
+
+// Addresses of the NAT case. The public network gets a fixed subnet so
+// that the seed has a fixed address the NAT'd node can name.
+const (
+	publicSubnet  = "10.213.0.0/16"
+	publicDynamic = "10.213.128.0/17" // where docker picks the other nodes' addresses
+	seedIP        = "10.213.0.2"
+	lanSubnet     = "10.214.0.0/24"
+	routerLANIP   = "10.214.0.2"
+	natNodeIP     = "10.214.0.10"
+	routerBinary  = "/natrouter" // path in the image
+	// natClassifyTime bounds how long the NAT'd node takes to find out it
+	// sits behind a NAT (a join and a dial-back check), on a busy machine.
+	natClassifyTime = 2 * time.Minute
 )
 
 // What runs inside each container.
@@ -64,4 +83,5 @@ const (
 	noSeedFileName    = "docker-compose.noseed.yml"
 	defaultWorkDir    = "bin/testnet"
 	defaultBinaryPath = "bin/kadnode-static"
+	defaultRouterPath = "bin/natrouter-static"
 )

@@ -42,6 +42,8 @@ type options struct {
 	sample  int
 	keep    bool
 	observe time.Duration
+	nat     bool   // add a router and a node behind it
+	router  string // static natrouter binary
 }
 
 func realMain(args []string, stdout, stderr io.Writer) int {
@@ -64,6 +66,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.sample, "sample", defaultSample, "check: lookups per node")
 	fs.BoolVar(&o.keep, "keep", false, "check: leave the testnet running afterwards")
 	fs.DurationVar(&o.observe, "observe", defaultObserve, "check: how long to watch the quiet network for false evictions")
+	fs.BoolVar(&o.nat, "nat", true, "add a home router (masquerading) and a node behind it")
+	fs.StringVar(&o.router, "router", defaultRouterPath, "static natrouter binary (make static)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -81,7 +85,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 
-	spec := composeSpec{Nodes: o.nodes}
+	spec := composeSpec{Nodes: o.nodes, NAT: o.nat}
 	if cmd == "compose" {
 		if err := writeCompose(stdout, spec); err != nil {
 			fmt.Fprintln(stderr, err)
@@ -97,7 +101,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	d := &dockerCLI{compose: compose, workDir: o.workDir}
 	switch cmd {
 	case "up":
-		err = up(ctx, d, spec, o.binary, stdout)
+		err = up(ctx, d, spec, o, stdout)
 		if err == nil {
 			fmt.Fprintf(stdout, "testnet up: seed and %d nodes on network %s. Try:\n"+
 				"  docker exec %s %s nodes\n  make testnet-down\n", o.nodes, networkName, containerName(nodeService(1)), binary)
@@ -118,9 +122,15 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 
 // up builds the image, writes the compose files and starts the seed and
 // the nodes, waiting until every control API answers.
-func up(ctx context.Context, d *dockerCLI, spec composeSpec, bin string, out io.Writer) error {
-	if _, err := os.Stat(bin); err != nil {
-		return fmt.Errorf("static binary %s not found (%v): run `make static` first", bin, err)
+func up(ctx context.Context, d *dockerCLI, spec composeSpec, o options, out io.Writer) error {
+	bins := map[string]string{"kadnode": o.binary}
+	if spec.NAT {
+		bins["natrouter"] = o.router
+	}
+	for _, bin := range bins {
+		if _, err := os.Stat(bin); err != nil {
+			return fmt.Errorf("static binary %s not found (%v): run `make static` first", bin, err)
+		}
 	}
 	// Every container is a network namespace of this kernel, and they all
 	// share its neighbour (ARP) table: past gc_thresh3 (1,024 by default)
@@ -138,8 +148,16 @@ func up(ctx context.Context, d *dockerCLI, spec composeSpec, bin string, out io.
 	if err := os.MkdirAll(filepath.Join(imgDir, "data"), 0o755); err != nil {
 		return err
 	}
-	if err := copyFile(bin, filepath.Join(imgDir, "kadnode"), 0o755); err != nil {
-		return err
+	for name, bin := range bins {
+		if err := copyFile(bin, filepath.Join(imgDir, name), 0o755); err != nil {
+			return err
+		}
+	}
+	if !spec.NAT {
+		// The Dockerfile copies the router too; an empty file stands in.
+		if err := os.WriteFile(filepath.Join(imgDir, "natrouter"), nil, 0o755); err != nil {
+			return err
+		}
 	}
 	if err := os.WriteFile(filepath.Join(imgDir, "Dockerfile"), dockerfile, 0o644); err != nil {
 		return err
@@ -147,7 +165,7 @@ func up(ctx context.Context, d *dockerCLI, spec composeSpec, bin string, out io.
 	if _, err := d.docker(ctx, "build", "-q", "-t", image, imgDir); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "    built image %s from %s\n", image, bin)
+	fmt.Fprintf(out, "    built image %s from %s\n", image, o.binary)
 
 	noSeed := spec
 	noSeed.NoSeed = map[string]bool{restartTarget: true}
@@ -156,11 +174,16 @@ func up(ctx context.Context, d *dockerCLI, spec composeSpec, bin string, out io.
 			return err
 		}
 	}
-	if _, err := d.composeCmd(ctx, append([]string{"up", "-d"}, spec.initial()...)...); err != nil {
+	started := append(spec.initial(), spec.natServices()...)
+	if _, err := d.composeCmd(ctx, append([]string{"up", "-d"}, started...)...); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "    started %d containers on network %s\n", len(spec.initial()), networkName)
-	return d.waitAPI(ctx, spec.initial(), healthyTimeout)
+	fmt.Fprintf(out, "    started %d containers on network %s\n", len(started), networkName)
+	withAPI := spec.initial()
+	if spec.NAT {
+		withAPI = append(withAPI, natService)
+	}
+	return d.waitAPI(ctx, withAPI, healthyTimeout)
 }
 
 // down removes everything the testnet made: by the compose file when there

@@ -82,17 +82,23 @@ func check(ctx context.Context, d *dockerCLI, spec composeSpec, o options, out i
 
 func (c *checker) steps() []step {
 	n := len(c.spec.initial())
-	return []step{
+	steps := []step{
 		{fmt.Sprintf("build the image and start a seed and %d nodes", c.spec.Nodes), c.stepUp, []string{seedService, nodeService(1)}, true},
 		{fmt.Sprintf("all %d nodes join", n), c.stepJoin, []string{seedService, nodeService(1)}, true},
 		{"quiet network: every node joined within " + maxJoinTime.String() + ", no live contact evicted, handshake timeouts under 1%", c.stepQuiet, nil, false},
 		{"every node finds a sample of others at their addresses", c.stepLookups, nil, false},
+	}
+	if c.spec.NAT {
+		steps = append(steps, step{"cone NAT: " + natService + " behind a masquerading router is found, pinged and kept", c.stepNAT, []string{natService, routerService}, false})
+	}
+	steps = append(steps, []step{
 		{"stop the seed: a new node joins through " + nodeService(1), c.stepLateJoin, []string{lateService, nodeService(1)}, false},
 		{"restart " + restartTarget + " from its volume without seeds: table kept, it rejoins", c.stepRestartNoSeed, []string{restartTarget}, false},
 		{"restart every node in turn: every table survives, lookups still find everyone", c.stepRestartAll, nil, false},
 		{"disconnect " + disconnectTarget + ": the others evict it after the failure limit", c.stepDisconnect, []string{nodeService(1)}, false},
 		{"reconnect " + disconnectTarget + ": back in tables after its next lookup", c.stepReconnect, []string{disconnectTarget}, false},
-	}
+	}...)
+	return steps
 }
 
 func (c *checker) logf(format string, args ...any) {
@@ -100,7 +106,7 @@ func (c *checker) logf(format string, args ...any) {
 }
 
 func (c *checker) stepUp(ctx context.Context) error {
-	return up(ctx, c.d, c.spec, c.o.binary, c.out)
+	return up(ctx, c.d, c.spec, c.o, c.out)
 }
 
 // stepJoin waits until every node says it has joined, has a non-empty
