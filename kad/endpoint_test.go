@@ -13,7 +13,7 @@ import (
 
 const hexID = "00112233445566778899aabbccddeeff01234567"
 
-func TestParseContact(t *testing.T) {
+func TestParseEndpoint(t *testing.T) {
 	id, err := ParseID(hexID)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +50,7 @@ func TestParseContact(t *testing.T) {
 	}
 }
 
-func TestParseContactErrors(t *testing.T) {
+func TestParseEndpointErrors(t *testing.T) {
 	cases := map[string]string{
 		"":                                 "it is empty",
 		"   ":                              "it is empty",
@@ -155,7 +155,7 @@ func TestResolve(t *testing.T) {
 	}
 }
 
-func TestContactOfFormatsLikeContactString(t *testing.T) {
+func TestEndpointOfFormatsLikeEndpointString(t *testing.T) {
 	id := krpc.RandomNodeID()
 	for _, s := range []string{"192.0.2.1:4114", "[2001:db8::1]:4114", "[::ffff:192.0.2.1]:4114"} {
 		addr := netip.MustParseAddrPort(s)

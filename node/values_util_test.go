@@ -32,7 +32,7 @@ func signed(tb testing.TB, key ed25519.PrivateKey, salt, value string, seq int64
 	return it
 }
 
-// signRaw signs an item without wire's checks, to build invalid ones.
+// signRaw signs an item without kad's checks, to build invalid ones.
 func signRaw(key ed25519.PrivateKey, salt, value string, seq int64) kad.Item {
 	it := kad.Item{V: bstr(value), Salt: []byte(salt), Seq: seq}
 	copy(it.K[:], key.Public().(ed25519.PublicKey))
