@@ -120,8 +120,12 @@ func writeCompose(w io.Writer, s composeSpec) error {
 	if s.NAT {
 		// Fixed subnets for the fixed addresses; dynamic ones come from
 		// the upper half, so they never take the seed's.
-		fmt.Fprintf(&b, "    ipam:\n      config:\n        - subnet: %s\n          ip_range: %s\n", publicSubnet, publicDynamic)
-		fmt.Fprintf(&b, "  lan:\n    name: %s\n    driver: bridge\n    internal: true\n", lanNetworkName)
+		fmt.Fprintf(&b, "    ipam:\n      config:\n        - subnet: %s\n          ip_range: %s\n          gateway: %s\n", publicSubnet, publicDynamic, publicGateway)
+		// Not internal: docker drops forwarded packets that leave an
+		// internal network's bridge, and natnode's packets to the router
+		// are bridged there. natnode's route through the router keeps it
+		// behind the NAT instead.
+		fmt.Fprintf(&b, "  lan:\n    name: %s\n    driver: bridge\n", lanNetworkName)
 		fmt.Fprintf(&b, "    ipam:\n      config:\n        - subnet: %s\n", lanSubnet)
 	}
 	_, err := io.WriteString(w, b.String())
@@ -131,7 +135,7 @@ func writeCompose(w io.Writer, s composeSpec) error {
 // writeNATServices writes the router and the node behind it. Both run
 // natrouter as root with NET_ADMIN: the router to masquerade, the node
 // to route through the router before it drops root and runs kadnode.
-// The LAN is internal, so the router is the node's only way out.
+// natnode's default route goes through the router, its only way out.
 func writeNATServices(b *strings.Builder) {
 	fmt.Fprintf(b, "  %s:\n", routerService)
 	fmt.Fprintf(b, "    image: %s\n    restart: \"no\"\n", image)

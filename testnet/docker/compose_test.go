@@ -124,7 +124,7 @@ func TestCommittedComposeFileIsCurrent(t *testing.T) {
 
 // TestComposeNATCase: the router masquerades the LAN, the node behind it
 // routes through it and seeds from the seed's fixed address, and the LAN
-// has no other way out.
+// has its own subnet.
 func TestComposeNATCase(t *testing.T) {
 	var b bytes.Buffer
 	if err := writeCompose(&b, composeSpec{Nodes: 4, NAT: true}); err != nil {
@@ -140,8 +140,7 @@ func TestComposeNATCase(t *testing.T) {
 			Networks   any            `yaml:"networks"`
 		} `yaml:"services"`
 		Networks map[string]struct {
-			Internal bool `yaml:"internal"`
-			IPAM     struct {
+			IPAM struct {
 				Config []map[string]string `yaml:"config"`
 			} `yaml:"ipam"`
 		} `yaml:"networks"`
@@ -171,8 +170,8 @@ func TestComposeNATCase(t *testing.T) {
 		t.Errorf("natnode networks %v, want the LAN only", nat.Networks)
 	}
 	lan := f.Networks["lan"]
-	if !lan.Internal || len(lan.IPAM.Config) != 1 || lan.IPAM.Config[0]["subnet"] != lanSubnet {
-		t.Errorf("lan network %+v, want internal with subnet %s", lan, lanSubnet)
+	if len(lan.IPAM.Config) != 1 || lan.IPAM.Config[0]["subnet"] != lanSubnet {
+		t.Errorf("lan network %+v, want subnet %s", lan, lanSubnet)
 	}
 }
 

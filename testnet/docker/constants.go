@@ -25,6 +25,7 @@ const (
 const (
 	publicSubnet  = "10.213.0.0/16"
 	publicDynamic = "10.213.128.0/17" // where docker picks the other nodes' addresses
+	publicGateway = "10.213.0.1"      // the host's side of the bridge
 	seedIP        = "10.213.0.2"
 	lanSubnet     = "10.214.0.0/24"
 	routerLANIP   = "10.214.0.2"
