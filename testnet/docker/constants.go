@@ -39,8 +39,13 @@ const (
 
 // Bounds of the check.
 const (
-	defaultNodes     = 20
-	defaultCheckTime = 8 * time.Minute
+	defaultNodes = 20
+	// The whole command's default bound grows with the network: the
+	// lookup and restart steps visit the nodes one at a time, at a second
+	// or more each on a busy machine. With the default watch, 20 nodes get
+	// 8 minutes and 100 nodes 24 (a 100-node check took about 11).
+	checkTimeBase    = 2 * time.Minute
+	checkTimePerNode = 12 * time.Second
 	defaultSample    = 3 // lookups per node in the lookup step
 	pollInterval     = 2 * time.Second
 	apiPollInterval  = 500 * time.Millisecond
