@@ -57,7 +57,7 @@ bench-compare:
 # the static binary. testnet-check runs the failure scenario and always
 # tears the testnet down; CI uses a small N.
 N               ?= 20
-# The check's bound; unset, it grows with N and the watch (24m at N = 100).
+# The check's bound; unset, it grows with N and the watch (28m at N = 100).
 TESTNET_TIMEOUT ?=
 # How long testnet-check watches the quiet network for false evictions.
 TESTNET_OBSERVE ?= 2m

@@ -150,8 +150,8 @@ func TestDefaultTimeoutGrowsWithTheNetwork(t *testing.T) {
 	if got := defaultTimeout(defaultNodes, defaultObserve); got != 8*time.Minute {
 		t.Errorf("20 nodes, default watch: %v, want 8m", got)
 	}
-	if got := defaultTimeout(100, defaultObserve); got != 24*time.Minute {
-		t.Errorf("100 nodes, default watch: %v, want 24m", got)
+	if got := defaultTimeout(100, defaultObserve); got != 28*time.Minute {
+		t.Errorf("100 nodes, default watch: %v, want 28m", got)
 	}
 	if a, b := defaultTimeout(100, defaultObserve), defaultTimeout(100, 10*time.Minute); b-a != 8*time.Minute {
 		t.Errorf("a watch 8 minutes longer adds %v to the bound, want 8m", b-a)
