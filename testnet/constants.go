@@ -19,4 +19,7 @@ const (
 	StoreCacheSize    = 256 << 10
 	// WaitPollInterval is how often WaitFor checks its condition.
 	WaitPollInterval = 10 * time.Millisecond
+	// APIAttempts is how often Get tries one read of a node's control API
+	// that got no answer.
+	APIAttempts = 3
 )

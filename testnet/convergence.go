@@ -122,20 +122,13 @@ func (v *Convergence) Problems(maxJoin time.Duration, maxTimeoutShare float64) [
 	return problems
 }
 
-// ReadMetrics fetches and parses a node's /metrics at url.
+// ReadMetrics fetches (with Get) and parses a node's /metrics at url.
 func ReadMetrics(ctx context.Context, client *http.Client, url string) (map[string]*dto.MetricFamily, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := Get(ctx, client, url)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", url, err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("reading %s: %s", url, resp.Status)
-	}
 	p := expfmt.NewTextParser(model.UTF8Validation)
 	m, err := p.TextToMetricFamilies(resp.Body)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v2"
 )
@@ -191,5 +192,21 @@ func TestBadUsageExitsTwo(t *testing.T) {
 		if stderr.Len() == 0 {
 			t.Errorf("%v: no message says what is wrong", args)
 		}
+	}
+}
+
+// TestDefaultTimeoutGrowsWithTheNetwork: the default bound of a check
+// keeps the 8 minutes a 20-node check always had, and grows with the
+// nodes (the lookup and restart steps visit them one at a time) and
+// with the quiet watch.
+func TestDefaultTimeoutGrowsWithTheNetwork(t *testing.T) {
+	if got := defaultTimeout(defaultNodes, defaultObserve); got != 8*time.Minute {
+		t.Errorf("20 nodes, default watch: %v, want 8m", got)
+	}
+	if got := defaultTimeout(100, defaultObserve); got != 28*time.Minute {
+		t.Errorf("100 nodes, default watch: %v, want 28m", got)
+	}
+	if a, b := defaultTimeout(100, defaultObserve), defaultTimeout(100, 10*time.Minute); b-a != 8*time.Minute {
+		t.Errorf("a watch 8 minutes longer adds %v to the bound, want 8m", b-a)
 	}
 }

@@ -59,8 +59,14 @@ const (
 
 // Bounds of the check.
 const (
-	defaultNodes     = 20
-	defaultCheckTime = 8 * time.Minute
+	defaultNodes = 20
+	// The whole command's default bound grows with the network: the
+	// lookup and restart steps visit the nodes one at a time, at a second
+	// or more each on a busy machine. With the default watch, 20 nodes get
+	// 8 minutes and 100 nodes 28 (a 100-node check took 11 minutes at a
+	// load average around 10, and 20 at 50).
+	checkTimeBase    = time.Minute
+	checkTimePerNode = 15 * time.Second
 	defaultSample    = 3 // lookups per node in the lookup step
 	pollInterval     = 2 * time.Second
 	apiPollInterval  = 500 * time.Millisecond

@@ -145,6 +145,7 @@ func (c *checker) stepDisconnect(ctx context.Context) error {
 	if _, err := c.d.docker(ctx, "network", "disconnect", networkName, containerName(t)); err != nil {
 		return err
 	}
+	c.disconnected = true
 	c.logf("%s disconnected; %d nodes hold it: %v", t, len(held), held)
 	start := time.Now()
 	err = poll(ctx, stepTimeout, func() (bool, string) {
@@ -180,6 +181,9 @@ func (c *checker) lookupAll(ctx context.Context, svcs []string, id string) {
 // after its next lookup, others hold it at its (possibly new) address.
 func (c *checker) stepReconnect(ctx context.Context) error {
 	t, id := disconnectTarget, c.ids[disconnectTarget]
+	if !c.disconnected {
+		return fmt.Errorf("%w: %s was never disconnected", errSkipped, t)
+	}
 	if _, err := c.d.docker(ctx, "network", "connect", "--alias", t, networkName, containerName(t)); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kadnode/kadnode/testnet"
 	"github.com/kadnode/kadnode/testnet/netns"
 )
 
@@ -62,23 +63,18 @@ func (d *dockerCLI) table(ctx context.Context, service string) ([]nodeJSON, erro
 // The checks that poll every node use the API rather than `docker exec
 // kadnode ...`: a runc exec per node per poll loads a busy machine enough
 // to starve the nodes it is watching.
+// testnet.Get tries a request that got no answer again: under load the
+// API's header timeout can pass before the request arrives.
 func (d *dockerCLI) apiJSON(ctx context.Context, service, path string, v any) error {
 	client, err := d.apiClient(ctx, service)
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+apiAddr+path, nil)
+	resp, err := testnet.Get(ctx, client, "http://"+apiAddr+path)
 	if err != nil {
-		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s: GET %s: %w", service, path, err)
+		return fmt.Errorf("%s: %w", service, err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: GET %s: %s", service, path, resp.Status)
-	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		return fmt.Errorf("%s: GET %s: %w", service, path, err)
 	}

@@ -62,7 +62,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.nodes, "n", defaultNodes, "number of nodes besides the seed")
 	fs.StringVar(&o.binary, "bin", defaultBinaryPath, "static kadnode binary (make static)")
 	fs.StringVar(&o.workDir, "dir", defaultWorkDir, "directory for the image context and compose files")
-	fs.DurationVar(&o.timeout, "timeout", defaultCheckTime, "bound of the whole command")
+	fs.DurationVar(&o.timeout, "timeout", 0, "bound of the whole command (default: grows with -n and -observe)")
 	fs.IntVar(&o.sample, "sample", defaultSample, "check: lookups per node")
 	fs.BoolVar(&o.keep, "keep", false, "check: leave the testnet running afterwards")
 	fs.DurationVar(&o.observe, "observe", defaultObserve, "check: how long to watch the quiet network for false evictions")
@@ -78,6 +78,10 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 	if o.sample < 1 || o.sample > o.nodes {
 		fmt.Fprintf(stderr, "-sample %d: must be between 1 and n (%d)\n", o.sample, o.nodes)
 		return 2
+	}
+
+	if o.timeout <= 0 {
+		o.timeout = defaultTimeout(o.nodes, o.observe)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -237,4 +241,10 @@ func copyFile(src, dst string, mode os.FileMode) error {
 		return err
 	}
 	return os.WriteFile(dst, b, mode)
+}
+
+// defaultTimeout bounds a command on n nodes that watches the quiet
+// network for observe: a fixed part, the watch, and a share per node.
+func defaultTimeout(n int, observe time.Duration) time.Duration {
+	return checkTimeBase + observe + time.Duration(n)*checkTimePerNode
 }

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-
 	"github.com/kadnode/kadnode/testnet"
 	"github.com/kadnode/kadnode/testnet/netns"
 )
@@ -27,8 +25,6 @@ const (
 	maxTimeoutShare = 0.01
 	// bridgeWatchEvery is how often the watch reads every node's metrics.
 	bridgeWatchEvery = 5 * time.Second
-	// metricsAttempts is how often one read of a node's metrics is tried.
-	metricsAttempts = 3
 )
 
 // TestBridgeConverges runs a network of separate hosts: kadnode processes,
@@ -109,16 +105,7 @@ func convergenceOf(t *testing.T, nodes []*Node) *testnet.Convergence {
 			ctx, cancel := context.WithTimeout(context.Background(), clientWait)
 			defer cancel()
 			client := netns.HTTPClient(netns.Path(nd.Host.NS), clientWait)
-			// A read can fail on a starved machine (the API's header
-			// timeout passes before the request arrives); that says
-			// nothing about the network, so it is tried again.
-			var m map[string]*dto.MetricFamily
-			var err error
-			for range metricsAttempts {
-				if m, err = testnet.ReadMetrics(ctx, client, "http://"+apiAddr+"/metrics"); err == nil {
-					break
-				}
-			}
+			m, err := testnet.ReadMetrics(ctx, client, "http://"+apiAddr+"/metrics")
 			if err != nil {
 				errs[i] = fmt.Errorf("%s: %w", nd.Host.Name, err)
 				return

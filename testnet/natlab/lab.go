@@ -12,12 +12,15 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/kadnode/kadnode/testnet/netns"
 )
 
 // NAT is how a router maps and filters.
@@ -52,13 +55,16 @@ type Lab struct {
 	pubNext int
 	rtrNext int
 	public  []port // every interface on the bridge
+	tables  []*netns.NeighbourTable
 }
 
-// port is one interface with a static address and MAC.
+// port is one interface with a static address and MAC, and the
+// neighbour table through which it learns the others.
 type port struct {
 	ns, dev string
 	ip      netip.Addr
-	mac     string
+	mac     net.HardwareAddr
+	table   *netns.NeighbourTable
 }
 
 // Host is a namespace with one address, public or behind a router.
@@ -126,9 +132,16 @@ func New(t testing.TB) *Lab {
 // stopped by their own Cleanup, registered later and so run first.
 func (l *Lab) Close() {
 	l.mu.Lock()
-	nss := l.nss
-	l.nss = nil
+	nss, tables := l.nss, l.tables
+	l.nss, l.tables = nil, nil
 	l.mu.Unlock()
+	// An open netlink socket keeps its namespace alive after the name
+	// is gone.
+	for _, nt := range tables {
+		if err := nt.Close(); err != nil {
+			l.t.Errorf("closing a neighbour table: %v", err)
+		}
+	}
 	for i := len(nss) - 1; i >= 0; i-- {
 		if out, err := exec.Command("ip", "netns", "del", nss[i]).CombinedOutput(); err != nil {
 			l.t.Errorf("removing namespace %s: %v: %s", nss[i], err, out)
@@ -161,12 +174,13 @@ func (l *Lab) plug(ns, dev, name string) netip.Addr {
 	no := l.pubNext
 	ip := netip.MustParseAddr(fmt.Sprintf(publicFormat, no))
 	l.mu.Unlock()
-	me := port{ns: ns, dev: dev, ip: ip, mac: fmt.Sprintf("02:77:00:00:%02x:%02x", no>>8, no&0xff)}
+	me := port{ns: ns, dev: dev, ip: ip, mac: net.HardwareAddr{0x02, 0x77, 0, 0, byte(no >> 8), byte(no)}}
 	swPort := fmt.Sprintf("p%d", no)
-	l.run("ip", "link", "add", dev, "netns", ns, "address", me.mac, "type", "veth", "peer", "name", swPort, "netns", l.sw)
+	l.run("ip", "link", "add", dev, "netns", ns, "address", me.mac.String(), "type", "veth", "peer", "name", swPort, "netns", l.sw)
 	l.ip(l.sw, "link", "set", swPort, "master", "br0", "up")
 	l.ip(ns, "addr", "add", fmt.Sprintf("%s/%d", ip, publicBits), "dev", dev)
 	l.ip(ns, "link", "set", dev, "up")
+	me.table = l.neighbourTable(ns, dev)
 	l.mu.Lock()
 	others := append([]port(nil), l.public...)
 	l.public = append(l.public, me)
@@ -181,9 +195,27 @@ func (l *Lab) plug(ns, dev, name string) netip.Addr {
 // neighbour gives from a permanent ARP entry for to. Every link of the lab
 // uses static entries: the kernel's ARP table is shared by all namespaces
 // of the machine, and once full (gc_thresh3) it takes no dynamic entry,
-// while permanent ones are exempt.
+// while permanent ones are exempt. They go in over netlink, not through
+// ip(8): a bridge of n hosts needs n² of them.
 func neighbour(l *Lab, from, to port) {
-	l.ip(from.ns, "neigh", "replace", to.ip.String(), "lladdr", to.mac, "dev", from.dev, "nud", "permanent")
+	l.t.Helper()
+	if err := from.table.Set(to.ip, to.mac); err != nil {
+		l.t.Fatalf("in %s: %v", from.ns, err)
+	}
+}
+
+// neighbourTable opens the neighbour table of dev in ns, to be closed
+// with the lab.
+func (l *Lab) neighbourTable(ns, dev string) *netns.NeighbourTable {
+	l.t.Helper()
+	nt, err := netns.OpenNeighbourTable(netns.Path(ns), dev)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	l.mu.Lock()
+	l.tables = append(l.tables, nt)
+	l.mu.Unlock()
+	return nt
 }
 
 // Router adds a NAT router on the bridge; hosts go behind it with
@@ -197,10 +229,11 @@ func (l *Lab) Router(name string, kind NAT) *Router {
 	r.NS = l.addNS(name)
 	r.IP = l.plug(r.NS, "wan", name)
 	r.LANIP = netip.MustParseAddr(fmt.Sprintf("192.168.%d.1", no))
-	gw := port{ns: r.NS, dev: "lan", ip: r.LANIP, mac: fmt.Sprintf("02:a8:%02x:00:00:01", no)}
-	l.ip(r.NS, "link", "add", "lan", "address", gw.mac, "type", "bridge")
+	gw := port{ns: r.NS, dev: "lan", ip: r.LANIP, mac: net.HardwareAddr{0x02, 0xa8, byte(no), 0, 0, 1}}
+	l.ip(r.NS, "link", "add", "lan", "address", gw.mac.String(), "type", "bridge")
 	l.ip(r.NS, "addr", "add", r.LANIP.String()+"/24", "dev", "lan")
 	l.ip(r.NS, "link", "set", "lan", "up")
+	gw.table = l.neighbourTable(r.NS, "lan")
 	r.lan = []port{gw}
 	l.run("ip", "netns", "exec", r.NS, "sysctl", "-qw", "net.ipv4.ip_forward=1")
 	rule := []string{"netns", "exec", r.NS, "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j", "MASQUERADE"}
@@ -227,12 +260,13 @@ func (r *Router) AddHost(name string) *Host {
 	h := &Host{Lab: l, Name: name, lan: r}
 	h.NS = l.addNS(name)
 	h.IP = netip.MustParseAddr(fmt.Sprintf("192.168.%d.%d", r.lanNo, 10+i))
-	me := port{ns: h.NS, dev: "eth0", ip: h.IP, mac: fmt.Sprintf("02:a8:%02x:%02x:00:02", r.lanNo, i)}
+	me := port{ns: h.NS, dev: "eth0", ip: h.IP, mac: net.HardwareAddr{0x02, 0xa8, byte(r.lanNo), byte(i), 0, 2}}
 	brPort := fmt.Sprintf("h%d", i)
-	l.run("ip", "link", "add", "eth0", "netns", h.NS, "address", me.mac, "type", "veth", "peer", "name", brPort, "netns", r.NS)
+	l.run("ip", "link", "add", "eth0", "netns", h.NS, "address", me.mac.String(), "type", "veth", "peer", "name", brPort, "netns", r.NS)
 	l.ip(r.NS, "link", "set", brPort, "master", "lan", "up")
 	l.ip(h.NS, "addr", "add", h.IP.String()+"/24", "dev", "eth0")
 	l.ip(h.NS, "link", "set", "eth0", "up")
+	me.table = l.neighbourTable(h.NS, "eth0")
 	l.ip(h.NS, "route", "add", "default", "via", r.LANIP.String(), "dev", "eth0")
 	l.mu.Lock()
 	others := append([]port(nil), r.lan...)
