@@ -78,14 +78,7 @@ func TestAnacrolixNetworkAnswers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	const n = 12
-	an := newAnacrolixNet()
-	defer an.close()
-	if err := joinAll(ctx, an, newJoinPlan(n, 4, rand.New(rand.NewPCG(5, 6))), func(int) {}); err != nil {
-		t.Fatal(err)
-	}
-	if err := an.settle(ctx); err != nil {
-		t.Fatal(err)
-	}
+	an := joinedAnacrolix(t, ctx, newJoinPlan(n, 4, rand.New(rand.NewPCG(5, 6))))
 	for i := range n {
 		if got := len(an.server(i).Nodes()); got == 0 {
 			t.Fatalf("anacrolix node %d has an empty table after join", i)

@@ -85,6 +85,18 @@ func runRow(ctx context.Context, r *rowResult, plan joinPlan, rng *rand.Rand, o 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if o.values > 0 {
+		plan := newValuePlan(o.values, r.n, rng)
+		var v valuesResult
+		measure(o.profileDir, profileName(r.n, sys, "values"), func() {
+			v = runValues(ctx, plan, [2]valueSystem{an.valueSystem(), kn.valueSystem()}, o.logf)
+		})
+		r.values = &v
+		o.logf("N=%d: %s values done", r.n, sys)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
 
 	seed := rng.IntN(r.n)
 	if r.aFind, err = measureFindable(ctx, an, an.getPeersLookup, seed); err != nil {
