@@ -89,7 +89,7 @@ func runRow(ctx context.Context, r *rowResult, plan joinPlan, rng *rand.Rand, o 
 		plan := newValuePlan(o.values, r.n, rng)
 		var v valuesResult
 		measure(o.profileDir, profileName(r.n, sys, "values"), func() {
-			v = runValues(ctx, plan, [2]valueSystem{an.valueSystem(), kn.valueSystem()}, o.logf)
+			v = runValues(ctx, plan, [numValueSystems]valueSystem{an.valueSystem(), kn.valueSystem(), an.routedValueSystem()}, o.logf)
 		})
 		r.values = &v
 		o.logf("N=%d: %s values done", r.n, sys)

@@ -47,11 +47,19 @@ type valueSystem struct {
 	get func(ctx context.Context, from int, want valueItem) valueOutcome
 }
 
-// valuesResult is the values phase of both systems: [0] anacrolix, [1] kadnode.
+// The systems of the values phase, by index.
+const (
+	sysAnacrolix = iota // anacrolix's exts/getput as it is
+	sysKadnode
+	sysRouted // anacrolix's traversal with get replies that route (values_routed.go)
+	numValueSystems
+)
+
+// valuesResult is the values phase of every system, by index.
 type valuesResult struct {
 	items, mutable   int
-	puts             [2][]valueRecord // first puts, then the mutable items again at a higher seq
-	getCold, getWarm [2][]valueRecord
+	puts             [numValueSystems][]valueRecord // first puts, then the mutable items again at a higher seq
+	getCold, getWarm [numValueSystems][]valueRecord
 }
 
 // valueOp is one operation to make on both systems: from which node, with
@@ -129,10 +137,10 @@ func randomValue(rng *rand.Rand, i, ver int) []byte {
 	return b
 }
 
-// runValues runs the plan on both systems, interleaved operation by
+// runValues runs the plan on every system, interleaved operation by
 // operation in an order that alternates, as the lookup passes are: puts,
 // then updates, then a cold and a warm pass of gets over the same pairs.
-func runValues(ctx context.Context, p valuePlan, sys [2]valueSystem, logf func(string, ...any)) valuesResult {
+func runValues(ctx context.Context, p valuePlan, sys [numValueSystems]valueSystem, logf func(string, ...any)) valuesResult {
 	r := valuesResult{items: len(p.puts), mutable: len(p.updates)}
 	puts := append(append([]valueOp(nil), p.puts...), p.updates...)
 	runValueOps(ctx, "puts", puts, sys, func(s valueSystem) valueFunc { return s.put }, &r.puts, logf)
@@ -143,9 +151,9 @@ func runValues(ctx context.Context, p valuePlan, sys [2]valueSystem, logf func(s
 
 type valueFunc func(ctx context.Context, from int, it valueItem) valueOutcome
 
-// runValueOps runs every op on both systems, in turn, and records them.
-func runValueOps(ctx context.Context, label string, ops []valueOp, sys [2]valueSystem, pick func(valueSystem) valueFunc,
-	out *[2][]valueRecord, logf func(string, ...any)) {
+// runValueOps runs every op on every system, in turn, and records them.
+func runValueOps(ctx context.Context, label string, ops []valueOp, sys [numValueSystems]valueSystem, pick func(valueSystem) valueFunc,
+	out *[numValueSystems][]valueRecord, logf func(string, ...any)) {
 	step := max(1, len(ops)/4)
 	for i, op := range ops {
 		if i > 0 && i%step == 0 {

@@ -54,46 +54,60 @@ func immutableOnly(r valueRecord) bool { return !r.mutable }
 func mutableOnly(r valueRecord) bool   { return r.mutable }
 
 // writeValues prints the values phase of one row: each figure for
-// anacrolix and kadnode and the ratio, then the targets.
+// anacrolix as it is, anacrolix with routed get replies, and kadnode, with
+// kadnode's ratio to each, then the targets.
 func writeValues(w io.Writer, r rowResult) {
 	v := r.values
 	fmt.Fprintf(w, "#### Values (BEP 44) at N = %d, kadnode k = %d: %d items (%d immutable, %d mutable, each mutable one put again at seq 2)\n\n",
 		r.n, r.k, v.items, v.items-v.mutable, v.mutable)
-	fmt.Fprintf(w, "| figure | anacrolix | kadnode | kadnode ÷ anacrolix |\n|---|---:|---:|---:|\n")
-	line := func(name string, a, k float64, unit string) {
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", name, fmtNum(a, unit), fmtNum(k, unit), fmtRatio(k, a))
+	fmt.Fprintf(w, "| figure | anacrolix getput | anacrolix, routed | kadnode | kadnode ÷ anacrolix getput | kadnode ÷ anacrolix routed |\n|---|---:|---:|---:|---:|---:|\n")
+	line := func(name string, x [numValueSystems]float64, unit string) {
+		a, k, rt := x[sysAnacrolix], x[sysKadnode], x[sysRouted]
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", name, fmtNum(a, unit), fmtNum(rt, unit), fmtNum(k, unit), fmtRatio(k, a), fmtRatio(k, rt))
 	}
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	both := func(recs [2][]valueRecord, keep func(valueRecord) bool) (a, k valueSummary) {
-		return summarizeValues(recs[0], keep), summarizeValues(recs[1], keep)
+	all := func(recs [numValueSystems][]valueRecord, keep func(valueRecord) bool) (out [numValueSystems]valueSummary) {
+		for i := range recs {
+			out[i] = summarizeValues(recs[i], keep)
+		}
+		return out
 	}
-	pa, pk := both(v.puts, nil)
-	line("put success (%)", pa.success(), pk.success(), "%")
-	line("put p50 (ms)", ms(pa.p50), ms(pk.p50), "ms")
-	line("put p99 (ms)", ms(pa.p99), ms(pk.p99), "ms")
-	line("queries per put", pa.queries, pk.queries, "")
-	line("nodes that stored per put", pa.stored, pk.stored, "")
-	worst := pk.success() // kadnode's lowest success of put, cold get, warm get
+	figure := func(s [numValueSystems]valueSummary, f func(valueSummary) float64) (out [numValueSystems]float64) {
+		for i := range s {
+			out[i] = f(s[i])
+		}
+		return out
+	}
+	success := func(s valueSummary) float64 { return s.success() }
+	p50 := func(s valueSummary) float64 { return float64(s.p50) / float64(time.Millisecond) }
+	p99 := func(s valueSummary) float64 { return float64(s.p99) / float64(time.Millisecond) }
+	queries := func(s valueSummary) float64 { return s.queries }
+	puts := all(v.puts, nil)
+	line("put success (%)", figure(puts, success), "%")
+	line("put p50 (ms)", figure(puts, p50), "ms")
+	line("put p99 (ms)", figure(puts, p99), "ms")
+	line("queries per put", figure(puts, queries), "")
+	line("nodes that stored per put", figure(puts, func(s valueSummary) float64 { return s.stored }), "")
+	worst := puts[sysKadnode].success() // kadnode's lowest success of put, cold get, warm get
 	for _, ph := range []struct {
 		name string
-		recs [2][]valueRecord
+		recs [numValueSystems][]valueRecord
 	}{{"cold", v.getCold}, {"warm", v.getWarm}} {
-		a, k := both(ph.recs, nil)
-		line("get success, "+ph.name+" (%)", a.success(), k.success(), "%")
-		line("get p50, "+ph.name+" (ms)", ms(a.p50), ms(k.p50), "ms")
-		line("get p99, "+ph.name+" (ms)", ms(a.p99), ms(k.p99), "ms")
-		line("queries per get, "+ph.name, a.queries, k.queries, "")
-		ai, ki := both(ph.recs, immutableOnly)
-		am, km := both(ph.recs, mutableOnly)
-		line("… get p50, "+ph.name+", immutable (ms)", ms(ai.p50), ms(ki.p50), "ms")
-		line("… get p50, "+ph.name+", mutable (ms)", ms(am.p50), ms(km.p50), "ms")
-		line("… queries per get, "+ph.name+", immutable", ai.queries, ki.queries, "")
-		line("… queries per get, "+ph.name+", mutable", am.queries, km.queries, "")
-		worst = min(worst, k.success())
+		gets := all(ph.recs, nil)
+		line("get success, "+ph.name+" (%)", figure(gets, success), "%")
+		line("get p50, "+ph.name+" (ms)", figure(gets, p50), "ms")
+		line("get p99, "+ph.name+" (ms)", figure(gets, p99), "ms")
+		line("queries per get, "+ph.name, figure(gets, queries), "")
+		imm, mut := all(ph.recs, immutableOnly), all(ph.recs, mutableOnly)
+		line("… get p50, "+ph.name+", immutable (ms)", figure(imm, p50), "ms")
+		line("… get p50, "+ph.name+", mutable (ms)", figure(mut, p50), "ms")
+		line("… queries per get, "+ph.name+", immutable", figure(imm, queries), "")
+		line("… queries per get, "+ph.name+", mutable", figure(mut, queries), "")
+		worst = min(worst, gets[sysKadnode].success())
 	}
-	fmt.Fprintf(w, "\nFailures: anacrolix %s; kadnode %s.\n\n", valueFailures(v, 0), valueFailures(v, 1))
+	fmt.Fprintf(w, "\nFailures: anacrolix getput %s; anacrolix routed %s; kadnode %s.\n\n",
+		valueFailures(v, sysAnacrolix), valueFailures(v, sysRouted), valueFailures(v, sysKadnode))
 
-	ga, gk := both(v.getWarm, nil)
+	warm := all(v.getWarm, nil)
 	fmt.Fprintf(w, "##### Values targets at N = %d, kadnode k = %d\n\n| target | measured | met |\n|---|---:|---|\n", r.n, r.k)
 	verdict := func(ok bool) string {
 		if ok {
@@ -102,11 +116,17 @@ func writeValues(w io.Writer, r rowResult) {
 		return "**no**"
 	}
 	fmt.Fprintf(w, "| kadnode success ≥ 99 %% (worst of put, cold get, warm get) | %.1f %% | %s |\n", worst, verdict(worst >= 99))
-	ratio := 0.0
-	if ga.p50 > 0 {
-		ratio = float64(gk.p50) / float64(ga.p50)
+	for _, ref := range []struct {
+		name string
+		sys  int
+	}{{"anacrolix getput", sysAnacrolix}, {"anacrolix routed", sysRouted}} {
+		ratio := 0.0
+		if a := warm[ref.sys].p50; a > 0 {
+			ratio = float64(warm[sysKadnode].p50) / float64(a)
+		}
+		fmt.Fprintf(w, "| warm get p50 ≤ 1.0× %s | %.2f× | %s |\n", ref.name, ratio, verdict(ratio > 0 && ratio <= 1.0))
 	}
-	fmt.Fprintf(w, "| warm get p50 ≤ 1.0× anacrolix | %.2f× | %s |\n\n", ratio, verdict(ratio > 0 && ratio <= 1.0))
+	fmt.Fprintln(w)
 }
 
 // valueFailures says how many operations of system s failed, and the first error.
@@ -123,7 +143,7 @@ func valueFailures(v *valuesResult, s int) string {
 
 // writeValuesNotes says how the values phase is measured.
 func writeValuesNotes(w io.Writer, o options) {
-	fmt.Fprintf(w, `- Values (BEP 44), after the lookups: %d items, every other one mutable (Ed25519-signed as BEP 44 specifies, every other mutable one salted), values of up to %d bytes. Each item is put from a random node; then each mutable item is put again, at seq 2 with a new value, from another random node; then each item is got from a random node that put none of its versions, twice: cold, then warm (the same pairs again). Operations interleave one by one, alternating which system goes first. A put succeeds when at least one node other than the putter stored it (anacrolix: counted in the servers' stores, since its Put also stores on the putter whatever its distance; kadnode: the nodes that acknowledged, itself included when among the k closest); a get succeeds when it returns the latest version (immutable: the same value; mutable: seq 2 and its value). anacrolix runs its exts/getput Put and Get as they are: a get traversal with its own α = 15 and K = 8 that keeps only replies with a token and ends at the first immutable hit, then, for a put, a put to each of the closest. kadnode runs PutItem and GetItem (α = %d, the row's k; a get ends at the first immutable hit, a mutable get runs to the end as anacrolix's does). Queries per operation = KRPC queries the querying node sent (anacrolix: its server's OutboundQueriesAttempted; kadnode: the lookup's queries plus the puts); DTLS handshake datagrams are not counted. Each anacrolix server keeps items for %v (its ServerConfig.Exp, whose zero default expires every item as it is stored).
+	fmt.Fprintf(w, `- Values (BEP 44), after the lookups: %d items, every other one mutable (Ed25519-signed as BEP 44 specifies, every other mutable one salted), values of up to %d bytes. Each item is put from a random node; then each mutable item is put again, at seq 2 with a new value, from another random node; then each item is got from a random node that put none of its versions, twice: cold, then warm (the same pairs again). Operations interleave one by one, the three systems taking turns in an order that rotates. A put succeeds when at least one node other than the putter stored it (anacrolix: counted in the servers' stores, since its Put also stores on the putter whatever its distance; kadnode: the nodes that acknowledged, itself included when among the k closest); a get succeeds when it returns the latest version (immutable: the same value; mutable: seq 2 and its value). "anacrolix getput" runs its exts/getput Put and Get as they are: a get traversal with its own α = %d and K = 8 that keeps only replies with a token and ends at the first immutable hit, then, for a put, a put to each of the closest. anacrolix v2.23.0 answers get with the nodes closest to the query's info_hash, which a get does not carry, so its replies lead toward the zero ID whatever the target, and these traversals reach the nodes near an item only by chance. "anacrolix, routed" is the same traversal whose get queries also carry info_hash = target (and ask for IPv4 nodes only: the nodes6 list repeats IPv4 nodes as IPv4-mapped addresses, which the traversal counts as other nodes), on the same network with its own copies of the items: what anacrolix would do with that fixed. kadnode runs PutItem and GetItem (α = %d, the row's k; a get ends at the first immutable hit, a mutable get runs to the end as anacrolix's does). Queries per operation = KRPC queries the querying node sent (anacrolix: its server's OutboundQueriesAttempted; kadnode: the lookup's queries plus the puts); DTLS handshake datagrams are not counted. Each anacrolix server keeps items for %v (its ServerConfig.Exp, whose zero default expires every item as it is stored).
 
-`, o.values, valueMaxLen, kadnodeAlpha, anacrolixItemExpiry)
+`, o.values, valueMaxLen, getputAlpha, kadnodeAlpha, anacrolixItemExpiry)
 }
