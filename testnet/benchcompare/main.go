@@ -1,9 +1,11 @@
 // Command benchcompare builds an N-node kadnode network (real DTLS and
 // Pebble on 127.0.0.1) and an N-node anacrolix/dht network in one process,
 // joins both the same way, measures both the same way, interleaved, and
-// prints a markdown table of each figure for both and the ratio.
+// prints a markdown table of each figure for both and the ratio. With
+// -values it also puts and gets BEP 44 items on both (values*.go).
 //
 //	go run ./testnet/benchcompare -n 100,500,1000
+//	go run ./testnet/benchcompare -n 500 -k 8,20 -values 500 -rest-wait 0
 package main
 
 import (
