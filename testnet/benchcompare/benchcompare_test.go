@@ -105,7 +105,7 @@ func TestAnacrolixNetworkAnswers(t *testing.T) {
 // included. There every kadnode lookup must return exactly the true k
 // closest and every node must find a newly joined one.
 func TestRunTinyNetworks(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), tinyRunBound)
 	defer cancel()
 	o := options{
 		sizes: []int{12}, ks: []int{8}, lookups: 10, joinParallel: 4,

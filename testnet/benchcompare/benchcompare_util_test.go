@@ -3,7 +3,14 @@ package main
 import (
 	"context"
 	"testing"
+	"time"
 )
+
+// tinyRunBound bounds a test that runs a whole phase on tiny networks.
+// Under the race detector on a loaded two-core machine such a test has
+// taken close to two minutes, so the bound is generous: it only keeps a
+// stuck run from hanging the suite.
+const tinyRunBound = 5 * time.Minute
 
 // joinedAnacrolix builds an anacrolix network by plan, with its ping
 // round, and closes it when tb ends.

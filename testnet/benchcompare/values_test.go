@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestValuePlanGetsTheLatestVersionFromANodeThatPutNone(t *testing.T) {
@@ -70,7 +69,7 @@ func TestItemTargetsAgree(t *testing.T) {
 // two or three others, so a get from one of them can stall before it
 // reaches a holder (the figure the benchmark reports).
 func TestValuesTinyNetworks(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), tinyRunBound)
 	defer cancel()
 	const n, items = 20, 10
 	plan := newJoinPlan(n, 4, rand.New(rand.NewPCG(13, 14)))
