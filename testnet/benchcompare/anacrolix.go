@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/anacrolix/dht/v2"
+	"github.com/anacrolix/dht/v2/bep44"
 	knearest "github.com/anacrolix/dht/v2/k-nearest-nodes"
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/anacrolix/dht/v2/traversal"
@@ -18,11 +19,13 @@ import (
 // anacrolixNet is an N-node network of anacrolix/dht servers on 127.0.0.1.
 // Each server gets its own unlimited send limiter (the package default is one
 // 25 msg/s limiter shared by every server in the process, which drops
-// replies), and only our own nodes as starting nodes (the default resolves
-// public routers by DNS).
+// replies), only our own nodes as starting nodes (the default resolves
+// public routers by DNS), and its own BEP 44 store, which the values phase
+// reads to count the nodes that stored an item.
 type anacrolixNet struct {
 	mu      sync.Mutex
 	servers []*dht.Server
+	stores  []*bep44.Memory
 	// pinged records, per server, the table entries it has pinged, so that
 	// a ping round only pings entries that never answered it.
 	pinged []map[string]struct{}
@@ -37,6 +40,7 @@ func (a *anacrolixNet) grow(n int) {
 	defer a.mu.Unlock()
 	for len(a.servers) < n {
 		a.servers = append(a.servers, nil)
+		a.stores = append(a.stores, nil)
 		a.pinged = append(a.pinged, map[string]struct{}{})
 	}
 }
@@ -52,11 +56,14 @@ func (a *anacrolixNet) join(ctx context.Context, i, seed int) error {
 	if err != nil {
 		return err
 	}
+	store := bep44.NewMemory()
 	cfg := &dht.ServerConfig{
 		Conn:        conn,
 		NoSecurity:  true, // loopback addresses: BEP 42 IDs do not apply
 		SendLimiter: rate.NewLimiter(rate.Inf, 0),
 		Logger:      alog.Default.FilterLevel(alog.Critical),
+		Store:       store,
+		Exp:         anacrolixItemExpiry,
 	}
 	if seed >= 0 {
 		seedAddr := a.server(seed).Addr()
@@ -68,7 +75,7 @@ func (a *anacrolixNet) join(ctx context.Context, i, seed int) error {
 		return err
 	}
 	a.mu.Lock()
-	a.servers[i] = s
+	a.servers[i], a.stores[i] = s, store
 	a.mu.Unlock()
 	if seed < 0 {
 		return nil

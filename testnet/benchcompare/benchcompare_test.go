@@ -78,14 +78,7 @@ func TestAnacrolixNetworkAnswers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	const n = 12
-	an := newAnacrolixNet()
-	defer an.close()
-	if err := joinAll(ctx, an, newJoinPlan(n, 4, rand.New(rand.NewPCG(5, 6))), func(int) {}); err != nil {
-		t.Fatal(err)
-	}
-	if err := an.settle(ctx); err != nil {
-		t.Fatal(err)
-	}
+	an := joinedAnacrolix(t, ctx, newJoinPlan(n, 4, rand.New(rand.NewPCG(5, 6))))
 	for i := range n {
 		if got := len(an.server(i).Nodes()); got == 0 {
 			t.Fatalf("anacrolix node %d has an empty table after join", i)
@@ -108,15 +101,15 @@ func TestAnacrolixNetworkAnswers(t *testing.T) {
 	}
 }
 
-// TestRunTinyNetworks runs the whole comparison at a tiny N. There every
-// kadnode lookup must return exactly the true k closest and every node must
-// find a newly joined one.
+// TestRunTinyNetworks runs the whole comparison at a tiny N, values phase
+// included. There every kadnode lookup must return exactly the true k
+// closest and every node must find a newly joined one.
 func TestRunTinyNetworks(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), tinyRunBound)
 	defer cancel()
 	o := options{
 		sizes: []int{12}, ks: []int{8}, lookups: 10, joinParallel: 4,
-		window: 4, answerTime: 200 * time.Millisecond, answerRuns: 1, seed: 1, progress: io.Discard,
+		window: 4, answerTime: 200 * time.Millisecond, answerRuns: 1, seed: 1, progress: io.Discard, values: 4,
 	}
 	rows, err := runSize(ctx, 12, o, func(rowResult) {})
 	if err != nil {
@@ -137,10 +130,14 @@ func TestRunTinyNetworks(t *testing.T) {
 	if len(r.aLoad) != 1 || len(r.kLoad) != 1 || r.aLoad[0].answers == 0 || r.kLoad[0].answers == 0 {
 		t.Errorf("load runs: anacrolix %v, kadnode %v; want one run each with answers", r.aLoad, r.kLoad)
 	}
+	if r.values == nil || len(r.values.getWarm[sysKadnode]) != o.values {
+		t.Errorf("values phase: %+v; want %d warm gets on kadnode", r.values, o.values)
+	}
 	var md bytes.Buffer
 	writeRow(&md, r)
 	writeTargets(&md, r)
-	for _, want := range []string{"### N = 12, kadnode k = 8", "| exact-k lookups, cold (%) |", "| answers/s from one node", "#### Targets"} {
+	writeValues(&md, r)
+	for _, want := range []string{"### N = 12, kadnode k = 8", "| exact-k lookups, cold (%) |", "| answers/s from one node", "#### Targets", "#### Values"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("table lacks %q:\n%s", want, md.String())
 		}

@@ -39,4 +39,16 @@ const (
 	restSlack = 5 * time.Second
 	// udpReadBuffer is large enough for any KRPC datagram.
 	udpReadBuffer = 64 << 10
+
+	// valueTimeout bounds one put or get of the values phase.
+	valueTimeout = 30 * time.Second
+	// valueMaxLen bounds the length of a value before bencoding; lengths
+	// are drawn up to it, well inside BEP 44's 1,000 bytes.
+	valueMaxLen = 400
+	// getputAlpha is the α of anacrolix's exts/getput traversals (fixed there).
+	getputAlpha = 15
+	// anacrolixItemExpiry is how long anacrolix servers keep an item: BEP
+	// 44's two hours, as kadnode. Its ServerConfig.Exp has no default, and
+	// at zero every item expires as soon as it is stored.
+	anacrolixItemExpiry = 2 * time.Hour
 )

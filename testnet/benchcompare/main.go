@@ -1,9 +1,11 @@
 // Command benchcompare builds an N-node kadnode network (real DTLS and
 // Pebble on 127.0.0.1) and an N-node anacrolix/dht network in one process,
 // joins both the same way, measures both the same way, interleaved, and
-// prints a markdown table of each figure for both and the ratio.
+// prints a markdown table of each figure for both and the ratio. With
+// -values it also puts and gets BEP 44 items on both (values*.go).
 //
 //	go run ./testnet/benchcompare -n 100,500,1000
+//	go run ./testnet/benchcompare -n 500 -k 8,20 -values 500 -rest-wait 0
 package main
 
 import (
@@ -36,6 +38,7 @@ type options struct {
 	profileDir   string
 	revalidate   time.Duration // kadnode RevalidateInterval; 0 keeps its default
 	restWait     time.Duration // pause before the at-rest memory; 0 skips it
+	values       int           // BEP 44 items of the values phase; 0 skips it
 	progress     io.Writer
 }
 
@@ -57,6 +60,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.window, "answer-window", 64, "find_node queries in flight against one node (one per client)")
 	fs.DurationVar(&o.answerTime, "answer-time", 2*time.Second, "duration of one find_node load run")
 	fs.IntVar(&o.answerRuns, "answer-runs", 3, "load runs per system, interleaved; the median is reported")
+	fs.IntVar(&o.values, "values", 0, "BEP 44 items to put and get on both systems after the lookups (0 skips the values phase)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for join order, lookup pairs and targets")
 	fs.DurationVar(&o.revalidate, "revalidate", 0, "kadnode's pause between two liveness pings per node (0: its default); "+
 		"every node of the process shares the same cores, so at large N this background work weighs on every figure")
@@ -77,8 +81,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if o.ks, err = parseInts(*ks, 1); err != nil {
 		return fmt.Errorf("-k: %w", err)
 	}
-	if o.lookups < 1 || o.joinParallel < 1 || o.window < 1 || o.answerRuns < 1 || o.answerTime <= 0 || o.revalidate < 0 || o.restWait < 0 {
-		return errors.New("-lookups, -join-parallel, -answer-window, -answer-runs and -answer-time must be positive, -revalidate not negative")
+	if o.lookups < 1 || o.joinParallel < 1 || o.window < 1 || o.answerRuns < 1 || o.answerTime <= 0 || o.revalidate < 0 || o.restWait < 0 || o.values < 0 {
+		return errors.New("-lookups, -join-parallel, -answer-window, -answer-runs and -answer-time must be positive, -revalidate and -values not negative")
 	}
 	if o.profileDir != "" {
 		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
@@ -113,9 +117,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	w := io.MultiWriter(stdout, &md)
 	writeHeader(w, "go run ./testnet/benchcompare "+strings.Join(args, " "))
 	writeNotes(w, o)
+	if o.values > 0 {
+		writeValuesNotes(w, o)
+	}
 	for _, n := range o.sizes {
 		_, err := runSize(ctx, n, o, func(r rowResult) {
 			writeRow(w, r)
+			if r.values != nil {
+				writeValues(w, r)
+			}
 			if r.k == 8 {
 				writeTargets(w, r)
 			}

@@ -35,6 +35,8 @@ type rowResult struct {
 
 	aLoad, kLoad []loadResult
 	window       int
+
+	values *valuesResult // nil when the values phase did not run
 }
 
 // header describes the run: date, versions, machine and command.

@@ -17,11 +17,7 @@ func BenchmarkFindNodeRoundTrip(b *testing.B) {
 	const n = 16
 	plan := newJoinPlan(n, 4, rand.New(rand.NewPCG(7, 8)))
 	b.Run("anacrolix", func(b *testing.B) {
-		an := newAnacrolixNet()
-		defer an.close()
-		if err := joinAll(ctx, an, plan, func(int) {}); err != nil {
-			b.Fatal(err)
-		}
+		an := joinedAnacrolix(b, ctx, plan)
 		clients, err := newUDPClients(1, an.server(3).Addr().(*net.UDPAddr))
 		if err != nil {
 			b.Fatal(err)
@@ -30,14 +26,7 @@ func BenchmarkFindNodeRoundTrip(b *testing.B) {
 		roundTrips(b, clients[0])
 	})
 	b.Run("kadnode", func(b *testing.B) {
-		kn, err := newKadnodeNet(8, 0, 1)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer kn.close()
-		if err := joinAll(ctx, kn, plan, func(int) {}); err != nil {
-			b.Fatal(err)
-		}
+		kn := joinedKadnode(b, ctx, 8, plan)
 		m := kn.member(3)
 		clients, err := newKadnodeClients(ctx, 1, m.Addr, m.ID)
 		if err != nil {

@@ -85,7 +85,6 @@ func runRow(ctx context.Context, r *rowResult, plan joinPlan, rng *rand.Rand, o 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-
 	seed := rng.IntN(r.n)
 	if r.aFind, err = measureFindable(ctx, an, an.getPeersLookup, seed); err != nil {
 		return err
@@ -98,18 +97,29 @@ func runRow(ctx context.Context, r *rowResult, plan joinPlan, rng *rand.Rand, o 
 	if err := measureLoad(ctx, r, an, kn, rng.IntN(r.n), o); err != nil {
 		return err
 	}
-	if o.restWait == 0 {
+	if o.restWait > 0 {
+		o.logf("N=%d: %s: waiting %v for idle sessions to be reaped", r.n, sys, o.restWait)
+		select {
+		case <-time.After(o.restWait): // a measurement protocol, not a wait for a condition
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		r.kMemRest = memPerNode(before, takeMem(), r.n)
+		r.kRestSessions = kn.net.LiveSessions()
+	}
+	// The values phase comes last: its many queries fill anacrolix's tables,
+	// which changes how soon a new node becomes findable there.
+	if o.values == 0 {
 		return nil
 	}
-	o.logf("N=%d: %s: waiting %v for idle sessions to be reaped", r.n, sys, o.restWait)
-	select {
-	case <-time.After(o.restWait): // a measurement protocol, not a wait for a condition
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	r.kMemRest = memPerNode(before, takeMem(), r.n)
-	r.kRestSessions = kn.net.LiveSessions()
-	return nil
+	vp := newValuePlan(o.values, r.n, rng)
+	var v valuesResult
+	measure(o.profileDir, profileName(r.n, sys, "values"), func() {
+		v = runValues(ctx, vp, [numValueSystems]valueSystem{an.valueSystem(), kn.valueSystem(), an.routedValueSystem()}, o.logf)
+	})
+	r.values = &v
+	o.logf("N=%d: %s values done", r.n, sys)
+	return ctx.Err()
 }
 
 // measureLoad runs the find_node load against node target of each network,
