@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/kadnode/kadnode/kad"
@@ -95,5 +96,40 @@ func TestNATRequestsRefused(t *testing.T) {
 	}
 	if st := n.natStats(); st.PunchesOK+st.PunchesFailed+st.DialBacks+st.Relays != 0 {
 		t.Fatalf("a refused request was acted on: %+v", st)
+	}
+}
+
+// TestAnsweredPeerCannotVerify: a peer whose queries we answer keeps our
+// NAT's mapping towards it open, however long ago we last called it, so
+// its dial-back must not make us public (the simulator's cone-NAT nodes
+// turned public this way).
+func TestAnsweredPeerCannotVerify(t *testing.T) {
+	fn := newFakeNet()
+	tr := &sessionFake{fakeTransport: fn.endpoint()}
+	n, err := New(Config{NAT: NATConfig{Enabled: true}}, tr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	n.markJoined()
+	peer := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.9:6881")}
+	stranger := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.10:6881")}
+	nonce := func() krpc.ID {
+		id := krpc.RandomNodeID()
+		n.nat.mu.Lock()
+		n.nat.nonces[id] = n.cfg.Clock.Now().Add(time.Minute)
+		n.nat.mu.Unlock()
+		return id
+	}
+	if r := n.handle(peer, kad.PingQuery(peer.ID, true)); r == nil || r.E != nil {
+		t.Fatalf("ping refused: %+v", r)
+	}
+	n.handle(peer, kad.NATQuery(kad.MethodNATNonce, peer.ID, nonce(), netip.AddrPort{}, false))
+	if n.nat.public() || n.nat.verified {
+		t.Fatal("a dial-back from a peer we answer verified us")
+	}
+	n.handle(stranger, kad.NATQuery(kad.MethodNATNonce, stranger.ID, nonce(), netip.AddrPort{}, false))
+	if !n.nat.verified {
+		t.Fatal("a first-contact dial-back did not verify us")
 	}
 }
