@@ -2,7 +2,6 @@ package node
 
 import (
 	"net/netip"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -10,26 +9,12 @@ import (
 	"github.com/kadnode/kadnode/kad"
 )
 
-// sessionFake is a fake transport that reports whether sessions are live.
-type sessionFake struct {
-	*fakeTransport
-	live atomic.Bool
-}
-
-func (s *sessionFake) HasSession(netip.AddrPort) bool { return s.live.Load() }
-
 // TestHandOutOnlyUsableAddresses: a NAT'd contact goes into find_node
 // answers only while it is our rendezvous client with a live session, and
 // then with port 0; a contact that reached us without registering goes
 // out as it is.
 func TestHandOutOnlyUsableAddresses(t *testing.T) {
-	fn := newFakeNet()
-	tr := &sessionFake{fakeTransport: fn.endpoint()}
-	n, err := New(Config{NAT: NATConfig{Enabled: true}}, tr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
+	n, tr := newNATTestNode(t)
 	n.markJoined()
 	client := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.5:6881")}
 	public := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.6:6881")}
@@ -69,13 +54,7 @@ func TestHandOutOnlyUsableAddresses(t *testing.T) {
 // TestNATRequestsRefused: relays, punches and dial-backs that would make
 // the node a weapon or a tool of a stranger are refused with a reason.
 func TestNATRequestsRefused(t *testing.T) {
-	fn := newFakeNet()
-	tr := &sessionFake{fakeTransport: fn.endpoint()}
-	n, err := New(Config{NAT: NATConfig{Enabled: true}}, tr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
+	n, tr := newNATTestNode(t)
 	tr.live.Store(true)
 	stranger := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.8:6881")}
 	victim := netip.MustParseAddrPort("198.51.100.9:53")
@@ -104,13 +83,7 @@ func TestNATRequestsRefused(t *testing.T) {
 // its dial-back must not make us public (the simulator's cone-NAT nodes
 // turned public this way).
 func TestAnsweredPeerCannotVerify(t *testing.T) {
-	fn := newFakeNet()
-	tr := &sessionFake{fakeTransport: fn.endpoint()}
-	n, err := New(Config{NAT: NATConfig{Enabled: true}}, tr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
+	n, _ := newNATTestNode(t)
 	n.markJoined()
 	peer := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.9:6881")}
 	stranger := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.10:6881")}
