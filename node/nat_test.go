@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"net/netip"
 	"testing"
 	"time"
@@ -104,5 +105,31 @@ func TestAnsweredPeerCannotVerify(t *testing.T) {
 	n.handle(stranger, kad.NATQuery(kad.MethodNATNonce, stranger.ID, nonce(), netip.AddrPort{}, false))
 	if !n.nat.verified {
 		t.Fatal("a first-contact dial-back did not verify us")
+	}
+}
+
+// TestNATdNodeStoresAsReadOnly: until verified public, a node's get and
+// put queries carry ro like its find_node queries, so that storing or
+// fetching a value does not get it inserted (and handed out) at an
+// address nobody else can reach.
+func TestNATdNodeStoresAsReadOnly(t *testing.T) {
+	fn := newFakeNet()
+	seed := startNode(t, fn, Config{K: 8})
+	seed.markJoined()
+	natted := startNode(t, fn, Config{K: 8, NAT: NATConfig{Enabled: true}, Seeds: []kad.Endpoint{kad.EndpointOf(seed.self, seed.listen)}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := natted.WaitJoined(ctx); err != nil {
+		t.Fatal(err)
+	}
+	it := immutable(t, "behind a NAT")
+	if res, err := natted.PutItem(ctx, it, 0); err != nil || res.Tried == 0 {
+		t.Fatalf("put: %+v, %v", res, err)
+	}
+	if _, err := natted.GetItem(ctx, it.Target(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := seed.table.Get(natted.self); ok {
+		t.Fatal("the seed inserted a node that is not verified public")
 	}
 }
