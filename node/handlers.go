@@ -36,6 +36,12 @@ func (n *Node) handle(from kad.Peer, q *krpc.Msg) *krpc.Msg {
 		n.table.Seen(from)
 	}
 	n.rpcsIn.add(method, outcomeOK)
+	if n.nat != nil {
+		// Our answer goes to from and keeps our NAT's mapping towards it
+		// open, so a dial-back from there proves nothing; noted after
+		// natHandle, which judges the dial-back this query may be.
+		defer n.nat.sentTo(from.Addr, n.cfg.Clock.Now())
+	}
 	if reply := n.natHandle(from, q); reply != nil {
 		return reply
 	}

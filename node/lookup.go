@@ -145,7 +145,7 @@ func (n *Node) lookupWith(ctx context.Context, target krpc.ID, v *valueLookup) (
 // transport sets its transaction ID).
 func (l *lookup) query() *krpc.Msg {
 	if l.values != nil {
-		return kad.GetQuery(l.n.self, l.target, l.n.cfg.ReadOnly)
+		return kad.GetQuery(l.n.self, l.target, l.n.roFlag())
 	}
 	return kad.FindNodeQuery(l.n.self, l.target, l.n.roFlag())
 }

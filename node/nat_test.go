@@ -1,34 +1,21 @@
 package node
 
 import (
+	"context"
 	"net/netip"
-	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/kadnode/kadnode/kad"
 )
-
-// sessionFake is a fake transport that reports whether sessions are live.
-type sessionFake struct {
-	*fakeTransport
-	live atomic.Bool
-}
-
-func (s *sessionFake) HasSession(netip.AddrPort) bool { return s.live.Load() }
 
 // TestHandOutOnlyUsableAddresses: a NAT'd contact goes into find_node
 // answers only while it is our rendezvous client with a live session, and
 // then with port 0; a contact that reached us without registering goes
 // out as it is.
 func TestHandOutOnlyUsableAddresses(t *testing.T) {
-	fn := newFakeNet()
-	tr := &sessionFake{fakeTransport: fn.endpoint()}
-	n, err := New(Config{NAT: NATConfig{Enabled: true}}, tr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
+	n, tr := newNATTestNode(t)
 	n.markJoined()
 	client := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.5:6881")}
 	public := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.6:6881")}
@@ -68,13 +55,7 @@ func TestHandOutOnlyUsableAddresses(t *testing.T) {
 // TestNATRequestsRefused: relays, punches and dial-backs that would make
 // the node a weapon or a tool of a stranger are refused with a reason.
 func TestNATRequestsRefused(t *testing.T) {
-	fn := newFakeNet()
-	tr := &sessionFake{fakeTransport: fn.endpoint()}
-	n, err := New(Config{NAT: NATConfig{Enabled: true}}, tr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
+	n, tr := newNATTestNode(t)
 	tr.live.Store(true)
 	stranger := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.8:6881")}
 	victim := netip.MustParseAddrPort("198.51.100.9:53")
@@ -95,5 +76,60 @@ func TestNATRequestsRefused(t *testing.T) {
 	}
 	if st := n.natStats(); st.PunchesOK+st.PunchesFailed+st.DialBacks+st.Relays != 0 {
 		t.Fatalf("a refused request was acted on: %+v", st)
+	}
+}
+
+// TestAnsweredPeerCannotVerify: a peer whose queries we answer keeps our
+// NAT's mapping towards it open, however long ago we last called it, so
+// its dial-back must not make us public (the simulator's cone-NAT nodes
+// turned public this way).
+func TestAnsweredPeerCannotVerify(t *testing.T) {
+	n, _ := newNATTestNode(t)
+	n.markJoined()
+	peer := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.9:6881")}
+	stranger := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.10:6881")}
+	nonce := func() krpc.ID {
+		id := krpc.RandomNodeID()
+		n.nat.mu.Lock()
+		n.nat.nonces[id] = n.cfg.Clock.Now().Add(time.Minute)
+		n.nat.mu.Unlock()
+		return id
+	}
+	if r := n.handle(peer, kad.PingQuery(peer.ID, true)); r == nil || r.E != nil {
+		t.Fatalf("ping refused: %+v", r)
+	}
+	n.handle(peer, kad.NATQuery(kad.MethodNATNonce, peer.ID, nonce(), netip.AddrPort{}, false))
+	if n.nat.public() || n.nat.verified {
+		t.Fatal("a dial-back from a peer we answer verified us")
+	}
+	n.handle(stranger, kad.NATQuery(kad.MethodNATNonce, stranger.ID, nonce(), netip.AddrPort{}, false))
+	if !n.nat.verified {
+		t.Fatal("a first-contact dial-back did not verify us")
+	}
+}
+
+// TestNATdNodeStoresAsReadOnly: until verified public, a node's get and
+// put queries carry ro like its find_node queries, so that storing or
+// fetching a value does not get it inserted (and handed out) at an
+// address nobody else can reach.
+func TestNATdNodeStoresAsReadOnly(t *testing.T) {
+	fn := newFakeNet()
+	seed := startNode(t, fn, Config{K: 8})
+	seed.markJoined()
+	natted := startNode(t, fn, Config{K: 8, NAT: NATConfig{Enabled: true}, Seeds: []kad.Endpoint{kad.EndpointOf(seed.self, seed.listen)}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := natted.WaitJoined(ctx); err != nil {
+		t.Fatal(err)
+	}
+	it := immutable(t, "behind a NAT")
+	if res, err := natted.PutItem(ctx, it, 0); err != nil || res.Tried == 0 {
+		t.Fatalf("put: %+v, %v", res, err)
+	}
+	if _, err := natted.GetItem(ctx, it.Target(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := seed.table.Get(natted.self); ok {
+		t.Fatal("the seed inserted a node that is not verified public")
 	}
 }

@@ -200,3 +200,24 @@ func (t *fakeTransport) dropped(caller netip.AddrPort) bool {
 		}
 	}
 }
+
+// sessionFake is a fake transport that reports whether sessions are live.
+type sessionFake struct {
+	*fakeTransport
+	live atomic.Bool
+}
+
+func (s *sessionFake) HasSession(netip.AddrPort) bool { return s.live.Load() }
+
+// newNATTestNode makes a node with NAT handling on, over a sessionFake;
+// it is closed when the test ends.
+func newNATTestNode(t *testing.T) (*Node, *sessionFake) {
+	t.Helper()
+	tr := &sessionFake{fakeTransport: newFakeNet().endpoint()}
+	n, err := New(Config{NAT: NATConfig{Enabled: true}}, tr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n, tr
+}

@@ -155,7 +155,7 @@ func (n *Node) put(ctx context.Context, it kad.Item, cas int64) (PutResult, erro
 		res.Tried++
 		wg.Go(func() {
 			id := c.ID
-			peer, reply, _, err := n.call(ctx, c.Addr, &id, kad.PutQuery(n.self, tok, &it, cas, n.cfg.ReadOnly))
+			peer, reply, _, err := n.call(ctx, c.Addr, &id, kad.PutQuery(n.self, tok, &it, cas, n.roFlag()))
 			if err == nil {
 				err = n.checkReply(peer, &id, reply)
 			}

@@ -30,6 +30,9 @@ type ClusterConfig struct {
 	// Store): no flusher goroutine and no second copy of each table, for
 	// large networks where persistence is not what is measured.
 	MemoryOnly bool
+	// NAT, when set, puts shares of the nodes behind NATs and turns on
+	// every node's NAT handling; the first node and every seed are public.
+	NAT *NATMix
 	// Progress, when set, is told how many nodes have joined; it is called
 	// from one goroutine at a time.
 	Progress func(joined, total int)
@@ -162,9 +165,11 @@ func (c *Cluster) degrees() (in, size Summary) {
 func (c *Cluster) join(ctx context.Context, cfg ClusterConfig) error {
 	ids := rand.New(rand.NewPCG(cfg.Seed, 0x6b61646e6f6465))
 	seeds := rand.New(rand.NewPCG(cfg.Seed, 0x7365656473))
+	kinds := rand.New(rand.NewPCG(cfg.Seed, 0x6e6174))
 	var (
 		mu     sync.Mutex
 		joined []*Member // may serve as seeds
+		public []*Member // joined and public: seeds
 		wg     sync.WaitGroup
 		errs   = make(chan error, cfg.Nodes)
 		sem    = make(chan struct{}, cfg.JoinParallel)
@@ -180,17 +185,25 @@ func (c *Cluster) join(ctx context.Context, cfg ClusterConfig) error {
 		}
 		id := randomID(ids)
 		ncfg := cfg.Node
+		kind := Public
+		if cfg.NAT != nil {
+			ncfg.NAT.Enabled = true
+			if i > 0 {
+				kind = cfg.NAT.draw(kinds)
+			}
+		}
 		if i > 0 {
 			mu.Lock()
-			s := joined[seeds.IntN(len(joined))].Endpoint
+			s := public[seeds.IntN(len(public))].Endpoint
 			mu.Unlock()
 			ncfg.Seeds = []kad.Endpoint{kad.EndpointOf(s.LocalID(), s.LocalAddr())}
 		}
-		m, err := c.add(id, ncfg, !cfg.MemoryOnly)
+		m, err := c.add(id, kind, ncfg, !cfg.MemoryOnly)
 		if err != nil {
 			return err
 		}
 		if i == 0 {
+			public = append(public, m)
 			// The first node is the only one without a seed; every later
 			// one needs a joined node to seed from, so this one goes in
 			// first. (A second seedless node would start a second network.)
@@ -207,6 +220,9 @@ func (c *Cluster) join(ctx context.Context, cfg ClusterConfig) error {
 			mu.Lock()
 			defer mu.Unlock()
 			joined = append(joined, m)
+			if kind == Public {
+				public = append(public, m)
+			}
 			if cfg.Progress != nil {
 				cfg.Progress(len(joined), cfg.Nodes)
 			}
@@ -221,9 +237,10 @@ func (c *Cluster) join(ctx context.Context, cfg ClusterConfig) error {
 	}
 }
 
-// add starts one node on a fresh endpoint, with a MemStore when withStore.
-func (c *Cluster) add(id krpc.ID, cfg node.Config, withStore bool) (*Member, error) {
-	ep, err := c.Net.NewEndpoint(id)
+// add starts one node on a fresh endpoint of the given kind, with a
+// MemStore when withStore.
+func (c *Cluster) add(id krpc.ID, kind NATKind, cfg node.Config, withStore bool) (*Member, error) {
+	ep, err := c.Net.NewNATEndpoint(id, kind)
 	if err != nil {
 		return nil, err
 	}

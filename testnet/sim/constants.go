@@ -52,3 +52,27 @@ const (
 	mainlineMedianLow  = 100 // ms
 	mainlineMedianHigh = 200 // ms
 )
+
+// NAT models (natbox.go).
+const (
+	// conntrackUnreplied and conntrackReplied are how long a mapping
+	// lives after its last datagram: Linux's nf_conntrack_udp_timeout and
+	// nf_conntrack_udp_timeout_stream defaults.
+	conntrackUnreplied = 30 * time.Second
+	conntrackReplied   = 120 * time.Second
+	// sessionIdle is how long the real transport keeps an unused session
+	// (wire.DefaultIdleTimeout): HasSession is true while the mapping of
+	// a NAT'd peer carried a datagram this recently.
+	sessionIdle = 30 * time.Second
+	// filterRetry is how often a datagram that met a closed filter is
+	// sent again until its call gives up: DTLS resends its handshake
+	// flights, and two handshakes that cross in a punch merge into one
+	// session (the transport's simultaneous-open tie-break).
+	filterRetry = 100 * time.Millisecond
+	// symmetricFirstPort is the first external port a symmetric NAT
+	// hands out; each new destination takes the next.
+	symmetricFirstPort = 1024
+	// natSweepAt is the size of a NAT's mapping table above which a new
+	// mapping first drops the expired ones.
+	natSweepAt = 1024
+)

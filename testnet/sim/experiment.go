@@ -85,12 +85,7 @@ func RunExperiment(ctx context.Context, cfg ExperimentConfig) (ExperimentResult,
 			return ExperimentResult{}, fmt.Errorf("sim: churn %v must be a share strictly between 0 and 1", f)
 		}
 	}
-	if cfg.Parallel < 1 {
-		cfg.Parallel = 1
-	}
-	if cfg.LookupTimeout <= 0 {
-		cfg.LookupTimeout = defaultLookupTimeout
-	}
+	cfg.Parallel, cfg.LookupTimeout = lookupLimits(cfg.Parallel, cfg.LookupTimeout)
 	c, err := NewCluster(ctx, cfg.Cluster)
 	if err != nil {
 		return ExperimentResult{}, err
@@ -115,6 +110,35 @@ func RunExperiment(ctx context.Context, cfg ExperimentConfig) (ExperimentResult,
 		res.Phases = append(res.Phases, p)
 	}
 	return res, nil
+}
+
+// bounded runs f(0) to f(n-1), at most parallel at once, and waits for
+// them; it stops starting new ones when ctx ends.
+func bounded(ctx context.Context, n, parallel int, f func(i int)) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	sem := make(chan struct{}, parallel)
+	for i := range n {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("sim: measuring stopped: %w", ctx.Err())
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			f(i)
+		})
+	}
+	return nil
+}
+
+// lookupLimits fills in the defaults of the lookups' parallelism and
+// timeout.
+func lookupLimits(parallel int, timeout time.Duration) (int, time.Duration) {
+	if timeout <= 0 {
+		timeout = defaultLookupTimeout
+	}
+	return max(parallel, 1), timeout
 }
 
 // measureSessions brings every member back, lets Weibull session churn run
@@ -195,32 +219,24 @@ func (c *Cluster) measure(ctx context.Context, rng *rand.Rand, cfg ExperimentCon
 	}
 	outcomes := make([]lookupOutcome, len(jobs))
 	start := wallNow()
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, cfg.Parallel)
-	for i, j := range jobs {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			wg.Wait()
-			return PhaseResult{}, fmt.Errorf("sim: measuring stopped: %w", ctx.Err())
+	err := bounded(ctx, len(jobs), cfg.Parallel, func(i int) {
+		j := jobs[i]
+		lctx, cancel := context.WithTimeout(ctx, cfg.LookupTimeout)
+		defer cancel()
+		r, err := j.from.Node.Lookup(lctx, j.target)
+		o := lookupOutcome{rounds: r.Stats.Rounds, queries: r.Stats.Queries, timeouts: r.Stats.Timeouts, latency: r.Stats.Duration, randomTarget: j.node == nil, err: err}
+		if j.node == nil {
+			// Judged against the nodes live when it ends: under
+			// session churn they change while it runs.
+			o.ok = sameIDs(contactIDs(r.Closest), closestLive(c.Members, j.from, j.target, k))
+		} else {
+			o.ok = r.Found && r.Addr == j.node.Endpoint.LocalAddr()
 		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			lctx, cancel := context.WithTimeout(ctx, cfg.LookupTimeout)
-			defer cancel()
-			r, err := j.from.Node.Lookup(lctx, j.target)
-			o := lookupOutcome{rounds: r.Stats.Rounds, queries: r.Stats.Queries, timeouts: r.Stats.Timeouts, latency: r.Stats.Duration, randomTarget: j.node == nil, err: err}
-			if j.node == nil {
-				// Judged against the nodes live when it ends: under
-				// session churn they change while it runs.
-				o.ok = sameIDs(contactIDs(r.Closest), closestLive(c.Members, j.from, j.target, k))
-			} else {
-				o.ok = r.Found && r.Addr == j.node.Endpoint.LocalAddr()
-			}
-			outcomes[i] = o
-		})
+		outcomes[i] = o
+	})
+	if err != nil {
+		return PhaseResult{}, err
 	}
-	wg.Wait()
 	return summarise(outcomes, wallNow().Sub(start)), nil
 }
 

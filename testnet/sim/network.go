@@ -64,6 +64,7 @@ type Stats struct {
 	Replies   uint64 // replies that reached the caller
 	Lost      uint64 // datagrams dropped by Loss
 	Dead      uint64 // queries to a failed, closed or unknown address
+	Filtered  uint64 // queries a NAT's filter dropped until the call gave up
 	Timeouts  uint64 // Calls that ended without an answer
 	Bytes     uint64 // encoded bytes of queries and replies (0 with SkipEncoding)
 }
@@ -74,6 +75,9 @@ type Network struct {
 
 	mu        sync.RWMutex
 	endpoints map[netip.AddrPort]*Endpoint
+	behind    map[netip.Addr]*Endpoint // NAT'd endpoints, by external IP
+	kinds     map[krpc.ID]NATKind      // NAT'd endpoints' kinds, by ID
+	anyNAT    atomic.Bool              // some endpoint is NAT'd
 	nextAddr  uint32
 	closed    bool
 
@@ -81,8 +85,9 @@ type Network struct {
 	rng   *rand.Rand
 
 	stats struct {
-		queries, findNodes, delivered, replies, lost, dead, timeouts, bytes atomic.Uint64
+		queries, findNodes, delivered, replies, lost, dead, filtered, timeouts, bytes atomic.Uint64
 	}
+	handouts handouts
 }
 
 // ErrNetworkClosed is returned by NewEndpoint after Close.
@@ -99,6 +104,8 @@ func NewNetwork(cfg Config) (*Network, error) {
 	return &Network{
 		cfg:       cfg,
 		endpoints: make(map[netip.AddrPort]*Endpoint),
+		behind:    make(map[netip.Addr]*Endpoint),
+		kinds:     make(map[krpc.ID]NATKind),
 		rng:       rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 	}, nil
 }
@@ -109,32 +116,44 @@ func NewNetwork(cfg Config) (*Network, error) {
 func (n *Network) NewEndpoint(id krpc.ID) (*Endpoint, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.closed {
-		return nil, ErrNetworkClosed
+	ip, err := n.allocLocked()
+	if err != nil {
+		return nil, err
 	}
-	if n.nextAddr >= maxEndpoints {
-		return nil, fmt.Errorf("sim: address space full (%d endpoints)", maxEndpoints)
-	}
-	n.nextAddr++
-	a := n.nextAddr
-	addr := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, byte(a >> 16), byte(a >> 8), byte(a)}), Port)
+	addr := netip.AddrPortFrom(ip, Port)
 	e := newEndpoint(n, id, addr)
 	n.endpoints[addr] = e
 	return e, nil
+}
+
+// allocLocked takes the next free loopback address.
+func (n *Network) allocLocked() (netip.Addr, error) {
+	if n.closed {
+		return netip.Addr{}, ErrNetworkClosed
+	}
+	if n.nextAddr >= maxEndpoints {
+		return netip.Addr{}, fmt.Errorf("sim: address space full (%d endpoints)", maxEndpoints)
+	}
+	n.nextAddr++
+	a := n.nextAddr
+	return netip.AddrFrom4([4]byte{127, byte(a >> 16), byte(a >> 8), byte(a)}), nil
 }
 
 // Endpoint returns the endpoint at addr, or nil.
 func (n *Network) Endpoint(addr netip.AddrPort) *Endpoint {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	return n.endpoints[addr]
+	if e := n.endpoints[addr]; e != nil {
+		return e
+	}
+	return n.behind[addr.Addr()]
 }
 
 // Len is the number of attached endpoints (failed ones included).
 func (n *Network) Len() int {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	return len(n.endpoints)
+	return len(n.endpoints) + len(n.behind)
 }
 
 // Stats snapshots the network's counters.
@@ -142,7 +161,7 @@ func (n *Network) Stats() Stats {
 	s := &n.stats
 	return Stats{
 		Queries: s.queries.Load(), FindNodes: s.findNodes.Load(), Delivered: s.delivered.Load(), Replies: s.replies.Load(),
-		Lost: s.lost.Load(), Dead: s.dead.Load(), Timeouts: s.timeouts.Load(), Bytes: s.bytes.Load(),
+		Lost: s.lost.Load(), Dead: s.dead.Load(), Filtered: s.filtered.Load(), Timeouts: s.timeouts.Load(), Bytes: s.bytes.Load(),
 	}
 }
 
@@ -152,6 +171,9 @@ func (n *Network) Close() error {
 	n.closed = true
 	eps := make([]*Endpoint, 0, len(n.endpoints))
 	for _, e := range n.endpoints {
+		eps = append(eps, e)
+	}
+	for _, e := range n.behind {
 		eps = append(eps, e)
 	}
 	n.mu.Unlock()
@@ -166,6 +188,9 @@ func (n *Network) detach(e *Endpoint) {
 	defer n.mu.Unlock()
 	if n.endpoints[e.addr] == e {
 		delete(n.endpoints, e.addr)
+	}
+	if e.nat != nil && n.behind[e.nat.ext] == e {
+		delete(n.behind, e.nat.ext)
 	}
 }
 

@@ -62,3 +62,29 @@ func serveRecorder(e *Endpoint) *recorder {
 func pingFrom(e *Endpoint) *krpc.Msg {
 	return &krpc.Msg{Q: "ping", A: &krpc.MsgArgs{ID: e.LocalID()}}
 }
+
+// newTestNATEndpoint attaches an endpoint whose ID is b repeated behind
+// a NAT of the given kind.
+func newTestNATEndpoint(t *testing.T, n *Network, b byte, kind NATKind) *Endpoint {
+	t.Helper()
+	var id krpc.ID
+	for i := range id {
+		id[i] = b
+	}
+	e, err := n.NewNATEndpoint(id, kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// natTrio makes a network of two public endpoints, a and c, and b behind
+// a NAT of the given kind, which answers pings.
+func natTrio(t *testing.T, kind NATKind) (n *Network, a, c, b *Endpoint) {
+	t.Helper()
+	n = newTestNetwork(t, Config{})
+	a, c = newTestEndpoint(t, n, 0xaa), newTestEndpoint(t, n, 0xcc)
+	b = newTestNATEndpoint(t, n, 0xbb, kind)
+	serveRecorder(b)
+	return n, a, c, b
+}

@@ -30,6 +30,7 @@ type Endpoint struct {
 	id   krpc.ID
 	addr netip.AddrPort
 
+	nat       *natBox // nil for a public endpoint
 	handler   atomic.Pointer[kad.Handler]
 	down      atomic.Bool
 	txid      atomic.Uint64
@@ -101,10 +102,17 @@ func (e *Endpoint) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.I
 		n.stats.dead.Add(1)
 		return e.noAnswer(ctx, addr, q.Q, giveUp)
 	}
+	src := e.sourceFor(addr)
+	if ok, err := e.admit(ctx, dst, src, addr, giveUp); err != nil {
+		return kad.Peer{}, nil, err
+	} else if !ok {
+		n.stats.filtered.Add(1)
+		return e.noAnswer(ctx, addr, q.Q, giveUp)
+	}
 	// The handshake comes before any query, so a peer that is not the one
 	// expected never sees the query.
 	if expect != nil && *expect != dst.id {
-		return kad.Peer{ID: dst.id, Addr: dst.addr}, nil, &kad.IDMismatchError{Addr: addr, Expected: *expect, Got: dst.id}
+		return kad.Peer{ID: dst.id, Addr: addr}, nil, &kad.IDMismatchError{Addr: addr, Expected: *expect, Got: dst.id}
 	}
 	method := q.Q
 	query, err := n.transfer(q, krpc.YQuery, strconv.FormatUint(e.txid.Add(1), 16))
@@ -115,11 +123,11 @@ func (e *Endpoint) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.I
 		n.stats.lost.Add(1)
 		return e.noAnswer(ctx, addr, method, giveUp)
 	}
-	if err := e.sleep(ctx, n.delay(e.addr, dst.addr)); err != nil {
+	if err := e.sleep(ctx, n.delay(src, addr)); err != nil {
 		return kad.Peer{}, nil, err
 	}
 	n.stats.delivered.Add(1)
-	reply := (*h)(kad.Peer{ID: e.id, Addr: e.addr}, query)
+	reply := (*h)(kad.Peer{ID: e.id, Addr: src}, query)
 	if reply == nil || n.lose() {
 		if reply != nil {
 			n.stats.lost.Add(1)
@@ -134,11 +142,15 @@ func (e *Endpoint) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.I
 	if err != nil {
 		return kad.Peer{}, nil, err
 	}
-	if err := e.sleep(ctx, n.delay(dst.addr, e.addr)); err != nil {
+	if err := e.sleep(ctx, n.delay(addr, src)); err != nil {
 		return kad.Peer{}, nil, err
 	}
+	e.replied(dst, src, addr)
 	n.stats.replies.Add(1)
-	from := kad.Peer{ID: dst.id, Addr: dst.addr}
+	if n.anyNAT.Load() {
+		n.observeReply(method, reply)
+	}
+	from := kad.Peer{ID: dst.id, Addr: addr}
 	if reply.E != nil {
 		return from, reply, reply.E
 	}

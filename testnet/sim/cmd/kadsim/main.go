@@ -47,6 +47,8 @@ type options struct {
 	out, from              string
 	maxTime                time.Duration
 	minExact               float64
+	nat                    *sim.NATMix
+	settle                 time.Duration
 }
 
 // parse reads the flags; a non-zero code means they were bad (reported
@@ -78,8 +80,18 @@ func parse(args []string, stderr io.Writer) (options, int) {
 	fs.DurationVar(&o.maxTime, "max-time", 45*time.Minute, "bound of the whole run, in wall-clock time")
 	fs.StringVar(&o.from, "from", "", "redraw the table and plot from this results.json instead of running")
 	fs.Float64Var(&o.minExact, "min-exact", 0, "exit 1 when, without churn, exact-k or found falls below this share (e.g. 0.99)")
+	nat := fs.String("nat", "", "shares of public, cone-NAT'd and symmetric-NAT'd nodes, e.g. 0.40,0.45,0.15: run the NAT experiment instead (empty: all public)")
+	fs.DurationVar(&o.settle, "settle", 3*time.Minute, "with -nat, how long the network runs after building before lookups start")
 	if err := fs.Parse(args); err != nil {
 		return o, 2
+	}
+	if *nat != "" {
+		mix, err := parseMix(*nat)
+		if err != nil {
+			fmt.Fprintf(stderr, "-nat %q: %v\n", *nat, err)
+			return o, 2
+		}
+		o.nat = &mix
 	}
 	var err error
 	if o.ns, err = parseInts(*sizes); err != nil {
@@ -109,6 +121,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func (o options) execute(stdout, stderr io.Writer) int {
+	if o.nat != nil {
+		return o.executeNAT(stdout, stderr)
+	}
 	ctx := context.Background()
 	ns := o.ns
 	rf := runFile{
@@ -135,25 +150,8 @@ func (o options) execute(stdout, stderr io.Writer) int {
 	}
 	for _, n := range ns {
 		fmt.Fprintf(stderr, "N=%d: building\n", n)
-		last := time.Now()
 		cfg := sim.ExperimentConfig{
-			Cluster: sim.ClusterConfig{
-				Nodes: n,
-				Net: sim.Config{Latency: o.latency, Jitter: o.jitter, RTTMin: o.rttMin, RTTMax: o.rttMax,
-					Loss: o.loss, Timeout: o.timeout, Seed: o.seed, SkipEncoding: !o.encode},
-				// At kadnode's 5 s, revalidation adds background pings
-				// that cost CPU without changing a lookup's counts.
-				Node:         node.Config{K: o.k, Alpha: o.alpha, RPCTimeout: o.timeout, RevalidateInterval: o.revalidate},
-				JoinParallel: o.joinParallel,
-				MemoryOnly:   true,
-				Seed:         o.seed,
-				Progress: func(joined, total int) {
-					if time.Since(last) > progressEvery || joined == total {
-						last = time.Now()
-						fmt.Fprintf(stderr, "N=%d: %d joined\n", total, joined)
-					}
-				},
-			},
+			Cluster:  o.cluster(n, stderr),
 			Lookups:  o.lookups,
 			Churn:    o.shares,
 			Sessions: sessions,
@@ -171,6 +169,29 @@ func (o options) execute(stdout, stderr io.Writer) int {
 		rf.Results = append(rf.Results, res)
 	}
 	return o.write(rf, stdout, stderr)
+}
+
+// cluster is the configuration of an N-node network from the flags.
+func (o options) cluster(n int, stderr io.Writer) sim.ClusterConfig {
+	last := time.Now()
+	return sim.ClusterConfig{
+		Nodes: n,
+		Net: sim.Config{Latency: o.latency, Jitter: o.jitter, RTTMin: o.rttMin, RTTMax: o.rttMax,
+			Loss: o.loss, Timeout: o.timeout, Seed: o.seed, SkipEncoding: !o.encode},
+		// At kadnode's 5 s, revalidation adds background pings that cost
+		// CPU without changing a lookup's counts.
+		Node:         node.Config{K: o.k, Alpha: o.alpha, RPCTimeout: o.timeout, RevalidateInterval: o.revalidate},
+		JoinParallel: o.joinParallel,
+		MemoryOnly:   true,
+		Seed:         o.seed,
+		NAT:          o.nat,
+		Progress: func(joined, total int) {
+			if time.Since(last) > progressEvery || joined == total {
+				last = time.Now()
+				fmt.Fprintf(stderr, "N=%d: %d joined\n", total, joined)
+			}
+		},
+	}
 }
 
 // write prints the tables and, with -out, writes them, the plot and the

@@ -65,6 +65,27 @@ func testRedraw(t *testing.T) {
 	}
 }
 
+func TestTinyNATRun(t *testing.T) { synctest.Test(t, testTinyNATRun) }
+
+func testTinyNATRun(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"-n", "30", "-lookups", "9", "-nat", "0.4,0.45,0.15", "-settle", "1m", "-out", dir}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	for _, want := range []string{"| 30 | cone | all |", "| 30 | symmetric |", "found and reached"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	for _, f := range []string{"NAT.md", "nat.json"} {
+		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+}
+
 func TestBelowTarget(t *testing.T) {
 	ok := sim.PhaseResult{ExactK: 1, Found: 1}
 	low := sim.PhaseResult{ExactK: 0.95, Found: 1}
@@ -78,7 +99,8 @@ func TestBelowTarget(t *testing.T) {
 }
 
 func TestBadFlagsExitTwo(t *testing.T) {
-	for _, args := range [][]string{{"-n", "1"}, {"-n", "ten"}, {"-churn", "1.5"}, {"-rtt", "300ms-20ms"}, {"-rtt", "20ms"}, {"-bogus"}} {
+	for _, args := range [][]string{{"-n", "1"}, {"-n", "ten"}, {"-churn", "1.5"}, {"-rtt", "300ms-20ms"}, {"-rtt", "20ms"}, {"-bogus"},
+		{"-nat", "0.5,0.5"}, {"-nat", "0.4,0.45,0.2"}, {"-nat", "0,0.5,0.5"}} {
 		var stderr bytes.Buffer
 		if code := run(args, io.Discard, &stderr); code != 2 || stderr.Len() == 0 {
 			t.Errorf("%v: exit %d with %q, want 2 and a message", args, code, stderr.String())
