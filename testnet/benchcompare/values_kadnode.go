@@ -5,15 +5,15 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/kadnode/kadnode/wire"
+	"github.com/kadnode/kadnode/kad"
 )
 
-// kadnodeItem is it as kadnode's wire.Item.
-func kadnodeItem(it valueItem) (wire.Item, error) {
+// kadnodeItem is it as kadnode's kad.Item.
+func kadnodeItem(it valueItem) (kad.Item, error) {
 	if it.mutable() {
-		return wire.SignedItem(it.priv, it.salt, it.bencoded(), it.seq)
+		return kad.SignedItem(it.priv, it.salt, it.bencoded(), it.seq)
 	}
-	return wire.ImmutableItem(it.bencoded())
+	return kad.ImmutableItem(it.bencoded())
 }
 
 // valueSystem is kadnode's put and get: the node's own PutItem and

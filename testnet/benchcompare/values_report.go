@@ -5,7 +5,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/kadnode/kadnode/testnet"
+	"github.com/kadnode/kadnode/testnet/stats"
 )
 
 // valueSummary is what a series of operations of one system measured.
@@ -45,7 +45,7 @@ func summarizeValues(recs []valueRecord, keep func(valueRecord) bool) valueSumma
 	}
 	s.queries /= float64(s.count)
 	s.stored /= float64(s.count)
-	ps := testnet.Percentiles(durs, 50, 99)
+	ps := stats.Percentiles(durs, 50, 99)
 	s.p50, s.p99 = ps[0], ps[1]
 	return s
 }
