@@ -171,6 +171,14 @@ func up(ctx context.Context, d *dockerCLI, spec composeSpec, o options, out io.W
 	}
 	fmt.Fprintf(out, "    built image %s from %s\n", image, o.binary)
 
+	// compose would reuse a network left from an earlier testnet as it
+	// is, without the subnet the NAT case's fixed addresses need.
+	for _, name := range []string{networkName, lanNetworkName} {
+		if _, err := d.docker(ctx, "network", "inspect", name); err == nil {
+			return fmt.Errorf("network %s is left from an earlier testnet and could not be removed: "+
+				"remove it with `docker network rm %s` (if docker says it has active endpoints while no container uses it, restart dockerd) and run again", name, name)
+		}
+	}
 	noSeed := spec
 	noSeed.NoSeed = map[string]bool{restartTarget: true}
 	for file, s := range map[string]composeSpec{composeFileName: spec, noSeedFileName: noSeed} {
@@ -209,9 +217,11 @@ func down(ctx context.Context, d *dockerCLI, out io.Writer) error {
 		_, err = d.docker(ctx, append([]string{"volume", "rm", "-f"}, fields(ids)...)...)
 		errs = append(errs, err)
 	}
-	if _, err := d.docker(ctx, "network", "inspect", networkName); err == nil {
-		_, err = d.docker(ctx, "network", "rm", networkName)
-		errs = append(errs, err)
+	for _, name := range []string{networkName, lanNetworkName} {
+		if _, err := d.docker(ctx, "network", "inspect", name); err == nil {
+			_, err = d.docker(ctx, "network", "rm", name)
+			errs = append(errs, err)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
