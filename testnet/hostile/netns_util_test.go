@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/kadnode/kadnode/testnet/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,19 +19,16 @@ const nsTag = "kn-ses-"
 
 var nsSeq atomic.Int64
 
-// netns is a network namespace of the test's own with lo up, removed when
+// namespace is a network namespace of the test's own with lo up, removed when
 // the test ends. It skips the test when not run as root.
-type netns struct{ name string }
+type namespace struct{ name string }
 
-func newNetns(t *testing.T) *netns {
+func newNetns(t *testing.T) *namespace {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: a network namespace and a raw socket")
+	if why := netns.Usable(); why != "" {
+		t.Skip(why + " (and root for a raw socket)")
 	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs ip(8) from iproute2")
-	}
-	n := &netns{name: fmt.Sprintf("%s%d-%d", nsTag, os.Getpid(), nsSeq.Add(1))}
+	n := &namespace{name: fmt.Sprintf("%s%d-%d", nsTag, os.Getpid(), nsSeq.Add(1))}
 	if out, err := exec.Command("ip", "netns", "add", n.name).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add %s: %v: %s", n.name, err, out)
 	}
@@ -49,7 +47,7 @@ func newNetns(t *testing.T) *netns {
 // namespace: every socket f opens lives there, whichever thread uses it
 // later. A thread that cannot be switched back is never unlocked, so it
 // ends with its goroutine.
-func (n *netns) do(t *testing.T, f func()) {
+func (n *namespace) do(t *testing.T, f func()) {
 	t.Helper()
 	runtime.LockOSThread()
 	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -79,7 +77,7 @@ func (n *netns) do(t *testing.T, f func()) {
 }
 
 // command runs name with args inside the namespace.
-func (n *netns) command(name string, args ...string) *exec.Cmd {
+func (n *namespace) command(name string, args ...string) *exec.Cmd {
 	return exec.Command("ip", append([]string{"netns", "exec", n.name, name}, args...)...)
 }
 
@@ -87,7 +85,7 @@ func (n *netns) command(name string, args ...string) *exec.Cmd {
 // with the IP header written by us (IPPROTO_RAW implies IP_HDRINCL).
 type rawUDP struct{ fd int }
 
-// openRawUDP opens the socket; call it inside a namespace (netns.do).
+// openRawUDP opens the socket; call it inside a namespace (namespace.do).
 func openRawUDP(t *testing.T) *rawUDP {
 	t.Helper()
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.IPPROTO_RAW)

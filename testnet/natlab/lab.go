@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -98,13 +97,11 @@ const (
 
 // Usable reports why the lab cannot run here, or "".
 func Usable() string {
-	if os.Geteuid() != 0 {
-		return "needs root for network namespaces"
+	if why := netns.Usable(); why != "" {
+		return why
 	}
-	for _, tool := range []string{"ip", "iptables"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return "needs " + tool
-		}
+	if _, err := exec.LookPath("iptables"); err != nil {
+		return "needs iptables"
 	}
 	return ""
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -84,11 +83,8 @@ func TestNeighbourTableErrors(t *testing.T) {
 // scratchNamespace makes a network namespace removed with the test.
 func scratchNamespace(t *testing.T) string {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for network namespaces")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs ip(8)")
+	if why := Usable(); why != "" {
+		t.Skip(why)
 	}
 	var b [3]byte
 	if _, err := rand.Read(b[:]); err != nil {

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -24,6 +25,18 @@ import (
 
 	"golang.org/x/sys/unix"
 )
+
+// Usable reports why network namespaces cannot be made here (they need
+// root and ip(8) from iproute2), or "" when they can.
+func Usable() string {
+	if os.Geteuid() != 0 {
+		return "needs root for network namespaces"
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		return "needs ip(8) from iproute2"
+	}
+	return ""
+}
 
 // Path is the file of a namespace made by `ip netns add name`.
 func Path(name string) string { return filepath.Join("/run/netns", name) }

@@ -31,11 +31,8 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to make network namespaces")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("needs ip(8)")
+	if why := netns.Usable(); why != "" {
+		t.Skip(why)
 	}
 	tag := fmt.Sprintf("nr%d", os.Getpid()%100000)
 	r := &rig{t: t, pub: tag + "-pub", router: tag + "-rtr", host: tag + "-host"}
