@@ -68,8 +68,12 @@ const (
 	checkTimeBase    = time.Minute
 	checkTimePerNode = 15 * time.Second
 	defaultSample    = 3 // lookups per node in the lookup step
-	pollInterval     = 2 * time.Second
-	apiPollInterval  = 500 * time.Millisecond
+	// lookupWorkers bounds the lookups (over the nodes' API) that the
+	// lookup steps run at once: a few in flight keep the step short
+	// without piling handshakes on a 2-core machine.
+	lookupWorkers   = 8
+	pollInterval    = 2 * time.Second
+	apiPollInterval = 500 * time.Millisecond
 	// restartBatch is how many nodes the persistence step restarts at once:
 	// one, because a node restarting beside its contacts may rightly evict
 	// them (they are down), which would hide what the step checks.
