@@ -86,8 +86,10 @@ func (o *offlineDetector) probeFailed() {
 // seemsOffline reports whether a failed call to failedID is better blamed
 // on our own link, probing the link when the failures make it suspect:
 // OfflineProbes contacts that answered lately, and none of them failing
-// now, are pinged at once, and the link is taken as down only if all of
-// them stay silent. One probe could hit a peer that died since its answer.
+// now, are pinged at once, each up to OfflineProbeAttempts times in a
+// row, and the link is taken as down only if all of them stay silent. One
+// probe could hit a peer that died since its answer; one ping could miss
+// its deadline on a starved machine, where a reply waits for the CPU.
 func (n *Node) seemsOffline(failedID krpc.ID) bool {
 	if n.offline.offlineUntilReprobe(n.cfg.Clock.Now()) {
 		return true
@@ -118,13 +120,20 @@ func (n *Node) seemsOffline(failedID krpc.ID) bool {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, _, err := n.pingAddr(ctx, c.Addr, &c.ID); err == nil {
-				answered <- struct{}{}
+			for range OfflineProbeAttempts {
+				if _, _, err := n.pingAddr(ctx, c.Addr, &c.ID); err == nil {
+					answered <- struct{}{}
+					cancel() // one answer settles it
+					return
+				}
+				if ctx.Err() != nil {
+					return
+				}
 			}
 		}()
 	}
 	wg.Wait()
-	if len(answered) == 0 && ctx.Err() == nil {
+	if len(answered) == 0 && n.ctx.Err() == nil {
 		n.offline.probeFailed()
 	}
 	return n.offline.isOffline()
