@@ -61,8 +61,8 @@ const (
 const (
 	defaultNodes = 20
 	// The whole command's default bound grows with the network: the
-	// lookup and restart steps visit the nodes one at a time, at a second
-	// or more each on a busy machine. With the default watch, 20 nodes get
+	// restart step visits the nodes one at a time, at a second or more
+	// each on a busy machine. With the default watch, 20 nodes get
 	// 8 minutes and 100 nodes 28 (a 100-node check took 11 minutes at a
 	// load average around 10, and 20 at 50).
 	checkTimeBase    = time.Minute
