@@ -61,6 +61,16 @@ const (
 	// OfflineProbes is how many recently answering contacts are pinged
 	// before a suspect link is taken as down; all must stay silent.
 	OfflineProbes = 3
+	// OfflineProbeAttempts is how many pings, one after the other, each of
+	// those contacts gets. On a starved CPU a live peer's reply can miss
+	// one call's deadline, and nodes then took themselves for offline
+	// again and again; a dead link costs only the extra seconds, during
+	// which failures wait for the probe and none counts.
+	OfflineProbeAttempts = 3
+	// OfflineReprobeInterval is how long a node that takes itself for
+	// offline blames failures on its link before a failure probes the link
+	// again; an answer from any peer ends the offline state sooner.
+	OfflineReprobeInterval = 10 * time.Second
 	// EmptyTableCheckInterval is how often a joined node checks whether
 	// its table went empty, which starts a new join.
 	EmptyTableCheckInterval = time.Second
