@@ -177,13 +177,14 @@ func (t *Transport) admitInbound(from netip.AddrPort, sl *peerSlot) bool {
 }
 
 // finalFlightResent reports whether b, a plaintext record for the
-// established session s, is the client's last handshake flight sent again:
-// our own last flight (ChangeCipherSpec, Finished) was lost, so the client
-// never finished and resends its flight, and pion, which has finished,
-// answers by sending ours again. Without it the client times out on a
-// session we count as live. Only a server session that has not decrypted
-// a record yet takes it (a client that finished sends its first query at
-// once), and only handshake records, never a plaintext alert.
+// established session s, is the peer's part of a handshake that we
+// finished and it did not: our own last flight was lost, so the peer
+// resends its last flight (or, after a resumed handshake, the server
+// resends its only one), and pion, which has finished, answers by sending
+// ours again. Without it the peer times out on a session we count as
+// live. Only a session that has not decrypted a record yet takes it (a
+// server counts the client's proof, which comes once the client
+// finished), and only handshake records, never a plaintext alert.
 func finalFlightResent(s *session, b []byte) bool {
-	return !s.client && s.recvs.Load() == 0 && len(b) > 0 && b[0] == contentHandshake
+	return s.recvs.Load() == 0 && len(b) > 0 && b[0] == contentHandshake
 }

@@ -35,8 +35,18 @@ type session struct {
 	done     chan struct{} // closed when the handshake ended (or was superseded)
 	err      error         // why the handshake failed; read after done
 
-	verifyErr   error   // set by the certificate check, preferred over pion's error
-	peerID      krpc.ID // from the certificate; read after done
+	verifyErr error    // set by the certificate check, preferred over pion's error
+	certID    *krpc.ID // client: the ID the server's certificate proved
+	// ticketUsed is set when pion took a ticket to resume (tickets.go); on
+	// the client, ticketPeer is the ID kept with it. Written by pion's
+	// handshake, read after it ended.
+	ticketUsed bool
+	ticketPeer krpc.ID
+	// proof is the client's identity proof (proof.go): on the client, the
+	// one it sends in front of its queries until the server answers; on
+	// the server, the one it checked, which may come again.
+	proof       []byte
+	peerID      krpc.ID // from the certificate or the proof; read after done
 	established atomic.Bool
 	lastUse     atomic.Int64  // unix nanoseconds of the last record in or out
 	recvs       atomic.Uint64 // records decrypted on this session
