@@ -117,6 +117,13 @@ const (
 	// hours (lookups near its ID, refreshes), and RFC 5246 advises at most
 	// a day.
 	ticketLifetime = time.Hour
+	// maxEarlyRecords bounds the application-data records the mux holds
+	// for a server handshake that pion has not finished (holdEarly): the
+	// proof and the first few queries of a client that finished first.
+	maxEarlyRecords = 8
+	// maxFlightResends bounds how often the mux sends a client's last
+	// handshake flight again for one session (resendLastFlight).
+	maxFlightResends = 4
 	// maxTickets bounds each side's store of resumable sessions (client and
 	// server keep one each); an entry is about 200 bytes.
 	maxTickets = 4096

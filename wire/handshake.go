@@ -85,6 +85,9 @@ func (s *session) run() {
 	} else {
 		dc, err = dtls.ServerWithContext(s.hsCtx, s.vc, cfg)
 	}
+	if !s.client {
+		s.releaseEarly() // on failure too: nothing is held for a dead session
+	}
 	var first []byte // the server's: a message that came with the proof
 	if err == nil {
 		first, err = s.establish(dc)

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"context"
 	"net/netip"
 	"sync"
@@ -27,6 +28,15 @@ type session struct {
 	// before its handshake ended; nil otherwise.
 	next *session
 	conn *dtls.Conn
+	// Server only: pionDone is set once pion's handshake has finished;
+	// until then the mux holds application data in early (holdEarly).
+	pionDone bool
+	early    [][]byte
+	// Client only: lastFlight is our last handshake flight as pion wrote
+	// it, from its ChangeCipherSpec on, and flightResends how often the
+	// mux sent it again (resendLastFlight).
+	lastFlight    [][]byte
+	flightResends int
 
 	hsCtx    context.Context
 	hsCancel context.CancelFunc
@@ -105,6 +115,13 @@ func (s *session) noteClientWrite(b []byte) bool {
 	defer s.t.mu.Unlock()
 	if s.next != nil {
 		return false
+	}
+	switch {
+	case len(b) == 0:
+	case b[0] == contentChangeCipherSpec:
+		s.lastFlight = append(s.lastFlight[:0], bytes.Clone(b))
+	case b[0] == contentHandshake && len(s.lastFlight) > 0:
+		s.lastFlight = append(s.lastFlight, bytes.Clone(b))
 	}
 	if !s.hasRandom {
 		if d := Classify(b); d.Kind == KindClientHello {

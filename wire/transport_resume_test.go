@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,4 +178,54 @@ func rawClient(t *testing.T, b *testNode) *dtls.Conn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// The client's last flight of a resumed handshake is lost while the
+// client, finished, already sends its proof and several queries. The
+// server's pion must still take the resent flight and finish: the records
+// that came early wait for it instead of stalling its reader.
+func TestResumedLostFinalFlightWithEarlyQueries(t *testing.T) {
+	a, b := newTestNode(t, nil), newTestNode(t, nil)
+	a.ping(t, b, nil)
+	closeBoth(t, a, b)
+	var dropped atomic.Bool
+	drop := func(to netip.AddrPort, d []byte) bool {
+		// In a resumed handshake the client's last flight starts with its
+		// ChangeCipherSpec.
+		return to == b.LocalAddr() && len(d) > 0 && d[0] == contentChangeCipherSpec && dropped.CompareAndSwap(false, true)
+	}
+	a.loss.Store(&drop)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	s, _, err := a.sessionFor(ctx, b.LocalAddr(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const calls = 4
+	errs := make(chan error, calls)
+	for range calls {
+		go func() {
+			_, _, err := s.exchange(ctx, kad.PingQuery(a.LocalID(), false))
+			errs <- err
+		}()
+	}
+	failed := 0
+	for range calls {
+		if err := <-errs; err != nil {
+			failed++
+			t.Logf("early query: %v", err)
+		}
+	}
+	if !dropped.Load() {
+		t.Fatal("no flight was dropped, so nothing was tested")
+	}
+	if a.Stats().Resumed != 1 {
+		t.Fatalf("the client resumed %d times, want 1", a.Stats().Resumed)
+	}
+	waitFor(t, "the server to finish the resumed handshake", func() bool { return b.Stats().Resumed == 1 }, a, b)
+	if n := b.Stats().Handshakes["timeout"]; n != 0 {
+		t.Errorf("the server counted %d handshake timeouts, want 0", n)
+	}
+	a.ping(t, b, nil)
+	t.Logf("%d of %d early queries failed", failed, calls)
 }
