@@ -49,6 +49,13 @@ func WriteNATMarkdown(w io.Writer, results []NATResult) error {
 			fmt.Fprintf(&b, " %d |\n", r.ClientMode[k])
 		}
 	}
+	b.WriteString("\nQueries (find_node and ping) each node sent per minute while settling, by NAT model:\n\n")
+	b.WriteString("| N | public | cone | symmetric |\n")
+	b.WriteString("|---:|---:|---:|---:|\n")
+	for _, r := range results {
+		q := r.SettleQueries
+		fmt.Fprintf(&b, "| %d | %.1f | %.1f | %.1f |\n", r.Nodes, q["public"], q["cone"], q["symmetric"])
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
