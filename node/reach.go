@@ -63,6 +63,10 @@ type natState struct {
 	checkAt  time.Time // when the next check is due
 	nonceCh  chan struct{}
 
+	selfLooking     bool          // a lookup of our own ID for rendezvous is running
+	selfLookupAt    time.Time     // when the next one is due
+	selfLookupEvery time.Duration // the current pause between them
+
 	rendezvous map[krpc.ID]rendezvousEntry // contacts we registered with
 	clients    map[krpc.ID]natClient       // nodes registered with us
 	natted     map[krpc.ID]time.Time       // contacts known to need a rendezvous
@@ -70,6 +74,7 @@ type natState struct {
 
 	punchOK, punchFailed uint64
 	relays, dialBacks    uint64
+	selfLookups          uint64
 
 	spawnMu sync.Mutex
 	closed  bool
@@ -285,6 +290,7 @@ type NATStats struct {
 	PunchesFailed    uint64
 	Relays           uint64 // nat_connect requests relayed
 	DialBacks        uint64 // dial-backs done for others
+	SelfLookups      uint64 // lookups of our own ID for closer rendezvous
 }
 
 func (s *natState) stats() NATStats {
@@ -295,6 +301,6 @@ func (s *natState) stats() NATStats {
 		ClientMode: s.client, ClientModeReason: s.clientWhy,
 		Rendezvous: len(s.rendezvous), Clients: len(s.clients),
 		PunchesOK: s.punchOK, PunchesFailed: s.punchFailed,
-		Relays: s.relays, DialBacks: s.dialBacks,
+		Relays: s.relays, DialBacks: s.dialBacks, SelfLookups: s.selfLookups,
 	}
 }
