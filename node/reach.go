@@ -75,6 +75,7 @@ type natState struct {
 	punchOK, punchFailed uint64
 	relays, dialBacks    uint64
 	selfLookups          uint64
+	punchesSkipped       uint64 // punches not tried behind a symmetric NAT
 
 	spawnMu sync.Mutex
 	closed  bool
@@ -214,6 +215,18 @@ func (s *natState) nonceFrom(nonce krpc.ID, from netip.AddrPort, now time.Time) 
 	return true
 }
 
+// skipPunch reports, and counts, a punch we do not try: behind a
+// symmetric NAT no punch can work.
+func (s *natState) skipPunch() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != ReachSymmetric {
+		return false
+	}
+	s.punchesSkipped++
+	return true
+}
+
 // allow takes one token of peer's relay budget.
 func (s *natState) allow(peer krpc.ID) bool {
 	s.mu.Lock()
@@ -291,6 +304,7 @@ type NATStats struct {
 	Relays           uint64 // nat_connect requests relayed
 	DialBacks        uint64 // dial-backs done for others
 	SelfLookups      uint64 // lookups of our own ID for closer rendezvous
+	PunchesSkipped   uint64 // NAT'd contacts a lookup passed over: behind a symmetric NAT no punch works
 }
 
 func (s *natState) stats() NATStats {
@@ -302,5 +316,6 @@ func (s *natState) stats() NATStats {
 		Rendezvous: len(s.rendezvous), Clients: len(s.clients),
 		PunchesOK: s.punchOK, PunchesFailed: s.punchFailed,
 		Relays: s.relays, DialBacks: s.dialBacks, SelfLookups: s.selfLookups,
+		PunchesSkipped: s.punchesSkipped,
 	}
 }

@@ -56,6 +56,16 @@ func testNATNetwork(t *testing.T, ctx context.Context) {
 	if lookups == 0 || reached < 0.9*lookups || reached < found-0.5 {
 		t.Errorf("of %.0f lookups for cone nodes from public and cone nodes %.0f found, %.0f reached: want at least 90%% reached, every found one", lookups, found, reached)
 	}
+	// A node that knows it is behind a symmetric NAT does not try the
+	// punches that cannot work, so its lookups meet no timeout.
+	for _, r := range res.Targets {
+		if r.Source == "symmetric" && r.Timeouts.Max != 0 {
+			t.Errorf("lookups for %s targets from symmetric nodes met up to %d timeouts (mean %.2f), want none", r.Target, r.Timeouts.Max, r.TimeoutsMean)
+		}
+	}
+	if res.PunchesSkipped == 0 {
+		t.Error("no symmetric node passed over a punch")
+	}
 	if r := res.row("public", "public"); r.Found != 1 || r.Timeouts.Max != 0 {
 		t.Errorf("public nodes looked up from public ones: %+v, want all found without a timeout", r)
 	}

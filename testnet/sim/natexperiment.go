@@ -74,6 +74,7 @@ type NATResult struct {
 	Handouts HandoutStats
 	// Punches and relays summed over all nodes.
 	PunchesOK, PunchesFailed, Relays, DialBacks uint64
+	PunchesSkipped                              uint64 // by lookups behind symmetric NATs
 	Filtered                                    uint64 // queries dropped by a NAT filter
 	Duration                                    time.Duration
 	// SettleQueries is, per kind, the find_node and ping queries a node
@@ -133,6 +134,7 @@ func RunNATExperiment(ctx context.Context, cfg NATExperimentConfig) (NATResult, 
 		res.PunchesFailed += st.PunchesFailed
 		res.Relays += st.Relays
 		res.DialBacks += st.DialBacks
+		res.PunchesSkipped += st.PunchesSkipped
 	}
 	res.Handouts = c.Net.Handouts()
 	res.Filtered = c.Net.Stats().Filtered
