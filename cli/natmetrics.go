@@ -61,6 +61,7 @@ func (c *natCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.clients, float64(s.Clients))
 	counter(c.punches, s.PunchesOK, "ok")
 	counter(c.punches, s.PunchesFailed, "failed")
+	counter(c.punches, s.PunchesDiscounted, "discounted")
 	counter(c.relays, s.Relays)
 	counter(c.dialBacks, s.DialBacks)
 	counter(c.selfLookups, s.SelfLookups)

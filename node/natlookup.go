@@ -35,11 +35,17 @@ func (l *lookup) addRendezvous(ni krpc.NodeInfo, via *candidate) {
 }
 
 // natConnect asks the rendezvous via to relay a punch to target, and
-// returns the target's address as the rendezvous sees it. The target
+// returns the target's address as the rendezvous sees it. Unless we know
+// our NAT keeps one port for all destinations, we say so, so that a
+// failed punch does not count against the target. The target
 // dials us at once; our own dial, which follows, crosses it, and the
 // transport's simultaneous-open tie-break settles the two handshakes.
 func (n *Node) natConnect(ctx context.Context, via kad.Peer, target krpc.ID) (netip.AddrPort, error) {
-	_, reply, _, err := n.call(ctx, via.Addr, &via.ID, kad.NATQuery(kad.MethodNATConnect, n.self, target, netip.AddrPort{}, n.roFlag()))
+	q := kad.NATQuery(kad.MethodNATConnect, n.self, target, netip.AddrPort{}, n.roFlag())
+	if n.nat.portUnsure() {
+		q.A.Want = []krpc.Want{kad.NATPortUnsure}
+	}
+	_, reply, _, err := n.call(ctx, via.Addr, &via.ID, q)
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("rendezvous %s for %x: %w", via.Addr, target, err)
 	}

@@ -76,6 +76,7 @@ type natState struct {
 	relays, dialBacks    uint64
 	selfLookups          uint64
 	punchesSkipped       uint64 // punches not tried behind a symmetric NAT
+	punchDiscounted      uint64 // failed punches for requesters unsure of their port
 
 	spawnMu sync.Mutex
 	closed  bool
@@ -215,6 +216,14 @@ func (s *natState) nonceFrom(nonce krpc.ID, from netip.AddrPort, now time.Time) 
 	return true
 }
 
+// portUnsure reports whether we do not know our NAT to keep one external
+// port for every destination: symmetric, or not classified yet.
+func (s *natState) portUnsure() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == ReachSymmetric || s.state == ReachUnknown
+}
+
 // skipPunch reports, and counts, a punch we do not try: behind a
 // symmetric NAT no punch can work.
 func (s *natState) skipPunch() bool {
@@ -305,6 +314,10 @@ type NATStats struct {
 	DialBacks        uint64 // dial-backs done for others
 	SelfLookups      uint64 // lookups of our own ID for closer rendezvous
 	PunchesSkipped   uint64 // NAT'd contacts a lookup passed over: behind a symmetric NAT no punch works
+	// PunchesDiscounted are failed punches for requesters that did not
+	// know their port to be stable (NATPortUnsure): not in PunchesFailed,
+	// and no step towards client mode.
+	PunchesDiscounted uint64
 }
 
 func (s *natState) stats() NATStats {
@@ -316,6 +329,6 @@ func (s *natState) stats() NATStats {
 		Rendezvous: len(s.rendezvous), Clients: len(s.clients),
 		PunchesOK: s.punchOK, PunchesFailed: s.punchFailed,
 		Relays: s.relays, DialBacks: s.dialBacks, SelfLookups: s.selfLookups,
-		PunchesSkipped: s.punchesSkipped,
+		PunchesSkipped: s.punchesSkipped, PunchesDiscounted: s.punchDiscounted,
 	}
 }

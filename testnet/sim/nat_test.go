@@ -35,8 +35,8 @@ func testNATNetwork(t *testing.T, ctx context.Context) {
 			t.Errorf("%d of %d %s nodes classified %s: %v", got, res.Members[kind], kind, want, res.Classified[kind])
 		}
 	}
-	if res.ClientMode["symmetric"] != res.Members["symmetric"] || res.ClientMode["public"] != 0 {
-		t.Errorf("client mode by kind %v, want every symmetric node and no public one", res.ClientMode)
+	if res.ClientMode["symmetric"] != res.Members["symmetric"] || res.ClientMode["public"] != 0 || res.ClientMode["cone"] != 0 {
+		t.Errorf("client mode by kind %v, want every symmetric node and no other", res.ClientMode)
 	}
 	if h := res.Handouts; h.SymmetricNodes != 0 || h.ConeAtAddress != 0 || h.ConeForPunch == 0 {
 		t.Errorf("handouts %+v: want no symmetric node and no cone node at an address, cone nodes for punching", h)

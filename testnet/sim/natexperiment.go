@@ -75,6 +75,7 @@ type NATResult struct {
 	// Punches and relays summed over all nodes.
 	PunchesOK, PunchesFailed, Relays, DialBacks uint64
 	PunchesSkipped                              uint64 // by lookups behind symmetric NATs
+	PunchesDiscounted                           uint64 // failed for requesters unsure of their port
 	Filtered                                    uint64 // queries dropped by a NAT filter
 	Duration                                    time.Duration
 	// SettleQueries is, per kind, the find_node and ping queries a node
@@ -135,6 +136,7 @@ func RunNATExperiment(ctx context.Context, cfg NATExperimentConfig) (NATResult, 
 		res.Relays += st.Relays
 		res.DialBacks += st.DialBacks
 		res.PunchesSkipped += st.PunchesSkipped
+		res.PunchesDiscounted += st.PunchesDiscounted
 	}
 	res.Handouts = c.Net.Handouts()
 	res.Filtered = c.Net.Stats().Filtered
