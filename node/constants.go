@@ -124,6 +124,16 @@ const (
 	// NATRendezvousCount is how many contacts closest to our own ID a
 	// NAT'd node registers with: lookups of its ID converge on them.
 	NATRendezvousCount = 8
+	// NATSelfLookupInterval is the first pause between a NAT'd node's
+	// lookups of its own ID, which bring nodes that joined near it into
+	// its table so that its rendezvous stay among the k closest to it:
+	// one lookup (about 25 queries) a minute while they keep changing.
+	NATSelfLookupInterval = time.Minute
+	// NATSelfLookupMaxInterval caps the pause, which doubles while a
+	// lookup finds the same rendezvous: in a settled network about 2
+	// queries a minute, and newcomers must outnumber the k closest before
+	// a lookup misses every rendezvous, which takes far longer than this.
+	NATSelfLookupMaxInterval = 16 * time.Minute
 	// NATClientTTL is how long a registration holds without a keepalive.
 	NATClientTTL = 2 * time.Minute
 	// NATMaxClients bounds the rendezvous clients one node keeps.
