@@ -76,7 +76,23 @@ func (t *Transport) route(from netip.AddrPort, b []byte) {
 	// Application data belongs to the established session; handshake
 	// records to a handshake in progress when there is one.
 	s := sl.hs
-	if d.Kind == KindAppData && s != nil && s.holdEarly(b) {
+	if s != nil && d.Epoch > 0 && !s.peerCCS && (s.client || d.Kind != KindAppData) {
+		// A record of a later epoch before the peer's ChangeCipherSpec is
+		// not of this handshake (an alert of the association it replaces,
+		// say), or came out of order. pion would queue it in a pooled
+		// buffer that it reuses at once (see splitAtEpoch), so it never
+		// gets it. A server holds application data instead (holdEarly).
+		if d.Kind != KindAppData || sl.est == nil {
+			t.stats.drop(dropUnexpected)
+			return
+		}
+		s = nil // for est, as below
+	} else if s != nil && d.Epoch == 0 && hasChangeCipherSpec(b) {
+		s.peerCCS = true
+	}
+	if s == nil && sl.est != nil {
+		s = sl.est
+	} else if d.Kind == KindAppData && s != nil && s.holdEarly(b) {
 		if sl.est == nil {
 			return
 		}

@@ -32,6 +32,9 @@ type session struct {
 	// until then the mux holds application data in early (holdEarly).
 	pionDone bool
 	early    [][]byte
+	// peerCCS is set once a datagram with the peer's ChangeCipherSpec was
+	// handed to this handshake; records of a later epoch wait for it.
+	peerCCS bool
 	// Client only: lastFlight is our last handshake flight as pion wrote
 	// it, from its ChangeCipherSpec on, and flightResends how often the
 	// mux sent it again (resendLastFlight).

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/binary"
 	"net"
 	"net/netip"
 	"os"
@@ -118,13 +119,52 @@ func (c *vconn) Write(b []byte) (int, error) {
 	if c.mute.Load() || (c.onWrite != nil && !c.onWrite(b)) || c.lost(b) {
 		return len(b), nil // vetoed: behave like a datagram lost on the way
 	}
+	out := b
 	if c.cookie != nil {
-		if _, err := c.sock.WriteToUDPAddrPort(c.cookie.outgoing(b), c.remote); err != nil {
+		out = c.cookie.outgoing(b)
+	}
+	for len(out) > 0 {
+		var d []byte
+		d, out = splitAtEpoch(out)
+		if _, err := c.sock.WriteToUDPAddrPort(d, c.remote); err != nil {
 			return 0, err
 		}
-		return len(b), nil
 	}
-	return c.sock.WriteToUDPAddrPort(b, c.remote)
+	return len(b), nil
+}
+
+// hasChangeCipherSpec reports whether datagram b holds a ChangeCipherSpec
+// record.
+func hasChangeCipherSpec(b []byte) bool {
+	for off := 0; off+recordHeaderLen <= len(b); off += recordHeaderLen + int(binary.BigEndian.Uint16(b[off+11:off+13])) {
+		if b[off] == contentChangeCipherSpec {
+			return true
+		}
+	}
+	return false
+}
+
+// splitAtEpoch cuts a datagram before its first record of a later epoch
+// than its first record's, returning the part to send now and the rest.
+// pion v2 queues a record of the next epoch that arrives before it can
+// decrypt it (a Finished behind the ChangeCipherSpec) as a slice of a
+// pooled read buffer, which it hands back once the datagram is read, so
+// the next read of any conn can overwrite the queued record (a race the
+// race detector reports, and a Finished that fails to verify). Sent
+// apart, the Finished is read only after pion's handshake has taken the
+// records before it, and by then it can decrypt it.
+func splitAtEpoch(b []byte) (now, rest []byte) {
+	if len(b) < recordHeaderLen {
+		return b, nil
+	}
+	first := binary.BigEndian.Uint16(b[3:5])
+	for off := 0; off+recordHeaderLen <= len(b); {
+		if epoch := binary.BigEndian.Uint16(b[off+3 : off+5]); epoch != first {
+			return b[:off], b[off:]
+		}
+		off += recordHeaderLen + int(binary.BigEndian.Uint16(b[off+11:off+13]))
+	}
+	return b, nil
 }
 
 func (c *vconn) Close() error {
