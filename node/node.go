@@ -140,9 +140,12 @@ type Node struct {
 	// rejoin goes through them, and they are revalidated after it.
 	loaded []kad.Contact
 
+	joinSt joinState // the join task's (join.go)
+
 	ctx       context.Context // ends on Close
 	cancel    context.CancelFunc
-	wg        sync.WaitGroup // the join and maintenance loops
+	tasks     tasks          // the maintenance timers and runs (maintenance.go)
+	wg        sync.WaitGroup // eviction verdicts
 	startOnce sync.Once
 	started   time.Time
 }
@@ -205,14 +208,15 @@ func (n *Node) Start() {
 	n.startOnce.Do(func() {
 		n.started = time.Now()
 		n.tr.Serve(n.handle)
-		n.wg.Add(4)
-		go n.joinLoop()
-		go n.refreshLoop()
-		go n.revalidateLoop()
-		go n.valuesLoop()
+		n.startJoin()
+		n.tasks.every(n.refreshCheckInterval(), n.refreshStep)
+		n.tasks.every(n.revalidateWait(), n.revalidateStep)
+		n.tasks.every(n.valuesCheckInterval(), n.valuesStep)
 		if n.nat != nil {
-			n.wg.Add(1)
-			go n.natLoop()
+			n.tasks.every(NATTick, func() time.Duration {
+				n.natStep()
+				return NATTick
+			})
 		}
 	})
 }
@@ -460,6 +464,7 @@ func (n *Node) Stats() Stats {
 func (n *Node) Close() error {
 	n.cancel()
 	n.verdicts.close()
+	n.tasks.close()
 	n.wg.Wait()
 	if n.nat != nil {
 		n.nat.close()
