@@ -158,9 +158,8 @@ func Listen(cfg Config) (*Transport, error) {
 		limiter: newIPLimiter(cfg.HandshakesPerIPPerSecond),
 		done:    make(chan struct{}),
 	}
-	t.wg.Add(2)
+	t.wg.Add(1)
 	go t.readLoop()
-	go t.reapLoop()
 	return t, nil
 }
 
