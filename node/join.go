@@ -43,7 +43,7 @@ func (n *Node) startJoin() {
 	if j.pending {
 		first = 0
 	}
-	n.tasks.every(first, n.joinStep)
+	n.tasks.Every(first, n.joinStep)
 }
 
 // joinStep is one run of the join task. While a join is due it tries

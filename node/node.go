@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/internal/tasks"
 	"github.com/kadnode/kadnode/kad"
 )
 
@@ -144,7 +145,7 @@ type Node struct {
 
 	ctx       context.Context // ends on Close
 	cancel    context.CancelFunc
-	tasks     tasks          // the maintenance timers and runs (maintenance.go)
+	tasks     tasks.Set      // the maintenance timers and their runs
 	wg        sync.WaitGroup // eviction verdicts
 	startOnce sync.Once
 	started   time.Time
@@ -203,17 +204,22 @@ func New(cfg Config, tr Transport, st Store) (*Node, error) {
 	return n, nil
 }
 
-// Start begins serving, joining and table maintenance.
+// Start begins serving, joining and table maintenance. The maintenance
+// (join and rejoin, refresh, revalidation, values, NAT) runs as timed
+// tasks (internal/tasks), not as a goroutine parked per loop, so a node
+// at rest holds none for it. Each task keeps its own pace beside the
+// others: a long refresh does not delay a revalidation ping or a NAT
+// keepalive. What a run decides still reads Config.Clock.
 func (n *Node) Start() {
 	n.startOnce.Do(func() {
 		n.started = time.Now()
 		n.tr.Serve(n.handle)
 		n.startJoin()
-		n.tasks.every(n.refreshCheckInterval(), n.refreshStep)
-		n.tasks.every(n.revalidateWait(), n.revalidateStep)
-		n.tasks.every(n.valuesCheckInterval(), n.valuesStep)
+		n.tasks.Every(n.refreshCheckInterval(), n.refreshStep)
+		n.tasks.Every(n.revalidateWait(), n.revalidateStep)
+		n.tasks.Every(n.valuesCheckInterval(), n.valuesStep)
 		if n.nat != nil {
-			n.tasks.every(NATTick, func() time.Duration {
+			n.tasks.Every(NATTick, func() time.Duration {
 				n.natStep()
 				return NATTick
 			})
@@ -464,7 +470,7 @@ func (n *Node) Stats() Stats {
 func (n *Node) Close() error {
 	n.cancel()
 	n.verdicts.close()
-	n.tasks.close()
+	n.tasks.Close()
 	n.wg.Wait()
 	if n.nat != nil {
 		n.nat.close()

@@ -1,4 +1,4 @@
-package node
+package tasks
 
 import (
 	"sync/atomic"
@@ -9,13 +9,13 @@ import (
 
 func TestTaskRunsAfterEachWaitUntilClosed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var ts tasks
+		var ts Set
 		var runs, stopped atomic.Int32
-		ts.every(time.Second, func() time.Duration {
+		ts.Every(time.Second, func() time.Duration {
 			runs.Add(1)
 			return 2 * time.Second
 		})
-		ts.every(0, func() time.Duration {
+		ts.Every(0, func() time.Duration {
 			stopped.Add(1)
 			return -1 // a negative wait ends the task
 		})
@@ -27,12 +27,12 @@ func TestTaskRunsAfterEachWaitUntilClosed(t *testing.T) {
 		if got := stopped.Load(); got != 1 {
 			t.Fatalf("the task that returned a negative wait ran %d times, want 1", got)
 		}
-		ts.close()
+		ts.Close()
 		time.Sleep(time.Minute)
 		if got := runs.Load(); got != 3 {
 			t.Fatalf("%d runs after close, want still 3", got)
 		}
-		ts.every(0, func() time.Duration {
+		ts.Every(0, func() time.Duration {
 			t.Error("a task started after close ran")
 			return -1
 		})
@@ -42,10 +42,10 @@ func TestTaskRunsAfterEachWaitUntilClosed(t *testing.T) {
 
 func TestTaskCloseWaitsForTheRunInProgress(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var ts tasks
+		var ts Set
 		release := make(chan struct{})
 		var overlap, running atomic.Int32
-		ts.every(0, func() time.Duration {
+		ts.Every(0, func() time.Duration {
 			if running.Add(1) > 1 {
 				overlap.Add(1)
 			}
@@ -56,7 +56,7 @@ func TestTaskCloseWaitsForTheRunInProgress(t *testing.T) {
 		synctest.Wait()
 		closed := make(chan struct{})
 		go func() {
-			ts.close()
+			ts.Close()
 			close(closed)
 		}()
 		synctest.Wait()
