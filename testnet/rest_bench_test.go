@@ -24,8 +24,8 @@ const (
 
 // BenchmarkNodeAtRest reports what one node holds at rest, in a network
 // of restNodes real nodes once every session the join opened was reaped:
-// goroutines and heap per node with no session, then goroutines and heap
-// per idle session once every node pinged the next one. Figures are over
+// goroutines and heap per node with no session, then the same per idle
+// session once every node pinged the next one. Figures are over
 // the process's before the network started, so the test binary's own do
 // not count.
 func BenchmarkNodeAtRest(b *testing.B) {
@@ -37,7 +37,7 @@ func BenchmarkNodeAtRest(b *testing.B) {
 func measureRest(b *testing.B) {
 	b.StopTimer()
 	defer b.StartTimer()
-	baseG, baseHeap := restSnapshot()
+	base := restSnapshot()
 	dir, err := os.MkdirTemp("", "kadnode-rest-")
 	if err != nil {
 		b.Fatal(err)
@@ -60,7 +60,7 @@ func measureRest(b *testing.B) {
 	if err := WaitFor(ctx, func() bool { return net.LiveSessions() == 0 }); err != nil {
 		b.Fatalf("the join's sessions were not reaped: %d live: %v", net.LiveSessions(), err)
 	}
-	restG, restHeap := restSnapshot()
+	rest := restSnapshot()
 	nodes := net.Running()
 	for i, m := range nodes {
 		next := nodes[(i+1)%len(nodes)]
@@ -73,21 +73,32 @@ func measureRest(b *testing.B) {
 	if sessions != 2*len(nodes) {
 		b.Fatalf("%d live sessions after %d pings, want %d", sessions, len(nodes), 2*len(nodes))
 	}
-	sessG, sessHeap := restSnapshot()
-	n, s := float64(len(nodes)), float64(sessions)
-	b.ReportMetric(float64(restG-baseG)/n, "goroutines/node")
-	b.ReportMetric((restHeap-baseHeap)/n/1024, "heap-KiB/node")
-	b.ReportMetric(float64(sessG-restG)/s, "goroutines/session")
-	b.ReportMetric((sessHeap-restHeap)/s/1024, "heap-KiB/session")
+	reportPer(b, base, rest, float64(len(nodes)), "node")
+	reportPer(b, rest, restSnapshot(), float64(sessions), "session")
 }
 
-// restSnapshot is the process's goroutines and live heap. Two GCs empty
-// the sync.Pools (the first moves them to their victim caches), which
-// would otherwise count on one side of a difference only.
-func restSnapshot() (int, float64) {
+// restSnap is the process's goroutines and live heap. (Goroutine stacks
+// are left out: MemStats counts whole stack spans, freed stacks included,
+// so its differences do not follow the goroutines.)
+type restSnap struct {
+	goroutines int
+	heap       float64
+}
+
+// restSnapshot takes a restSnap. Two GCs empty the sync.Pools (the first
+// moves them to their victim caches), which would otherwise count on one
+// side of a difference only.
+func restSnapshot() restSnap {
 	runtime.GC()
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return runtime.NumGoroutine(), float64(ms.HeapAlloc)
+	return restSnap{runtime.NumGoroutine(), float64(ms.HeapAlloc)}
+}
+
+// reportPer reports what to holds over from, divided by n, in units of
+// what ("node", "session").
+func reportPer(b *testing.B, from, to restSnap, n float64, what string) {
+	b.ReportMetric(float64(to.goroutines-from.goroutines)/n, "goroutines/"+what)
+	b.ReportMetric((to.heap-from.heap)/n/1024, "heap-KiB/"+what)
 }
