@@ -192,6 +192,7 @@ func fixedSources() statsSources {
 				LiveSessions:      4,
 				PendingHandshakes: 1,
 				Handshakes:        map[string]uint64{"ok": 9, "network_mismatch": 1},
+				Resumed:           6,
 				Dropped:           map[string]uint64{"queue_full": 3, "garbage": 5},
 			}
 		},

@@ -29,6 +29,7 @@ type statsCollector struct {
 
 	rpcsIn, rpcsOut   *prometheus.Desc
 	handshakes        *prometheus.Desc
+	resumed           *prometheus.Desc
 	liveSessions      *prometheus.Desc
 	pendingHandshakes *prometheus.Desc
 	bucketContacts    *prometheus.Desc
@@ -52,6 +53,7 @@ func newStatsCollector(src statsSources) *statsCollector {
 		rpcsIn:            d("rpcs_in_total", "Inbound KRPC queries by method and outcome.", "method", "outcome"),
 		rpcsOut:           d("rpcs_out_total", "Outbound KRPC queries by method and outcome.", "method", "outcome"),
 		handshakes:        d("handshakes_total", "DTLS handshakes by outcome.", "outcome"),
+		resumed:           d("handshakes_resumed_total", "DTLS handshakes that resumed a session; also counted in handshakes_total{outcome=\"ok\"}."),
 		liveSessions:      d("sessions_live", "Established DTLS sessions."),
 		pendingHandshakes: d("handshakes_pending", "DTLS handshakes in progress."),
 		bucketContacts:    d("bucket_contacts", "Contacts in each non-empty k-bucket.", "bucket"),
@@ -70,7 +72,7 @@ func newStatsCollector(src statsSources) *statsCollector {
 // Describe implements prometheus.Collector.
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.rpcsIn, c.rpcsOut, c.handshakes, c.liveSessions, c.pendingHandshakes,
+		c.rpcsIn, c.rpcsOut, c.handshakes, c.resumed, c.liveSessions, c.pendingHandshakes,
 		c.bucketContacts, c.tableContacts, c.replacements, c.evictions, c.joinDuration,
 		c.storeWrites, c.storeCoalesced, c.storeErrors, c.dropped,
 	} {
@@ -101,6 +103,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ts := c.src.transport()
 	byLabel(ch, c.handshakes, ts.Handshakes)
 	byLabel(ch, c.dropped, ts.Dropped)
+	ch <- prometheus.MustNewConstMetric(c.resumed, prometheus.CounterValue, float64(ts.Resumed))
 	ch <- prometheus.MustNewConstMetric(c.liveSessions, prometheus.GaugeValue, float64(ts.LiveSessions))
 	ch <- prometheus.MustNewConstMetric(c.pendingHandshakes, prometheus.GaugeValue, float64(ts.PendingHandshakes))
 

@@ -49,6 +49,7 @@ func TestStatsCollectorReadsSnapshots(t *testing.T) {
 		{"kadnode_rpcs_out_total", "method=find_node,outcome=timeout", 2},
 		{"kadnode_handshakes_total", "outcome=ok", 9},
 		{"kadnode_handshakes_total", "outcome=network_mismatch", 1},
+		{"kadnode_handshakes_resumed_total", "", 6},
 		{"kadnode_sessions_live", "", 4},
 		{"kadnode_handshakes_pending", "", 1},
 		{"kadnode_bucket_contacts", "bucket=2", 3},

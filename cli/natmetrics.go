@@ -13,6 +13,7 @@ type natCollector struct {
 	stats                              func() node.Stats
 	reach, client, rendezvous, clients *prometheus.Desc
 	punches, relays, dialBacks         *prometheus.Desc
+	selfLookups, punchesSkipped        *prometheus.Desc
 }
 
 func newNATCollector(stats func() node.Stats) *natCollector {
@@ -20,20 +21,22 @@ func newNATCollector(stats func() node.Stats) *natCollector {
 		return prometheus.NewDesc("kadnode_nat_"+name, help, labels, nil)
 	}
 	return &natCollector{
-		stats:      stats,
-		reach:      d("reachability", "1 for the node's current reachability (public, nat, symmetric, unknown), 0 for the others.", "state"),
-		client:     d("client_mode", "1 when the node runs as a read-only client because it cannot be reached."),
-		rendezvous: d("rendezvous", "Contacts this node is registered with as a rendezvous client."),
-		clients:    d("rendezvous_clients", "NAT'd nodes registered with this node."),
-		punches:    d("punches_total", "Hole punches this node made on a relayed request, by outcome.", "outcome"),
-		relays:     d("relays_total", "Rendezvous requests this node relayed."),
-		dialBacks:  d("dial_backs_total", "Reachability dial-backs this node made for others."),
+		stats:          stats,
+		reach:          d("reachability", "1 for the node's current reachability (public, nat, symmetric, unknown), 0 for the others.", "state"),
+		client:         d("client_mode", "1 when the node runs as a read-only client because it cannot be reached."),
+		rendezvous:     d("rendezvous", "Contacts this node is registered with as a rendezvous client."),
+		clients:        d("rendezvous_clients", "NAT'd nodes registered with this node."),
+		punches:        d("punches_total", "Hole punches this node made on a relayed request, by outcome.", "outcome"),
+		relays:         d("relays_total", "Rendezvous requests this node relayed."),
+		dialBacks:      d("dial_backs_total", "Reachability dial-backs this node made for others."),
+		punchesSkipped: d("punches_skipped_total", "NAT'd contacts this node's lookups passed over because no punch works behind its symmetric NAT."),
+		selfLookups:    d("self_lookups_total", "Lookups of the node's own ID made behind a NAT to keep its rendezvous among the closest nodes."),
 	}
 }
 
 // Describe implements prometheus.Collector.
 func (c *natCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.reach, c.client, c.rendezvous, c.clients, c.punches, c.relays, c.dialBacks} {
+	for _, d := range []*prometheus.Desc{c.reach, c.client, c.rendezvous, c.clients, c.punches, c.relays, c.dialBacks, c.selfLookups, c.punchesSkipped} {
 		ch <- d
 	}
 }
@@ -58,8 +61,11 @@ func (c *natCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.clients, float64(s.Clients))
 	counter(c.punches, s.PunchesOK, "ok")
 	counter(c.punches, s.PunchesFailed, "failed")
+	counter(c.punches, s.PunchesDiscounted, "discounted")
 	counter(c.relays, s.Relays)
 	counter(c.dialBacks, s.DialBacks)
+	counter(c.selfLookups, s.SelfLookups)
+	counter(c.punchesSkipped, s.PunchesSkipped)
 }
 
 func boolFloat(b bool) float64 {

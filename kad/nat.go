@@ -11,10 +11,11 @@ import (
 //
 //   - nat_register {id}: the caller sits behind a NAT and asks the callee
 //     to keep it as a rendezvous client; sent again as the keepalive.
-//   - nat_connect {id, target}: the caller wants to reach the client
-//     "target"; the callee relays a nat_punch and answers with the
-//     target's observed address in "nodes".
-//   - nat_punch {id, target} "ip": the callee should dial "ip", the
+//   - nat_connect {id, target, want}: the caller wants to reach the
+//     client "target"; the callee relays a nat_punch and answers with the
+//     target's observed address in "nodes". NATPortUnsure in "want" is
+//     passed on in the nat_punch.
+//   - nat_punch {id, target, want} "ip": the callee should dial "ip", the
 //     requester's address as the relaying node observed it, expecting
 //     the ID "target".
 //   - nat_check {id, target}: "target" is a nonce; the callee asks a third
@@ -26,6 +27,14 @@ import (
 // A contact that needs a rendezvous appears in a find_node answer with
 // port 0: peers without the extension drop it (no node listens on port
 // 0), and the asker knows to send nat_connect to the node that answered.
+
+// NATPortUnsure, in the "want" list of nat_connect and of the nat_punch
+// relayed for it, says that the requester does not know its NAT to keep
+// one port for every destination (it found a symmetric NAT, or has not
+// classified itself yet): then a punch can fail through no fault of the
+// target, which must not hold it against itself. Peers without it ignore
+// the string, as BEP 32 asks of unknown "want" entries.
+const NATPortUnsure krpc.Want = "nat_port_unsure"
 
 // NATMethod reports whether q is one of the NAT traversal queries.
 func NATMethod(q string) bool {

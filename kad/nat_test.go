@@ -17,15 +17,18 @@ func natMessages() map[string]*krpc.Msg {
 	v4 := netip.MustParseAddrPort("198.51.100.7:6881")
 	v6 := netip.MustParseAddrPort("[2001:db8::7]:6881")
 	withT := func(m *krpc.Msg) *krpc.Msg { m.T = "aa"; return m }
+	unsure := func(m *krpc.Msg) *krpc.Msg { m.A.Want = []krpc.Want{NATPortUnsure}; return m }
 	return map[string]*krpc.Msg{
-		"nat_register":      withT(NATQuery(MethodNATRegister, self, krpc.ID{}, netip.AddrPort{}, false)),
-		"nat_connect":       withT(NATQuery(MethodNATConnect, self, target, netip.AddrPort{}, true)),
-		"nat_punch":         withT(NATQuery(MethodNATPunch, self, target, v4, false)),
-		"nat_punch v6":      withT(NATQuery(MethodNATPunch, self, target, v6, true)),
-		"nat_check":         withT(NATQuery(MethodNATCheck, self, target, netip.AddrPort{}, true)),
-		"nat_dial":          withT(NATQuery(MethodNATDial, self, target, v4, false)),
-		"nat_nonce":         withT(NATQuery(MethodNATNonce, self, target, netip.AddrPort{}, false)),
-		"nat_connect reply": withT(NATConnectReply(self, v4, target, v4)),
+		"nat_register":       withT(NATQuery(MethodNATRegister, self, krpc.ID{}, netip.AddrPort{}, false)),
+		"nat_connect":        withT(NATQuery(MethodNATConnect, self, target, netip.AddrPort{}, true)),
+		"nat_punch":          withT(NATQuery(MethodNATPunch, self, target, v4, false)),
+		"nat_punch v6":       withT(NATQuery(MethodNATPunch, self, target, v6, true)),
+		"nat_connect unsure": withT(unsure(NATQuery(MethodNATConnect, self, target, netip.AddrPort{}, true))),
+		"nat_punch unsure":   withT(unsure(NATQuery(MethodNATPunch, self, target, v4, true))),
+		"nat_check":          withT(NATQuery(MethodNATCheck, self, target, netip.AddrPort{}, true)),
+		"nat_dial":           withT(NATQuery(MethodNATDial, self, target, v4, false)),
+		"nat_nonce":          withT(NATQuery(MethodNATNonce, self, target, netip.AddrPort{}, false)),
+		"nat_connect reply":  withT(NATConnectReply(self, v4, target, v4)),
 		"port 0 in find_node": withT(FindNodeReply(self, v4, []krpc.NodeInfo{
 			{ID: target, Addr: krpc.NodeAddr{IP: v4.Addr().AsSlice(), Port: 0}},
 		})),

@@ -61,6 +61,16 @@ const (
 	// OfflineProbes is how many recently answering contacts are pinged
 	// before a suspect link is taken as down; all must stay silent.
 	OfflineProbes = 3
+	// OfflineProbeAttempts is how many pings, one after the other, each of
+	// those contacts gets. On a starved CPU a live peer's reply can miss
+	// one call's deadline, and nodes then took themselves for offline
+	// again and again; a dead link costs only the extra seconds, during
+	// which failures wait for the probe and none counts.
+	OfflineProbeAttempts = 3
+	// OfflineReprobeInterval is how long a node that takes itself for
+	// offline blames failures on its link before a failure probes the link
+	// again; an answer from any peer ends the offline state sooner.
+	OfflineReprobeInterval = 10 * time.Second
 	// EmptyTableCheckInterval is how often a joined node checks whether
 	// its table went empty, which starts a new join.
 	EmptyTableCheckInterval = time.Second
@@ -114,6 +124,16 @@ const (
 	// NATRendezvousCount is how many contacts closest to our own ID a
 	// NAT'd node registers with: lookups of its ID converge on them.
 	NATRendezvousCount = 8
+	// NATSelfLookupInterval is the first pause between a NAT'd node's
+	// lookups of its own ID, which bring nodes that joined near it into
+	// its table so that its rendezvous stay among the k closest to it:
+	// one lookup (about 25 queries) a minute while they keep changing.
+	NATSelfLookupInterval = time.Minute
+	// NATSelfLookupMaxInterval caps the pause, which doubles while a
+	// lookup finds the same rendezvous: in a settled network about 2
+	// queries a minute, and newcomers must outnumber the k closest before
+	// a lookup misses every rendezvous, which takes far longer than this.
+	NATSelfLookupMaxInterval = 16 * time.Minute
 	// NATClientTTL is how long a registration holds without a keepalive.
 	NATClientTTL = 2 * time.Minute
 	// NATMaxClients bounds the rendezvous clients one node keeps.

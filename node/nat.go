@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
@@ -47,7 +48,7 @@ func (n *Node) natHandle(from kad.Peer, q *krpc.Msg) *krpc.Msg {
 	case kad.MethodNATRegister:
 		return n.natRegister(from, now)
 	case kad.MethodNATConnect:
-		return n.natConnectRelay(from, q.A.Target, now)
+		return n.natConnectRelay(from, q, now)
 	case kad.MethodNATPunch:
 		return n.natPunch(from, q)
 	case kad.MethodNATCheck:
@@ -84,9 +85,10 @@ func (n *Node) natRegister(from kad.Peer, now time.Time) *krpc.Msg {
 
 // natConnectRelay relays a punch request from the asker to target, a
 // client of ours, over our live session to it; the target dials the
-// asker's address as we observe it. The answer gives the asker the
-// target's observed address.
-func (n *Node) natConnectRelay(from kad.Peer, target krpc.ID, now time.Time) *krpc.Msg {
+// asker's address as we observe it. The asker's NATPortUnsure goes with
+// it. The answer gives the asker the target's observed address.
+func (n *Node) natConnectRelay(from kad.Peer, q *krpc.Msg, now time.Time) *krpc.Msg {
+	target := q.A.Target
 	_, c, ok := n.nat.peerKind(target, now)
 	switch {
 	case target == from.ID:
@@ -98,7 +100,11 @@ func (n *Node) natConnectRelay(from kad.Peer, target krpc.ID, now time.Time) *kr
 	}
 	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.RPCTimeout)
 	defer cancel()
-	_, _, _, err := n.call(ctx, c.addr, &target, kad.NATQuery(kad.MethodNATPunch, n.self, from.ID, from.Addr, n.roFlag()))
+	punch := kad.NATQuery(kad.MethodNATPunch, n.self, from.ID, from.Addr, n.roFlag())
+	if slices.Contains(q.A.Want, kad.NATPortUnsure) {
+		punch.A.Want = []krpc.Want{kad.NATPortUnsure}
+	}
+	_, _, _, err := n.call(ctx, c.addr, &target, punch)
 	if err != nil {
 		n.log.Debug("relaying a punch failed", "target", target, "err", err)
 		return kad.ErrorReply(krpc.ErrorCodeServerError, "the target did not take the relayed punch request")
@@ -112,7 +118,9 @@ func (n *Node) natConnectRelay(from kad.Peer, target krpc.ID, now time.Time) *kr
 // natPunch dials the requester a rendezvous of ours names, at the address
 // the rendezvous observed, so that our NAT lets its dial in. Only our own
 // rendezvous contacts may ask, within their rate limit: one handshake
-// per request, to an address the relay saw.
+// per request, to an address the relay saw. A failure counts towards
+// client mode only when the requester knows its port to be the same
+// towards everyone; otherwise its own NAT may be the cause.
 func (n *Node) natPunch(from kad.Peer, q *krpc.Msg) *krpc.Msg {
 	n.nat.mu.Lock()
 	_, ours := n.nat.rendezvous[from.ID]
@@ -127,12 +135,17 @@ func (n *Node) natPunch(from kad.Peer, q *krpc.Msg) *krpc.Msg {
 		return kad.ErrorReply(krpc.ErrorCodeServerError, "too many punch requests; slow down")
 	}
 	asker := q.A.Target
+	unsure := slices.Contains(q.A.Want, kad.NATPortUnsure)
 	n.natAsync(NATDialTimeout, func(ctx context.Context) {
 		_, _, err := n.pingAddr(ctx, addr, &asker)
 		n.nat.mu.Lock()
-		if err == nil {
+		switch {
+		case err == nil:
 			n.nat.punchOK++
-		} else if n.ctx.Err() == nil {
+		case n.ctx.Err() != nil:
+		case unsure:
+			n.nat.punchDiscounted++
+		default:
 			n.nat.punchFailed++
 		}
 		n.nat.mu.Unlock()

@@ -133,3 +133,42 @@ func TestNATdNodeStoresAsReadOnly(t *testing.T) {
 		t.Fatal("the seed inserted a node that is not verified public")
 	}
 }
+
+// TestPunchFailureForUnsureAsker: a punch relayed for a requester that is
+// not sure of its port (behind a symmetric NAT, or not classified yet)
+// may fail through that NAT alone, so it does not count towards the
+// target's client mode; one for a requester that is sure still does.
+func TestPunchFailureForUnsureAsker(t *testing.T) {
+	rv, tr := newNATTestNode(t)
+	tr.live.Store(true)
+	target := startNode(t, tr.net, Config{NAT: NATConfig{Enabled: true}})
+	// The target is the rendezvous' client and takes punch requests from it.
+	reg := kad.NATQuery(kad.MethodNATRegister, target.self, krpc.ID{}, netip.AddrPort{}, false)
+	if r := rv.handle(kad.Peer{ID: target.self, Addr: target.listen}, reg); r == nil || r.E != nil {
+		t.Fatalf("nat_register refused: %+v", r)
+	}
+	target.nat.mu.Lock()
+	target.nat.rendezvous[rv.self] = rendezvousEntry{addr: rv.listen, last: time.Now()}
+	target.nat.mu.Unlock()
+	// Askers at addresses where nobody answers: every punch fails.
+	connect := func(unsure bool) {
+		asker := tr.net.endpoint()
+		q := kad.NATQuery(kad.MethodNATConnect, asker.id, target.self, netip.AddrPort{}, true)
+		if unsure {
+			q.A.Want = []krpc.Want{kad.NATPortUnsure}
+		}
+		if r := rv.handle(kad.Peer{ID: asker.id, Addr: asker.addr}, q); r == nil || r.E != nil {
+			t.Fatalf("nat_connect refused: %+v", r)
+		}
+	}
+	connect(true)
+	eventually(t, "the punch for the unsure asker to end", func() bool { return target.natStats().PunchesDiscounted == 1 })
+	if st := target.natStats(); st.PunchesFailed != 0 {
+		t.Fatalf("a punch that failed for an asker unsure of its port counted against the target: %+v", st)
+	}
+	connect(false)
+	eventually(t, "the punch for the sure asker to fail", func() bool { return target.natStats().PunchesFailed == 1 })
+	if st := target.natStats(); st.PunchesDiscounted != 1 {
+		t.Fatalf("discounted %d punches, want the one of the unsure asker", st.PunchesDiscounted)
+	}
+}

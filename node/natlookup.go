@@ -12,13 +12,20 @@ import (
 // addRendezvous makes a candidate of a contact that a find_node answer
 // gave with port 0: it is reached by a punch through the node that gave
 // it out (via). Without NAT handling such an entry is dropped, as peers
-// without the extension do.
+// without the extension do. So is it behind a symmetric NAT of ours: the
+// target punches towards the port our NAT gave the rendezvous, which lets
+// in only the rendezvous, and our own dial leaves from another port,
+// which the target's filter drops; the punch would only cost a timeout.
 func (l *lookup) addRendezvous(ni krpc.NodeInfo, via *candidate) {
 	ip, ok := netip.AddrFromSlice(ni.Addr.IP)
 	if l.n.nat == nil || !ok || ni.Addr.Port != 0 || ip.IsUnspecified() || ip.IsMulticast() {
 		return
 	}
 	if _, seen := l.seen[ni.ID]; seen || ni.ID == l.n.self {
+		return
+	}
+	if l.n.nat.skipPunch() {
+		l.seen[ni.ID] = nil // skipped once per lookup, counted once
 		return
 	}
 	l.add(ni.ID, netip.AddrPortFrom(ip.Unmap(), 0), via.round+1)
@@ -28,11 +35,17 @@ func (l *lookup) addRendezvous(ni krpc.NodeInfo, via *candidate) {
 }
 
 // natConnect asks the rendezvous via to relay a punch to target, and
-// returns the target's address as the rendezvous sees it. The target
+// returns the target's address as the rendezvous sees it. Unless we know
+// our NAT keeps one port for all destinations, we say so, so that a
+// failed punch does not count against the target. The target
 // dials us at once; our own dial, which follows, crosses it, and the
 // transport's simultaneous-open tie-break settles the two handshakes.
 func (n *Node) natConnect(ctx context.Context, via kad.Peer, target krpc.ID) (netip.AddrPort, error) {
-	_, reply, _, err := n.call(ctx, via.Addr, &via.ID, kad.NATQuery(kad.MethodNATConnect, n.self, target, netip.AddrPort{}, n.roFlag()))
+	q := kad.NATQuery(kad.MethodNATConnect, n.self, target, netip.AddrPort{}, n.roFlag())
+	if n.nat.portUnsure() {
+		q.A.Want = []krpc.Want{kad.NATPortUnsure}
+	}
+	_, reply, _, err := n.call(ctx, via.Addr, &via.ID, q)
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("rendezvous %s for %x: %w", via.Addr, target, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
@@ -44,6 +45,7 @@ func (n *Node) natStep() {
 	}
 	if state == ReachNAT && !st.ClientMode {
 		n.keepRendezvous(now)
+		n.selfLookupIfDue(now)
 	} else if st.Rendezvous > 0 {
 		s.mu.Lock()
 		clear(s.rendezvous)
@@ -58,6 +60,54 @@ func (n *Node) reannounce() {
 			n.log.Debug("announcing ourselves after becoming public", "err", err)
 		}
 	})
+}
+
+// selfLookupIfDue looks up our own ID when due, so that nodes that joined
+// near it since we last looked enter our table and can become our
+// rendezvous: a lookup of our ID converges on the k nodes closest to it,
+// and only a rendezvous among them hands us out. The pause starts at
+// NATSelfLookupInterval and doubles, up to NATSelfLookupMaxInterval,
+// while a lookup leaves the rendezvous we want unchanged; a change takes
+// it back to the start. A growing network keeps it short, a settled one
+// pays about one lookup per NATSelfLookupMaxInterval.
+func (n *Node) selfLookupIfDue(now time.Time) {
+	s := n.nat
+	s.mu.Lock()
+	if s.selfLookupEvery == 0 {
+		s.selfLookupEvery, s.selfLookupAt = NATSelfLookupInterval, now.Add(NATSelfLookupInterval)
+	}
+	due := !s.selfLooking && !now.Before(s.selfLookupAt)
+	s.selfLooking = s.selfLooking || due
+	s.mu.Unlock()
+	if !due {
+		return
+	}
+	s.spawn(func() {
+		before := contactIDs(n.rendezvousWanted())
+		if _, err := n.lookup(n.ctx, n.self); err != nil && n.ctx.Err() == nil {
+			n.log.Debug("looking up our own ID for closer rendezvous", "err", err)
+		}
+		changed := !slices.Equal(before, contactIDs(n.rendezvousWanted()))
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.selfLooking = false
+		s.selfLookups++
+		if changed {
+			s.selfLookupEvery = NATSelfLookupInterval
+		} else {
+			s.selfLookupEvery = min(2*s.selfLookupEvery, NATSelfLookupMaxInterval)
+		}
+		s.selfLookupAt = n.cfg.Clock.Now().Add(s.selfLookupEvery)
+	})
+}
+
+// contactIDs lists the contacts' IDs in their order.
+func contactIDs(cs []kad.Contact) []krpc.ID {
+	ids := make([]krpc.ID, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
+	return ids
 }
 
 // checkReachability asks up to NATCheckPeers contacts to have a third node
@@ -122,25 +172,38 @@ func (n *Node) checkReachability() {
 	s.mu.Unlock()
 }
 
-// keepRendezvous registers with the NATRendezvousCount contacts closest
-// to our own ID that are not NAT'd themselves, each once per keepalive
-// interval: that keeps our NAT's mapping towards them open, and their
-// sessions with us busy enough for the idle reaper to leave them.
-func (n *Node) keepRendezvous(now time.Time) {
-	s := n.nat
-	var want []kad.Contact
+// rendezvousWanted is the NATRendezvousCount contacts closest to our own
+// ID that answered us and are not NAT'd themselves.
+func (n *Node) rendezvousWanted() []kad.Contact {
+	var near []kad.Contact
 	n.table.visitClosest(n.self, 4*NATRendezvousCount, func(c *kad.Contact) {
-		if len(want) < NATRendezvousCount && !c.LastResponse.IsZero() {
-			want = append(want, *c)
+		if !c.LastResponse.IsZero() {
+			near = append(near, *c)
 		}
 	})
+	s := n.nat
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	want := near[:0]
+	for _, c := range near {
+		if _, natted := s.natted[c.ID]; !natted && len(want) < NATRendezvousCount {
+			want = append(want, c)
+		}
+	}
+	return want
+}
+
+// keepRendezvous registers with the rendezvousWanted contacts, each once
+// per keepalive interval: that keeps our NAT's mapping towards them open,
+// and their sessions with us busy enough for the idle reaper to leave
+// them.
+func (n *Node) keepRendezvous(now time.Time) {
+	s := n.nat
+	want := n.rendezvousWanted()
 	s.mu.Lock()
 	keep := make(map[krpc.ID]bool, len(want))
 	var due []kad.Contact
 	for _, c := range want {
-		if _, natted := s.natted[c.ID]; natted {
-			continue
-		}
 		keep[c.ID] = true
 		if r, ok := s.rendezvous[c.ID]; !ok || now.Sub(r.last) >= s.cfg.Keepalive || r.addr != c.Addr {
 			due = append(due, c)

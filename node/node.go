@@ -97,6 +97,9 @@ type Stats struct {
 	BucketSizes      []int
 	ReplacementSizes []int
 	Evictions        uint64
+	// OfflineSpells counts the times the node took itself for offline and
+	// stopped counting failures against its contacts.
+	OfflineSpells uint64
 	// JoinDuration is how long the node took from Start to the end of its
 	// own bootstrap; Joined is false until then.
 	JoinDuration time.Duration
@@ -460,6 +463,7 @@ func (n *Node) Stats() Stats {
 		BucketSizes:      members,
 		ReplacementSizes: replacements,
 		Evictions:        n.table.Evictions(),
+		OfflineSpells:    n.offline.offlineSpells(),
 		NAT:              n.natStats(),
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
 )
@@ -21,12 +22,19 @@ var errOffline = errors.New("this node seems offline: no peer has answered latel
 // answered last, and if it is silent too the link is taken as down:
 // failures stop counting until any peer answers. With some peers dead and
 // others alive, answers interleave with the failures, or the probe
-// answers, and every failure counts.
+// answers, and every failure counts. While offline, a failure probes the
+// link again once OfflineReprobeInterval has passed since the last probe:
+// a node that only calls dead contacts (its least-recently-seen ones are
+// the first to be revalidated) would otherwise never hear an answer, and
+// would keep taking itself for offline long after its link, or a starved
+// CPU that made the probe time out, recovered.
 type offlineDetector struct {
 	mu      sync.Mutex
 	run     int // failed calls since the last response
 	offline bool
+	spells  uint64        // times the node took itself for offline
 	probing chan struct{} // closed when the probe in flight ends; nil when none is
+	probed  time.Time     // when the last probe ended
 	log     *slog.Logger
 }
 
@@ -71,16 +79,19 @@ func (o *offlineDetector) probeFailed() {
 		return
 	}
 	o.offline = true
+	o.spells++
 	o.log.Info("no peer answered the last calls; this node seems offline, not counting failures against contacts until one answers", "failed_calls", o.run)
 }
 
 // seemsOffline reports whether a failed call to failedID is better blamed
 // on our own link, probing the link when the failures make it suspect:
 // OfflineProbes contacts that answered lately, and none of them failing
-// now, are pinged at once, and the link is taken as down only if all of
-// them stay silent. One probe could hit a peer that died since its answer.
+// now, are pinged at once, each up to OfflineProbeAttempts times in a
+// row, and the link is taken as down only if all of them stay silent. One
+// probe could hit a peer that died since its answer; one ping could miss
+// its deadline on a starved machine, where a reply waits for the CPU.
 func (n *Node) seemsOffline(failedID krpc.ID) bool {
-	if n.offline.isOffline() {
+	if n.offline.offlineUntilReprobe(n.cfg.Clock.Now()) {
 		return true
 	}
 	if !n.offline.suspect() {
@@ -96,7 +107,7 @@ func (n *Node) seemsOffline(failedID krpc.ID) bool {
 		}
 		return n.offline.isOffline()
 	}
-	defer n.offline.endProbe()
+	defer func() { n.offline.endProbe(n.cfg.Clock.Now()) }()
 	probes := n.table.recentResponders(failedID, OfflineProbes)
 	if len(probes) == 0 {
 		return false // nobody else to ask: the failure may be the peer's
@@ -109,13 +120,20 @@ func (n *Node) seemsOffline(failedID krpc.ID) bool {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, _, err := n.pingAddr(ctx, c.Addr, &c.ID); err == nil {
-				answered <- struct{}{}
+			for range OfflineProbeAttempts {
+				if _, _, err := n.pingAddr(ctx, c.Addr, &c.ID); err == nil {
+					answered <- struct{}{}
+					cancel() // one answer settles it
+					return
+				}
+				if ctx.Err() != nil {
+					return
+				}
 			}
 		}()
 	}
 	wg.Wait()
-	if len(answered) == 0 && ctx.Err() == nil {
+	if len(answered) == 0 && n.ctx.Err() == nil {
 		n.offline.probeFailed()
 	}
 	return n.offline.isOffline()
@@ -133,12 +151,30 @@ func (o *offlineDetector) startProbe() (done <-chan struct{}, leader bool) {
 	return o.probing, true
 }
 
-// endProbe wakes the calls that waited for the probe's verdict.
-func (o *offlineDetector) endProbe() {
+// endProbe records when the probe ended and wakes the calls that waited
+// for its verdict.
+func (o *offlineDetector) endProbe(now time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	close(o.probing)
 	o.probing = nil
+	o.probed = now
+}
+
+// offlineUntilReprobe reports whether failures are blamed on our link
+// without a new probe: the node is offline and its last probe ended less
+// than OfflineReprobeInterval ago.
+func (o *offlineDetector) offlineUntilReprobe(now time.Time) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.offline && now.Sub(o.probed) < OfflineReprobeInterval
+}
+
+// offlineSpells counts the times the node took itself for offline.
+func (o *offlineDetector) offlineSpells() uint64 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.spells
 }
 
 // isOffline reports whether failures are currently blamed on our link.

@@ -41,10 +41,7 @@ func TestIsTimeoutWithWireErrors(t *testing.T) {
 func TestOfflineNodeKeepsItsTable(t *testing.T) { synctest.Test(t, testOfflineNodeKeepsItsTable) }
 
 func testOfflineNodeKeepsItsTable(t *testing.T) {
-	fn := newFakeNet()
-	cfg := Config{RPCTimeout: 50 * time.Millisecond, RevalidateInterval: time.Hour}
-	nodes := fakeNetwork(t, fn, 6, cfg)
-	n := nodes[len(nodes)-1]
+	_, n, _ := offlineTestNet(t)
 	before := n.table.Len()
 	if before == 0 {
 		t.Fatal("the node's table is empty after its join")
@@ -84,6 +81,67 @@ func testOfflineNodeKeepsItsTable(t *testing.T) {
 	if err != nil || res.Stats.Responses == 0 {
 		t.Fatalf("lookup after the link came back: %d responses, err %v", res.Stats.Responses, err)
 	}
+}
+
+// A node that took itself for offline and then only calls a dead contact
+// (its least-recently-seen, which revalidation picks every time while the
+// failures do not count) must find out that its link works again, and
+// then evict the dead contact: only a new probe of the link can tell it.
+func TestOfflineNodeReprobesItsLink(t *testing.T) { synctest.Test(t, testOfflineNodeReprobesItsLink) }
+
+func testOfflineNodeReprobesItsLink(t *testing.T) {
+	fn, n, cfg := offlineTestNet(t)
+	dead, ok := n.table.LeastRecentlySeen()
+	if !ok {
+		t.Fatal("the node's table is empty after its join")
+	}
+	fn.at(dead.Addr).down.Store(true)
+
+	n.tr.down.Store(true)
+	ctx := t.Context()
+	for range 2 * OfflineFailureRun { // bounded: past the run that makes the link suspect
+		n.revalidateOldest(ctx)
+	}
+	if !n.Offline() {
+		t.Fatal("the node did not take itself for offline though nobody answered")
+	}
+	if got := n.Stats().OfflineSpells; got != 1 {
+		t.Errorf("%d offline spells counted, want 1", got)
+	}
+
+	n.tr.down.Store(false)
+	// Revalidation keeps picking the dead contact: its failures do not
+	// count while the node is offline, so it stays least recently seen.
+	// Bounded: OfflineReprobeInterval is passed long before the last ping.
+	pings := int(2*OfflineReprobeInterval/(CallDeadlineFactor*cfg.RPCTimeout)) + 2*DefaultMaxFailures
+	for i := 0; i < pings && n.Offline(); i++ {
+		if c, _ := n.table.LeastRecentlySeen(); c.ID != dead.ID {
+			t.Fatalf("revalidation picked %x, not the dead contact %x", c.ID, dead.ID)
+		}
+		n.revalidateOldest(ctx)
+	}
+	if n.Offline() {
+		t.Fatalf("the node still takes itself for offline after %d failed pings of a dead contact with its link back", pings)
+	}
+	for i := 0; i < 2*DefaultMaxFailures; i++ {
+		if _, ok := n.table.Get(dead.ID); !ok {
+			break
+		}
+		n.revalidateOldest(ctx)
+	}
+	eventually(t, "the dead contact to be evicted once the node is back online", func() bool {
+		_, ok := n.table.Get(dead.ID)
+		return !ok
+	})
+}
+
+// offlineTestNet starts six joined nodes on a fake network, with
+// revalidation left to the test, and returns the last one and its config.
+func offlineTestNet(t *testing.T) (*fakeNet, *testNode, Config) {
+	fn := newFakeNet()
+	cfg := Config{RPCTimeout: 50 * time.Millisecond, RevalidateInterval: time.Hour}
+	nodes := fakeNetwork(t, fn, 6, cfg)
+	return fn, nodes[len(nodes)-1], cfg
 }
 
 // A node whose table went empty joins again through its seed.

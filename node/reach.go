@@ -63,6 +63,10 @@ type natState struct {
 	checkAt  time.Time // when the next check is due
 	nonceCh  chan struct{}
 
+	selfLooking     bool          // a lookup of our own ID for rendezvous is running
+	selfLookupAt    time.Time     // when the next one is due
+	selfLookupEvery time.Duration // the current pause between them
+
 	rendezvous map[krpc.ID]rendezvousEntry // contacts we registered with
 	clients    map[krpc.ID]natClient       // nodes registered with us
 	natted     map[krpc.ID]time.Time       // contacts known to need a rendezvous
@@ -70,6 +74,9 @@ type natState struct {
 
 	punchOK, punchFailed uint64
 	relays, dialBacks    uint64
+	selfLookups          uint64
+	punchesSkipped       uint64 // punches not tried behind a symmetric NAT
+	punchDiscounted      uint64 // failed punches for requesters unsure of their port
 
 	spawnMu sync.Mutex
 	closed  bool
@@ -209,6 +216,26 @@ func (s *natState) nonceFrom(nonce krpc.ID, from netip.AddrPort, now time.Time) 
 	return true
 }
 
+// portUnsure reports whether we do not know our NAT to keep one external
+// port for every destination: symmetric, or not classified yet.
+func (s *natState) portUnsure() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == ReachSymmetric || s.state == ReachUnknown
+}
+
+// skipPunch reports, and counts, a punch we do not try: behind a
+// symmetric NAT no punch can work.
+func (s *natState) skipPunch() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != ReachSymmetric {
+		return false
+	}
+	s.punchesSkipped++
+	return true
+}
+
 // allow takes one token of peer's relay budget.
 func (s *natState) allow(peer krpc.ID) bool {
 	s.mu.Lock()
@@ -285,6 +312,12 @@ type NATStats struct {
 	PunchesFailed    uint64
 	Relays           uint64 // nat_connect requests relayed
 	DialBacks        uint64 // dial-backs done for others
+	SelfLookups      uint64 // lookups of our own ID for closer rendezvous
+	PunchesSkipped   uint64 // NAT'd contacts a lookup passed over: behind a symmetric NAT no punch works
+	// PunchesDiscounted are failed punches for requesters that did not
+	// know their port to be stable (NATPortUnsure): not in PunchesFailed,
+	// and no step towards client mode.
+	PunchesDiscounted uint64
 }
 
 func (s *natState) stats() NATStats {
@@ -295,6 +328,7 @@ func (s *natState) stats() NATStats {
 		ClientMode: s.client, ClientModeReason: s.clientWhy,
 		Rendezvous: len(s.rendezvous), Clients: len(s.clients),
 		PunchesOK: s.punchOK, PunchesFailed: s.punchFailed,
-		Relays: s.relays, DialBacks: s.dialBacks,
+		Relays: s.relays, DialBacks: s.dialBacks, SelfLookups: s.selfLookups,
+		PunchesSkipped: s.punchesSkipped, PunchesDiscounted: s.punchDiscounted,
 	}
 }

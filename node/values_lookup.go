@@ -133,7 +133,8 @@ func (n *Node) PutItem(ctx context.Context, it kad.Item, cas int64) (PutResult, 
 }
 
 // put runs a get lookup for the target, then puts it to the k closest that
-// answered with a token, and on this node if it is one of the k closest.
+// answered with a token, and on this node if it is one of the k closest;
+// a mutable item older than one the lookup met is not sent at all.
 func (n *Node) put(ctx context.Context, it kad.Item, cas int64) (PutResult, error) {
 	target := it.Target()
 	res := PutResult{Target: target, Errors: map[int]int{}}
@@ -144,6 +145,13 @@ func (n *Node) put(ctx context.Context, it kad.Item, cas int64) (PutResult, erro
 		if !errors.Is(err, ErrNoContacts) {
 			return res, err
 		}
+	}
+	if newer := v.best; it.Mutable() && newer != nil && newer.Seq > it.Seq {
+		// The holders refuse it, and a node that never got the newer
+		// version must not be handed the stale one either.
+		res.Errors[krpc.ErrorCodeSequenceNumberLessThanCurrent]++
+		return res, fmt.Errorf("put refused before sending: the network holds seq %d, newer than this item's %d (code %d)",
+			newer.Seq, it.Seq, krpc.ErrorCodeSequenceNumberLessThanCurrent)
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex

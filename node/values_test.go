@@ -281,7 +281,8 @@ func TestGetAndPutAcrossNetwork(t *testing.T) {
 	if err != nil || got.Item == nil || got.Item.Seq != 3 || string(got.Item.V) != string(v3.V) {
 		t.Fatalf("get mutable: %+v, %v", got, err)
 	}
-	// A stale put is refused by the holders, and says so.
+	// A stale put is refused, and says so: the lookup before it meets the
+	// newer version, so it is not sent to nodes that never got that one.
 	stale := signed(t, key, "name", "old", 2)
 	res, err = nodes[7].PutItem(ctx, stale, 0)
 	if err == nil || res.Errors[krpc.ErrorCodeSequenceNumberLessThanCurrent] == 0 {

@@ -98,3 +98,37 @@ const (
 // A session's read buffer must hold the largest valid message; this fails
 // to compile otherwise.
 var _ [sessionReadBufferSize - kad.MaxMessageSize]struct{}
+
+// Identity proof and session resumption (proof.go, tickets.go).
+const (
+	// proofMagic starts a client's identity proof; a KRPC message starts
+	// with 'd', so the two never mix.
+	proofMagic = "kadP"
+	// proofLen is the length of a proof: magic, Ed25519 public key and
+	// signature.
+	proofLen = len(proofMagic) + 32 + 64
+	// proofLabel is the RFC 5705 exporter label of the keying material a
+	// proof signs.
+	proofLabel = "EXPORTER-kadnode-identity-proof"
+	// proofKeyingMaterialLen is how much keying material a proof signs.
+	proofKeyingMaterialLen = 32
+	// ticketLifetime is how long a session can be resumed after its full
+	// handshake: a DHT node meets the same peers again within minutes to
+	// hours (lookups near its ID, refreshes), and RFC 5246 advises at most
+	// a day.
+	ticketLifetime = time.Hour
+	// maxEarlyRecords bounds the application-data records the mux holds
+	// for a server handshake that pion has not finished (holdEarly): the
+	// proof and the first few queries of a client that finished first.
+	maxEarlyRecords = 8
+	// maxFlightResends bounds how often the mux sends a client's last
+	// handshake flight again for one session (resendLastFlight).
+	maxFlightResends = 4
+	// maxTickets bounds each side's store of resumable sessions (client and
+	// server keep one each); an entry is about 200 bytes.
+	maxTickets = 4096
+)
+
+// A session's read buffer must also hold a proof in front of the largest
+// message.
+var _ [sessionReadBufferSize - kad.MaxMessageSize - proofLen]struct{}

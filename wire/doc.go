@@ -8,9 +8,12 @@
 // datagram by source address to that peer's session, and never blocks on
 // one. Each session runs its pion/dtls handshake and then reads records on
 // its own goroutine. The mux settles simultaneous opens and peer restarts,
-// which plain pion does not, and applies the handshake limits. A query
-// reaches the Handler only after the handshake, with the ID taken from the
-// peer's certificate and the address from the UDP source. Call opens or
+// which plain pion does not, and applies the handshake limits. The server
+// shows its certificate; the client proves its key in its first record
+// (proof.go), so that sessions can be resumed with peers met before
+// (tickets.go). A query reaches the Handler only after the handshake and
+// that proof, with the ID proven on the session and the address from the
+// UDP source. Call opens or
 // reuses a session, waits at most the RPC timeout, and redials once when a
 // silent session suggests the peer restarted.
 //

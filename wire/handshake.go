@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/tls"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/kadnode/kadnode/kad"
@@ -19,17 +21,23 @@ import (
 // logged by the transport instead.
 var quietLogs = &logging.DefaultLoggerFactory{DefaultLogLevel: logging.LogLevelDisabled}
 
-// dtlsConfig is the pion configuration of one handshake. Both sides present
-// their self-signed certificate; a node is its key, so no chain is
-// verified: the ID is derived from the certificate the peer proved it holds.
+// dtlsConfig is the pion configuration of one handshake. The server
+// presents its self-signed certificate; the client proves its key inside
+// the session (proof.go), so that the server can keep the session for
+// resumption (tickets.go). A node is its key, so no chain is verified:
+// the ID is derived from the key the peer proved it holds.
 func (t *Transport) dtlsConfig(s *session) *dtls.Config {
 	cfg := baseDTLSConfig(t.id, t.alpn)
 	cfg.LoggerFactory = pionLogs{&t.stats}
 	cfg.InsecureSkipVerifyHello = !s.client // the mux checked the cookie (cookie.go)
+	cfg.SessionStore = sessionTickets{s}
 	cfg.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
 		id, err := peerIDFromCerts(raw)
-		if err == nil && s.expect != nil && id != *s.expect {
-			err = &kad.IDMismatchError{Addr: s.addr, Expected: *s.expect, Got: id}
+		if err == nil {
+			s.certID = &id
+			if s.expect != nil && id != *s.expect {
+				err = &kad.IDMismatchError{Addr: s.addr, Expected: *s.expect, Got: id}
+			}
 		}
 		s.verifyErr = err
 		return err
@@ -47,7 +55,7 @@ func baseDTLSConfig(id *Identity, alpn string) *dtls.Config {
 		MTU:                  dtlsMTU,
 		LoggerFactory:        quietLogs,
 		InsecureSkipVerify:   true,
-		ClientAuth:           dtls.RequireAnyClientCert,
+		ClientAuth:           dtls.NoClientCert, // the client proves its key in-band (proof.go)
 	}
 }
 
@@ -65,7 +73,8 @@ func peerIDFromCerts(raw [][]byte) (krpc.ID, error) {
 	return IDFromCert(c), nil
 }
 
-// run is the session's goroutine: the handshake, then the record reader.
+// run is the session's goroutine: the handshake, the identity proof, then
+// the record reader.
 func (s *session) run() {
 	defer s.t.wg.Done()
 	cfg := s.t.dtlsConfig(s)
@@ -76,11 +85,15 @@ func (s *session) run() {
 	} else {
 		dc, err = dtls.ServerWithContext(s.hsCtx, s.vc, cfg)
 	}
+	if !s.client {
+		s.releaseEarly() // on failure too: nothing is held for a dead session
+	}
+	var first []byte // the server's: a message that came with the proof
+	if err == nil {
+		first, err = s.establish(dc)
+	}
 	timedOut := errors.Is(s.hsCtx.Err(), context.DeadlineExceeded)
 	s.hsCancel()
-	if err == nil {
-		err = s.checkEstablished(dc)
-	}
 	if err != nil {
 		if dc != nil {
 			dc.Close()
@@ -99,26 +112,94 @@ func (s *session) run() {
 	if old != nil {
 		old.close()
 	}
+	if len(first) > 0 {
+		s.receive(first)
+	}
 	s.readLoop()
 }
 
-// checkEstablished re-checks what the callbacks checked, from the state
-// pion reports, and records the peer's ID.
-func (s *session) checkEstablished(dc *dtls.Conn) error {
+// establish ends a completed DTLS handshake: the client checks whose the
+// session is and sends its proof; the server waits for that proof. The
+// server returns the message that came with the proof, if any.
+func (s *session) establish(dc *dtls.Conn) ([]byte, error) {
+	st := dc.ConnectionState()
+	if !s.client {
+		return s.readProof(dc, &st)
+	}
+	if err := s.checkServer(&st); err != nil {
+		return nil, err
+	}
+	proof, err := makeProof(s.t.id.Key, &st)
+	if err != nil {
+		return nil, err
+	}
+	s.proof = proof
+	if _, err := dc.Write(proof); err != nil {
+		return nil, fmt.Errorf("sending the identity proof to %s: %w", s.addr, err)
+	}
+	if s.ticketUsed && len(st.PeerCertificates) == 0 {
+		s.t.stats.resumed.Add(1)
+	}
+	return nil, nil
+}
+
+// checkServer re-checks what the callbacks checked, from the state pion
+// reports, and records the server's ID: from its certificate, or, when
+// the session was resumed and none was shown, from the ticket.
+func (s *session) checkServer(st *dtls.State) error {
 	// pion's State drops NegotiatedProtocol when it copies the state, so
 	// the network is enforced by ALPN negotiation itself (a mismatch is a
 	// no_application_protocol alert) and by the mux refusing a ClientHello
 	// without ALPN.
-	st := dc.ConnectionState()
-	id, err := peerIDFromCerts(st.PeerCertificates)
-	if err != nil {
-		return err
+	var id krpc.ID
+	if len(st.PeerCertificates) == 0 && s.ticketUsed {
+		id = s.ticketPeer
+	} else {
+		var err error
+		if id, err = peerIDFromCerts(st.PeerCertificates); err != nil {
+			return err
+		}
 	}
 	if s.expect != nil && id != *s.expect {
 		return &kad.IDMismatchError{Addr: s.addr, Expected: *s.expect, Got: id}
 	}
 	s.peerID = id
 	return nil
+}
+
+// readProof waits, within the handshake's time, for the client's first
+// record, checks the identity proof it starts with and records the
+// client's ID. It returns what followed the proof in that record.
+func (s *session) readProof(dc *dtls.Conn, st *dtls.State) ([]byte, error) {
+	// The handshake's context bounds the wait: its deadline, or a newer
+	// handshake that superseded this one, unblocks the read.
+	stop := context.AfterFunc(s.hsCtx, func() { dc.SetReadDeadline(time.Unix(1, 0)) })
+	buf := make([]byte, sessionReadBufferSize)
+	n, err := dc.Read(buf)
+	if !stop() {
+		return nil, fmt.Errorf("no identity proof from %s within the handshake: %w", s.addr, s.hsCtx.Err())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("waiting for the identity proof of %s: %w", s.addr, err)
+	}
+	s.recvs.Add(1)
+	proof, rest, ok := splitProof(buf[:n])
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", s.addr, errNoProof)
+	}
+	ekm, err := proofKeyingMaterial(st)
+	if err != nil {
+		return nil, fmt.Errorf("exporting keying material to check the identity proof: %w", err)
+	}
+	id, err := checkProof(proof, ekm)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.addr, err)
+	}
+	s.peerID, s.proof = id, bytes.Clone(proof)
+	if s.ticketUsed {
+		s.t.stats.resumed.Add(1)
+	}
+	return bytes.Clone(rest), nil
 }
 
 // promote makes s the established session of its slot, returning the one

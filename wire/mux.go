@@ -87,7 +87,12 @@ func (t *Transport) route(from netip.AddrPort, b []byte) {
 	// Application data belongs to the established session; handshake
 	// records to a handshake in progress when there is one.
 	s := sl.hs
-	if d.Kind == KindAppData && sl.est != nil {
+	if d.Kind == KindAppData && s != nil && s.holdEarly(b) {
+		if sl.est == nil {
+			return
+		}
+		s = sl.est // a restarted peer's record may still be for est
+	} else if d.Kind == KindAppData && sl.est != nil {
 		if s != nil {
 			// A restarted peer may send data on the new session before its
 			// handshake here is promoted; the session that cannot decrypt
@@ -98,11 +103,17 @@ func (t *Transport) route(from netip.AddrPort, b []byte) {
 	} else if s == nil {
 		s = sl.est
 	}
-	if s == sl.est && d.Epoch == 0 && !finalFlightResent(s, b) {
-		// An established session takes only encrypted records; pion would
-		// act on a plaintext alert that anyone could forge.
-		t.stats.drop(dropUnexpected)
-		return
+	if s == sl.est && d.Epoch == 0 {
+		switch {
+		case !finalFlightResent(s, b):
+			// An established session takes only encrypted records; pion
+			// would act on a plaintext alert that anyone could forge.
+			t.stats.drop(dropUnexpected)
+			return
+		case s.client:
+			s.resendLastFlight()
+			return
+		}
 	}
 	if !s.vc.deliver(b) {
 		t.stats.drop(dropQueueFull)
@@ -171,6 +182,57 @@ func (t *Transport) routeHello(from netip.AddrPort, sl *peerSlot, b []byte, d *D
 	t.pending++
 }
 
+// holdEarly keeps b, an application-data record for the server handshake
+// s, until pion has finished that handshake, and reports whether it did.
+// After a resumed handshake the client finishes first and sends its proof
+// and queries at once; if its last flight was lost, pion's server would
+// take those records while it waits for the flight to come again, and
+// its reader blocks on the second one (pion buffers one), so the resent
+// flight is never read and the handshake times out. Called with t.mu held.
+func (s *session) holdEarly(b []byte) bool {
+	if s.client || s.pionDone {
+		return false
+	}
+	if len(s.early) >= maxEarlyRecords {
+		s.t.stats.drop(dropQueueFull)
+		return true
+	}
+	s.early = append(s.early, bytes.Clone(b))
+	return true
+}
+
+// releaseEarly marks pion's server handshake of s finished and hands it the
+// records held meanwhile.
+func (s *session) releaseEarly() {
+	s.t.mu.Lock()
+	defer s.t.mu.Unlock()
+	s.pionDone = true
+	for _, b := range s.early {
+		if !s.vc.deliver(b) {
+			s.t.stats.drop(dropQueueFull)
+		}
+	}
+	s.early = nil
+}
+
+// resendLastFlight sends our last handshake flight again, as pion's
+// client does not: after a resumed handshake the client finishes first,
+// and when its last flight is lost the server sends its own again, which
+// pion v2's finished client reads and never answers, so the server's
+// handshake times out under a session the client counts as live. Bounded
+// per session, so a peer cannot make us send without end. Called with
+// t.mu held.
+func (s *session) resendLastFlight() {
+	if len(s.lastFlight) == 0 || s.flightResends >= maxFlightResends {
+		s.t.stats.drop(dropUnexpected)
+		return
+	}
+	s.flightResends++
+	for _, d := range s.lastFlight {
+		s.t.sock.WriteToUDPAddrPort(d, s.addr) //nolint:errcheck // lost like any datagram; the server resends
+	}
+}
+
 // admitInbound applies the limits to a new inbound handshake. Called with
 // t.mu held.
 func (t *Transport) admitInbound(from netip.AddrPort, sl *peerSlot) bool {
@@ -188,13 +250,14 @@ func (t *Transport) admitInbound(from netip.AddrPort, sl *peerSlot) bool {
 }
 
 // finalFlightResent reports whether b, a plaintext record for the
-// established session s, is the client's last handshake flight sent again:
-// our own last flight (ChangeCipherSpec, Finished) was lost, so the client
-// never finished and resends its flight, and pion, which has finished,
-// answers by sending ours again. Without it the client times out on a
-// session we count as live. Only a server session that has not decrypted
-// a record yet takes it (a client that finished sends its first query at
-// once), and only handshake records, never a plaintext alert.
+// established session s, is the peer's part of a handshake that we
+// finished and it did not: our own last flight was lost, so the peer
+// resends its last flight (or, after a resumed handshake, the server
+// resends its only one), and pion, which has finished, answers by sending
+// ours again. Without it the peer times out on a session we count as
+// live. Only a session that has not decrypted a record yet takes it (a
+// server counts the client's proof, which comes once the client
+// finished), and only handshake records, never a plaintext alert.
 func finalFlightResent(s *session, b []byte) bool {
-	return !s.client && s.recvs.Load() == 0 && len(b) > 0 && b[0] == contentHandshake
+	return s.recvs.Load() == 0 && len(b) > 0 && b[0] == contentHandshake
 }

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -146,6 +147,11 @@ func (s *session) exchange(ctx context.Context, q *krpc.Msg) (*krpc.Msg, uint64,
 		return nil, 0, err
 	}
 	seen := s.recvs.Load()
+	if s.client && seen == 0 {
+		// Until the server answers, the proof goes in front (proof.go):
+		// the record that carried it alone may have been lost.
+		b = append(s.proof[:len(s.proof):len(s.proof)], b...)
+	}
 	s.touch()
 	if _, err := s.conn.Write(b); err != nil {
 		if isClosed(s.closing) {
@@ -198,9 +204,19 @@ func (s *session) readLoop() {
 	}
 }
 
-// receive handles one decrypted KRPC message.
+// receive handles one decrypted KRPC message, on the server perhaps
+// behind the client's identity proof again.
 func (s *session) receive(b []byte) {
 	t := s.t
+	if proof, rest, ok := splitProof(b); ok {
+		if s.client || !bytes.Equal(proof, s.proof) {
+			t.stats.drop(dropMalformed)
+			return
+		}
+		if b = rest; len(b) == 0 {
+			return
+		}
+	}
 	m, err := kad.DecodeMsg(b)
 	if err != nil {
 		var me *kad.MalformedError

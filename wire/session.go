@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"context"
 	"net/netip"
 	"sync"
@@ -27,6 +28,15 @@ type session struct {
 	// before its handshake ended; nil otherwise.
 	next *session
 	conn *dtls.Conn
+	// Server only: pionDone is set once pion's handshake has finished;
+	// until then the mux holds application data in early (holdEarly).
+	pionDone bool
+	early    [][]byte
+	// Client only: lastFlight is our last handshake flight as pion wrote
+	// it, from its ChangeCipherSpec on, and flightResends how often the
+	// mux sent it again (resendLastFlight).
+	lastFlight    [][]byte
+	flightResends int
 
 	hsCtx    context.Context
 	hsCancel context.CancelFunc
@@ -35,8 +45,18 @@ type session struct {
 	done     chan struct{} // closed when the handshake ended (or was superseded)
 	err      error         // why the handshake failed; read after done
 
-	verifyErr   error   // set by the certificate check, preferred over pion's error
-	peerID      krpc.ID // from the certificate; read after done
+	verifyErr error    // set by the certificate check, preferred over pion's error
+	certID    *krpc.ID // client: the ID the server's certificate proved
+	// ticketUsed is set when pion took a ticket to resume (tickets.go); on
+	// the client, ticketPeer is the ID kept with it. Written by pion's
+	// handshake, read after it ended.
+	ticketUsed bool
+	ticketPeer krpc.ID
+	// proof is the client's identity proof (proof.go): on the client, the
+	// one it sends in front of its queries until the server answers; on
+	// the server, the one it checked, which may come again.
+	proof       []byte
+	peerID      krpc.ID // from the certificate or the proof; read after done
 	established atomic.Bool
 	lastUse     atomic.Int64  // unix nanoseconds of the last record in or out
 	recvs       atomic.Uint64 // records decrypted on this session
@@ -95,6 +115,13 @@ func (s *session) noteClientWrite(b []byte) bool {
 	defer s.t.mu.Unlock()
 	if s.next != nil {
 		return false
+	}
+	switch {
+	case len(b) == 0:
+	case b[0] == contentChangeCipherSpec:
+		s.lastFlight = append(s.lastFlight[:0], bytes.Clone(b))
+	case b[0] == contentHandshake && len(s.lastFlight) > 0:
+		s.lastFlight = append(s.lastFlight, bytes.Clone(b))
 	}
 	if !s.hasRandom {
 		if d := Classify(b); d.Kind == KindClientHello {

@@ -7,7 +7,10 @@ type Stats struct {
 	LiveSessions      int
 	PendingHandshakes int
 	Handshakes        map[string]uint64 // by outcome, see the outcome constants
-	Dropped           map[string]uint64 // by reason, see the drop constants
+	// Resumed counts the handshakes among the "ok" ones that resumed a
+	// session (tickets.go) instead of running the full exchange.
+	Resumed uint64
+	Dropped map[string]uint64 // by reason, see the drop constants
 }
 
 // handshakeOutcome is how a handshake ended.
@@ -60,6 +63,7 @@ var dropNames = [numDropReasons]string{
 type counters struct {
 	handshakes [numOutcomes]atomic.Uint64
 	dropped    [numDropReasons]atomic.Uint64
+	resumed    atomic.Uint64
 }
 
 func (c *counters) handshake(o handshakeOutcome) { c.handshakes[o].Add(1) }
@@ -69,7 +73,7 @@ func (c *counters) dropN(r dropReason, n uint64) { c.dropped[r].Add(n) }
 // Stats snapshots the counters.
 func (t *Transport) Stats() Stats {
 	t.mu.Lock()
-	s := Stats{LiveSessions: t.live, PendingHandshakes: t.pending}
+	s := Stats{LiveSessions: t.live, PendingHandshakes: t.pending, Resumed: t.stats.resumed.Load()}
 	t.mu.Unlock()
 	s.Handshakes = make(map[string]uint64, numOutcomes)
 	for i := range t.stats.handshakes {

@@ -97,6 +97,10 @@ type Transport struct {
 	handler atomic.Pointer[kad.Handler]
 	stats   counters
 
+	// Resumable sessions (tickets.go): those this node served, and those
+	// it dialled, with the server's ID.
+	serverTickets, clientTickets *ticketCache
+
 	mu      sync.Mutex
 	peers   map[netip.AddrPort]*peerSlot
 	pending int // sessions in a handshake (peerSlot.hs)
@@ -158,6 +162,7 @@ func Listen(cfg Config) (*Transport, error) {
 		limiter: newIPLimiter(cfg.HandshakesPerIPPerSecond),
 		done:    make(chan struct{}),
 	}
+	t.serverTickets, t.clientTickets = newTicketCache(cfg.Now), newTicketCache(cfg.Now)
 	t.wg.Add(1)
 	go t.readLoop()
 	return t, nil

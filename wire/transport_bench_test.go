@@ -29,21 +29,39 @@ import (
 // trip benchmark: 6 IPv4 contacts make a reply of about 200 bytes.
 const benchNodes = 6
 
+// BenchmarkHandshake: "full" runs the whole exchange every time (the
+// client forgets its tickets), "resumed" the abbreviated handshake with a
+// peer met before (tickets.go); both include the identity proof.
 func BenchmarkHandshake(b *testing.B) {
-	b.Run("mux", func(b *testing.B) {
-		hub, c := newBenchNode(b), newBenchNode(b)
-		ctx := context.Background()
-		b.ResetTimer()
-		cpu := cpuTime()
-		for range b.N {
-			s, _, err := c.sessionFor(ctx, hub.LocalAddr(), nil)
-			if err != nil {
-				b.Fatal(err)
+	for _, resume := range []bool{false, true} {
+		b.Run(map[bool]string{false: "full", true: "resumed"}[resume], func(b *testing.B) {
+			hub, c := newBenchNode(b), newBenchNode(b)
+			ctx := context.Background()
+			if resume { // the first, full handshake makes the ticket
+				s, _, err := c.sessionFor(ctx, hub.LocalAddr(), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				s.close()
 			}
-			s.close()
-		}
-		reportRate(b, cpu, "handshakes")
-	})
+			b.ResetTimer()
+			cpu := cpuTime()
+			for range b.N {
+				if !resume {
+					c.clientTickets.clear()
+				}
+				s, _, err := c.sessionFor(ctx, hub.LocalAddr(), nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				s.close()
+			}
+			reportRate(b, cpu, "handshakes")
+			if got := c.Stats().Resumed; resume != (got > 0) {
+				b.Fatalf("resumed %d of %d handshakes", got, b.N)
+			}
+		})
+	}
 	b.Run("pion", func(b *testing.B) {
 		cfgC, cfgS := pionConfigs(b)
 		b.ResetTimer()

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"crypto/ed25519"
 	"net"
 	"sync"
 	"testing"
@@ -47,6 +48,9 @@ func TestReplayedRecordsCounted(t *testing.T) {
 	defer c.Close()
 	id, err := peerIDFromCerts(cfg.Certificates[0].Certificate)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ProveIdentity(c, &Identity{Key: cfg.Certificates[0].PrivateKey.(ed25519.PrivateKey)}); err != nil {
 		t.Fatal(err)
 	}
 	buf := make([]byte, sessionReadBufferSize)

@@ -330,3 +330,11 @@ func (n *testNode) established(addr netip.AddrPort) *session {
 	}
 	return nil
 }
+
+// clear forgets every ticket.
+func (c *ticketCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.byKey)
+	c.order.Init()
+}

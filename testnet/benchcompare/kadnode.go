@@ -128,6 +128,7 @@ func (kn *kadnodeNet) transportTotals() wire.Stats {
 		st := tr.Stats()
 		total.LiveSessions += st.LiveSessions
 		total.PendingHandshakes += st.PendingHandshakes
+		total.Resumed += st.Resumed
 		for k, v := range st.Handshakes {
 			total.Handshakes[k] += v
 		}

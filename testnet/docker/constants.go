@@ -61,15 +61,19 @@ const (
 const (
 	defaultNodes = 20
 	// The whole command's default bound grows with the network: the
-	// lookup and restart steps visit the nodes one at a time, at a second
-	// or more each on a busy machine. With the default watch, 20 nodes get
+	// restart step visits the nodes one at a time, at a second or more
+	// each on a busy machine. With the default watch, 20 nodes get
 	// 8 minutes and 100 nodes 28 (a 100-node check took 11 minutes at a
 	// load average around 10, and 20 at 50).
 	checkTimeBase    = time.Minute
 	checkTimePerNode = 15 * time.Second
 	defaultSample    = 3 // lookups per node in the lookup step
-	pollInterval     = 2 * time.Second
-	apiPollInterval  = 500 * time.Millisecond
+	// lookupWorkers bounds the lookups (over the nodes' API) that the
+	// lookup steps run at once: a few in flight keep the step short
+	// without piling handshakes on a 2-core machine.
+	lookupWorkers   = 8
+	pollInterval    = 2 * time.Second
+	apiPollInterval = 500 * time.Millisecond
 	// restartBatch is how many nodes the persistence step restarts at once:
 	// one, because a node restarting beside its contacts may rightly evict
 	// them (they are down), which would hide what the step checks.

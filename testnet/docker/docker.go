@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/netip"
 	"os"
@@ -88,18 +87,6 @@ func (d *dockerCLI) kadnode(ctx context.Context, service string, args ...string)
 	return d.docker(ctx, full...)
 }
 
-// kadnodeJSON runs a kadnode command with --json and decodes its output.
-func (d *dockerCLI) kadnodeJSON(ctx context.Context, service string, v any, args ...string) error {
-	out, err := d.kadnode(ctx, service, append(args, "--json")...)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(out, v); err != nil {
-		return fmt.Errorf("%s: kadnode %s --json printed %q: %v", service, strings.Join(args, " "), truncate(out), err)
-	}
-	return nil
-}
-
 // ip is a service's address on the testnet network; it can change when a
 // container is recreated or reconnected.
 func (d *dockerCLI) ip(ctx context.Context, service string) (netip.Addr, error) {
@@ -165,14 +152,6 @@ func pollEvery(ctx context.Context, every, timeout time.Duration, cond func() (b
 		case <-t.C:
 		}
 	}
-}
-
-func truncate(b []byte) string {
-	const max = 300
-	if len(b) > max {
-		return string(b[:max]) + "…"
-	}
-	return string(b)
 }
 
 func fields(b []byte) []string { return strings.Fields(string(b)) }

@@ -267,21 +267,22 @@ func (c *checker) stepRestartAll(ctx context.Context) error {
 		return fmt.Errorf("tables changed over the restart:\n%s", strings.Join(problems, "\n"))
 	}
 	c.logf("%d nodes restarted, %d at a time; all %d table entries kept", len(svcs), restartBatch, kept)
-	var failures []string
-	for i, from := range svcs {
-		to := svcs[(i+1)%len(svcs)]
-		err := poll(ctx, stepTimeout, func() (bool, string) {
-			if _, err := c.lookupFinds(ctx, from, to); err != nil {
+	nodes, err := c.reach(ctx, svcs)
+	if err != nil {
+		return err
+	}
+	errs := make([]error, len(svcs))
+	forEachBounded(len(svcs), lookupWorkers, func(i int) {
+		from, to := nodes[svcs[i]], nodes[svcs[(i+1)%len(svcs)]]
+		errs[i] = poll(ctx, stepTimeout, func() (bool, string) {
+			if _, err := c.lookupVia(ctx, from, to); err != nil {
 				return false, err.Error()
 			}
 			return true, ""
 		})
-		if err != nil {
-			failures = append(failures, err.Error())
-		}
-	}
-	if len(failures) > 0 {
-		return fmt.Errorf("lookups after the restarts failed:\n%s", strings.Join(failures, "\n"))
+	})
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("lookups after the restarts failed:\n%v", err)
 	}
 	c.logf("each node found the next one after the restarts")
 	return nil

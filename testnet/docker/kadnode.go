@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -70,6 +71,12 @@ func (d *dockerCLI) apiJSON(ctx context.Context, service, path string, v any) er
 	if err != nil {
 		return err
 	}
+	return apiJSONVia(ctx, client, service, path, v)
+}
+
+// apiJSONVia is apiJSON through a client from apiClient, which a step that
+// asks one node many things makes once.
+func apiJSONVia(ctx context.Context, client *http.Client, service, path string, v any) error {
 	resp, err := testnet.Get(ctx, client, "http://"+apiAddr+path)
 	if err != nil {
 		return fmt.Errorf("%s: %w", service, err)
@@ -97,9 +104,27 @@ func (d *dockerCLI) apiClient(ctx context.Context, service string) (*http.Client
 }
 
 func (d *dockerCLI) lookup(ctx context.Context, service, target string) (lookupJSON, error) {
+	client, err := d.apiClient(ctx, service)
+	if err != nil {
+		return lookupJSON{}, err
+	}
+	return lookupVia(ctx, client, service, target)
+}
+
+// lookupVia has a service look up target through its control API (GET
+// /api/lookup, what `kadnode lookup --api` asks), which costs no process
+// in the container. Like that command, it fails a lookup that nobody
+// answered: that is no evidence the target is absent.
+func lookupVia(ctx context.Context, client *http.Client, service, target string) (lookupJSON, error) {
 	var l lookupJSON
-	err := d.kadnodeJSON(ctx, service, &l, "lookup", target, "--api", apiAddr)
-	return l, err
+	if err := apiJSONVia(ctx, client, service, "/api/lookup?target="+url.QueryEscape(target), &l); err != nil {
+		return l, err
+	}
+	if !l.Found && l.Stats.Responses == 0 {
+		return l, fmt.Errorf("%s: lookup of %s failed: none of its %d queries was answered (%d timed out)",
+			service, target, l.Stats.Queries, l.Stats.Timeouts)
+	}
+	return l, nil
 }
 
 // bucketIDs is the set of IDs in a table's buckets (not its replacement

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"net/netip"
 	"slices"
 	"strings"
@@ -166,24 +167,38 @@ func (c *checker) stepJoin(ctx context.Context) error {
 
 // stepLookups has node i look up nodes i+1..i+sample (in ring order, so
 // every node is also a target) and checks each is found at its container's
-// address.
+// address. The lookups go over the nodes' control API, lookupWorkers at a
+// time.
 func (c *checker) stepLookups(ctx context.Context) error {
 	svcs := c.spec.initial()
-	var failures []string
-	total, rounds, queries := 0, 0, 0
+	nodes, err := c.reach(ctx, svcs)
+	if err != nil {
+		return err
+	}
+	type job struct{ from, to string }
+	var jobs []job
 	for i, from := range svcs {
 		for j := 1; j <= c.o.sample; j++ {
-			to := svcs[(i+j)%len(svcs)]
-			l, err := c.lookupFinds(ctx, from, to)
-			total++
-			if err != nil {
-				failures = append(failures, err.Error())
-				continue
-			}
-			rounds += l.Stats.Rounds
-			queries += l.Stats.Queries
+			jobs = append(jobs, job{from, svcs[(i+j)%len(svcs)]})
 		}
 	}
+	results := make([]lookupJSON, len(jobs))
+	errs := make([]error, len(jobs))
+	forEachBounded(len(jobs), lookupWorkers, func(i int) {
+		from, to := nodes[jobs[i].from], nodes[jobs[i].to]
+		results[i], errs[i] = c.lookupVia(ctx, from, to)
+	})
+	var failures []string
+	rounds, queries := 0, 0
+	for i, err := range errs {
+		if err != nil {
+			failures = append(failures, err.Error())
+			continue
+		}
+		rounds += results[i].Stats.Rounds
+		queries += results[i].Stats.Queries
+	}
+	total := len(jobs)
 	if len(failures) > 0 {
 		return fmt.Errorf("%d of %d lookups failed:\n%s", len(failures), total, strings.Join(failures, "\n"))
 	}
@@ -192,23 +207,85 @@ func (c *checker) stepLookups(ctx context.Context) error {
 	return nil
 }
 
+// apiNode is what a step needs to ask a node for lookups and to check it
+// is found: its API client and its current address.
+type apiNode struct {
+	service string
+	client  *http.Client
+	addr    netip.AddrPort
+}
+
+// reach resolves each service's API client and address once, in parallel.
+func (c *checker) reach(ctx context.Context, svcs []string) (map[string]apiNode, error) {
+	nodes := make([]apiNode, len(svcs))
+	errs := make([]error, len(svcs))
+	forEachBounded(len(svcs), lookupWorkers, func(i int) {
+		nodes[i], errs[i] = c.node(ctx, svcs[i])
+	})
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := make(map[string]apiNode, len(svcs))
+	for _, n := range nodes {
+		out[n.service] = n
+	}
+	return out, nil
+}
+
+func (c *checker) node(ctx context.Context, service string) (apiNode, error) {
+	client, err := c.d.apiClient(ctx, service)
+	if err != nil {
+		return apiNode{}, err
+	}
+	addr, err := c.addr(ctx, service)
+	if err != nil {
+		return apiNode{}, err
+	}
+	return apiNode{service: service, client: client, addr: addr}, nil
+}
+
 // lookupFinds has from look up to's ID and checks the answer against to's
 // current container address.
 func (c *checker) lookupFinds(ctx context.Context, from, to string) (lookupJSON, error) {
-	want, err := c.addr(ctx, to)
+	f, err := c.node(ctx, from)
 	if err != nil {
 		return lookupJSON{}, err
 	}
-	l, err := c.d.lookup(ctx, from, c.ids[to])
+	t, err := c.node(ctx, to)
+	if err != nil {
+		return lookupJSON{}, err
+	}
+	return c.lookupVia(ctx, f, t)
+}
+
+// lookupVia has from look up to's ID and checks the answer against to's
+// address.
+func (c *checker) lookupVia(ctx context.Context, from, to apiNode) (lookupJSON, error) {
+	l, err := lookupVia(ctx, from.client, from.service, c.ids[to.service])
 	switch {
 	case err != nil:
-		return l, fmt.Errorf("%s → %s: %v", from, to, err)
+		return l, fmt.Errorf("%s → %s: %v", from.service, to.service, err)
 	case !l.Found:
-		return l, fmt.Errorf("%s → %s: not found (%d queries, %d timeouts)", from, to, l.Stats.Queries, l.Stats.Timeouts)
-	case l.Addr != want.String():
-		return l, fmt.Errorf("%s → %s: found at %s, but it is at %s", from, to, l.Addr, want)
+		return l, fmt.Errorf("%s → %s: not found (%d queries, %d timeouts)", from.service, to.service, l.Stats.Queries, l.Stats.Timeouts)
+	case l.Addr != to.addr.String():
+		return l, fmt.Errorf("%s → %s: found at %s, but it is at %s", from.service, to.service, l.Addr, to.addr)
 	}
 	return l, nil
+}
+
+// forEachBounded calls f(0..n-1), at most workers at a time, and returns
+// when all have returned.
+func forEachBounded(n, workers int, f func(i int)) {
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			f(i)
+		})
+	}
+	wg.Wait()
 }
 
 func (c *checker) addr(ctx context.Context, service string) (netip.AddrPort, error) {

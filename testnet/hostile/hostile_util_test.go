@@ -388,6 +388,9 @@ func dialRogue(t testing.TB, ip netip.Addr, to netip.AddrPort) *rogue {
 		udp.Close()
 		t.Fatalf("rogue handshake from %s: %v", ip, err)
 	}
+	if err := wire.ProveIdentity(conn, id); err != nil {
+		t.Fatalf("rogue identity proof from %s: %v", ip, err)
+	}
 	r := &rogue{id: id, addr: udp.LocalAddr().(*net.UDPAddr).AddrPort(), sock: sock, conn: conn}
 	t.Cleanup(func() { conn.Close() })
 	return r

@@ -74,8 +74,14 @@ type NATResult struct {
 	Handouts HandoutStats
 	// Punches and relays summed over all nodes.
 	PunchesOK, PunchesFailed, Relays, DialBacks uint64
+	PunchesSkipped                              uint64 // by lookups behind symmetric NATs
+	PunchesDiscounted                           uint64 // failed for requesters unsure of their port
 	Filtered                                    uint64 // queries dropped by a NAT filter
 	Duration                                    time.Duration
+	// SettleQueries is, per kind, the find_node and ping queries a node
+	// sent per minute of simulated time while settling: the upkeep that
+	// NAT handling costs, with no measured lookups running.
+	SettleQueries map[string]float64
 }
 
 // NATTargetResult is one row: lookups for one kind of target from one
@@ -109,10 +115,12 @@ func RunNATExperiment(ctx context.Context, cfg NATExperimentConfig) (NATResult, 
 		return NATResult{}, err
 	}
 	defer c.Close()
+	before := c.queriesSent()
 	if err := sleepCtx(ctx, cfg.Settle); err != nil {
 		return NATResult{}, fmt.Errorf("sim: settling stopped: %w", err)
 	}
 	res := NATResult{Nodes: len(c.Members), Mix: *cfg.Cluster.NAT, Build: c.Build}
+	res.SettleQueries = c.queryRates(before, c.queriesSent(), cfg.Settle)
 	c.classification(&res)
 	start := wallNow()
 	targets, err := c.measureNAT(ctx, cfg)
@@ -127,6 +135,8 @@ func RunNATExperiment(ctx context.Context, cfg NATExperimentConfig) (NATResult, 
 		res.PunchesFailed += st.PunchesFailed
 		res.Relays += st.Relays
 		res.DialBacks += st.DialBacks
+		res.PunchesSkipped += st.PunchesSkipped
+		res.PunchesDiscounted += st.PunchesDiscounted
 	}
 	res.Handouts = c.Net.Handouts()
 	res.Filtered = c.Net.Stats().Filtered
@@ -150,6 +160,37 @@ func (c *Cluster) classification(res *NATResult) {
 			res.ClientMode[kind]++
 		}
 	}
+}
+
+// queriesSent is, per member, the queries it has sent so far.
+func (c *Cluster) queriesSent() []uint64 {
+	out := make([]uint64, len(c.Members))
+	for i, m := range c.Members {
+		for _, byOutcome := range m.Node.Stats().RPCsOut {
+			for _, v := range byOutcome {
+				out[i] += v
+			}
+		}
+	}
+	return out
+}
+
+// queryRates is, per kind, the mean queries a member sent per minute
+// between two queriesSent snapshots taken d apart.
+func (c *Cluster) queryRates(before, after []uint64, d time.Duration) map[string]float64 {
+	sum, nodes := make(map[string]float64), make(map[string]int)
+	for i, m := range c.Members {
+		k := m.Endpoint.Kind().String()
+		sum[k] += float64(after[i] - before[i])
+		nodes[k]++
+	}
+	out := make(map[string]float64, len(sum))
+	for k, s := range sum {
+		if d > 0 {
+			out[k] = s / float64(nodes[k]) / d.Minutes()
+		}
+	}
+	return out
 }
 
 // natJob is one measured lookup.

@@ -11,16 +11,16 @@ import (
 // node concluded about itself.
 func WriteNATMarkdown(w io.Writer, results []NATResult) error {
 	var b strings.Builder
-	b.WriteString("| N | public / cone / symmetric | live cone nodes found and reached | timeouts per lookup (mean, all lookups) | from public and cone nodes | symmetric nodes handed out | cone handed out at an address | punches ok / failed | classified right | build (wall / simulated) | measuring (wall) |\n")
+	b.WriteString("| N | public / cone / symmetric | live cone nodes found and reached | timeouts per lookup (mean, all lookups) | from public and cone nodes | symmetric nodes handed out | cone handed out at an address | punches ok / failed / discounted / skipped | classified right | build (wall / simulated) | measuring (wall) |\n")
 	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range results {
 		cone := r.row("cone", "all")
 		all := r.timeoutsMean(func(t NATTargetResult) bool { return t.Source == "all" })
 		punchable := r.timeoutsMean(func(t NATTargetResult) bool { return t.Source == "public" || t.Source == "cone" })
-		fmt.Fprintf(&b, "| %d | %d / %d / %d | %s found, %s reached | %.2f | %.2f | %d of %d (%d times) | %d | %d / %d | %s | %s / %s | %s |\n",
+		fmt.Fprintf(&b, "| %d | %d / %d / %d | %s found, %s reached | %.2f | %.2f | %d of %d (%d times) | %d | %d / %d / %d / %d | %s | %s / %s | %s |\n",
 			r.Nodes, r.Members["public"], r.Members["cone"], r.Members["symmetric"], pct(cone.Found), pct(cone.Reached), all, punchable,
 			r.Handouts.SymmetricNodes, r.Members["symmetric"], r.Handouts.SymmetricTimes, r.Handouts.ConeAtAddress,
-			r.PunchesOK, r.PunchesFailed, pct(r.accuracy()), r.Build.Duration.Round(1e9), r.Build.Simulated.Round(1e9), r.Duration.Round(1e9))
+			r.PunchesOK, r.PunchesFailed, r.PunchesDiscounted, r.PunchesSkipped, pct(r.accuracy()), r.Build.Duration.Round(1e9), r.Build.Simulated.Round(1e9), r.Duration.Round(1e9))
 	}
 	b.WriteString("\nLookups by target and by the kind of node that looks up (found and reached: the lookup returned the node at its external address, and a ping there then succeeded):\n\n")
 	b.WriteString("| N | target | from | lookups | found | reached | timeouts mean / p50 / p99 | queries p50 / p99 | latency p50 / p99 |\n")
@@ -48,6 +48,13 @@ func WriteNATMarkdown(w io.Writer, results []NATResult) error {
 			}
 			fmt.Fprintf(&b, " %d |\n", r.ClientMode[k])
 		}
+	}
+	b.WriteString("\nQueries (find_node and ping) each node sent per minute while settling, by NAT model:\n\n")
+	b.WriteString("| N | public | cone | symmetric |\n")
+	b.WriteString("|---:|---:|---:|---:|\n")
+	for _, r := range results {
+		q := r.SettleQueries
+		fmt.Fprintf(&b, "| %d | %.1f | %.1f | %.1f |\n", r.Nodes, q["public"], q["cone"], q["symmetric"])
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
