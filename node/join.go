@@ -13,79 +13,84 @@ import (
 	"github.com/kadnode/kadnode/kad"
 )
 
-// joinLoop runs the join until it succeeds, backing off between attempts,
-// then revalidates the contacts the store gave back. Afterwards it joins
-// again whenever the table goes empty (every contact evicted), through the
-// seeds and the last contacts the table held, since an empty table cannot
-// look anything up.
-func (n *Node) joinLoop() {
-	defer n.wg.Done()
-	known := n.loaded
-	if len(n.cfg.Seeds) > 0 || len(known) > 0 {
-		if !n.joinUntilDone(known) {
-			return
-		}
-		n.revalidateLoaded(n.ctx)
-	} // else the first node of a network: joined at start
-	for {
-		var ok bool
-		if known, ok = n.waitEmptyTable(known); !ok {
-			return
-		}
-		n.log.Info("routing table is empty; joining again", "seeds", len(n.cfg.Seeds), "last_contacts", len(known))
-		if !n.joinUntilDone(known) {
-			return
-		}
-	}
+// joinState is the join task's own state; only its runs touch it, one
+// at a time.
+type joinState struct {
+	// pending is set while a join is due: at start when there are seeds
+	// or stored contacts, and when the table went empty.
+	pending bool
+	// known are the contacts to join through besides the seeds: those the
+	// store gave back, later the last ones the table held.
+	known   []kad.Contact
+	last    []kad.Contact // reused buffer for the table's last contacts
+	backoff time.Duration
+	attempt int
+	// revalidateLoaded is set until the first join is done: then the
+	// contacts restored from the store are revalidated.
+	revalidateLoaded bool
 }
 
-// joinUntilDone runs the join through the seeds and known until it
-// succeeds, backing off between attempts. It returns false when the node
-// closes first.
-func (n *Node) joinUntilDone(known []kad.Contact) bool {
-	backoff := JoinBackoffMin
-	for attempt := 1; ; attempt++ {
-		err := n.join(n.ctx, known)
-		if err == nil {
-			return true
+// startJoin arms the join task: the join at once when there is anyone
+// to join through, else (the first node of a network, joined at start)
+// only the check for an empty table.
+func (n *Node) startJoin() {
+	j := &n.joinSt
+	j.known = n.loaded
+	j.pending = len(n.cfg.Seeds) > 0 || len(j.known) > 0
+	j.revalidateLoaded = j.pending
+	j.backoff = JoinBackoffMin
+	first := EmptyTableCheckInterval
+	if j.pending {
+		first = 0
+	}
+	n.tasks.Every(first, n.joinStep)
+}
+
+// joinStep is one run of the join task. While a join is due it tries
+// once and returns the backoff before the next try; once joined, and
+// after the restored contacts were revalidated, it checks every
+// EmptyTableCheckInterval whether the table went empty (every contact
+// evicted), and then joins again through the seeds and the last contacts
+// the table held, since an empty table cannot look anything up.
+func (n *Node) joinStep() time.Duration {
+	j := &n.joinSt
+	if !j.pending {
+		// The check runs for the node's whole life: it reuses one buffer and
+		// copies only the contacts a rejoin would ping, not the whole table.
+		if cs := n.table.appendContacts(j.last[:0], MaxBootstrapContacts); len(cs) > 0 {
+			j.last, j.known = cs, cs
+			return EmptyTableCheckInterval
 		}
-		if n.ctx.Err() != nil {
-			return false
+		if len(n.cfg.Seeds) == 0 && len(j.known) == 0 {
+			return EmptyTableCheckInterval
 		}
+		n.log.Info("routing table is empty; joining again", "seeds", len(n.cfg.Seeds), "last_contacts", len(j.known))
+		j.pending, j.backoff, j.attempt = true, JoinBackoffMin, 0
+	}
+	j.attempt++
+	err := n.join(n.ctx, j.known)
+	if n.ctx.Err() != nil {
+		return -1
+	}
+	if err != nil {
 		if len(n.cfg.Seeds) == 0 && !n.isJoined() {
 			// Without seeds nobody would ever let us back in; serve as a
 			// first node so that whoever calls us gets inserted, and keep
 			// trying the old contacts.
-			n.log.Warn("no stored contact answered and no seeds are configured; serving as the first node of a network", "contacts", len(known))
+			n.log.Warn("no stored contact answered and no seeds are configured; serving as the first node of a network", "contacts", len(j.known))
 			n.markJoined()
 		}
-		wait := jitter(backoff, JoinBackoffJitter)
-		n.log.Warn("join failed; retrying", "attempt", attempt, "retry_in", wait.Round(time.Millisecond), "err", err)
-		if !n.sleep(wait) {
-			return false
-		}
-		backoff = min(2*backoff, JoinBackoffMax)
+		wait := jitter(j.backoff, JoinBackoffJitter)
+		n.log.Warn("join failed; retrying", "attempt", j.attempt, "retry_in", wait.Round(time.Millisecond), "err", err)
+		j.backoff = min(2*j.backoff, JoinBackoffMax)
+		return wait
 	}
-}
-
-// waitEmptyTable checks every EmptyTableCheckInterval until the table is
-// empty and there is someone to join through, and returns the last
-// contacts the table held (known until it held any), as many as a join
-// pings. It returns false when the node closes.
-func (n *Node) waitEmptyTable(known []kad.Contact) ([]kad.Contact, bool) {
-	// The check runs for the node's whole life: it reuses one buffer and
-	// copies only the contacts a rejoin would ping, not the whole table.
-	var last []kad.Contact
-	for n.sleep(EmptyTableCheckInterval) {
-		if cs := n.table.appendContacts(last[:0], MaxBootstrapContacts); len(cs) > 0 {
-			last, known = cs, cs
-			continue
-		}
-		if len(n.cfg.Seeds) > 0 || len(known) > 0 {
-			return known, true
-		}
+	j.pending = false
+	if j.revalidateLoaded {
+		j.revalidateLoaded = false
+		n.revalidateLoaded(n.ctx)
 	}
-	return nil, false
+	return EmptyTableCheckInterval
 }
 
 // join is the paper's join: make contact (seeds, and the known contacts
@@ -211,18 +216,6 @@ func (n *Node) revalidate(ctx context.Context, id krpc.ID, addr netip.AddrPort) 
 		return
 	}
 	n.table.Responded(peer)
-}
-
-// sleep waits d, or returns false if the node closes first.
-func (n *Node) sleep(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-n.ctx.Done():
-		return false
-	}
 }
 
 // jitter spreads d uniformly over d·(1±frac), so that nodes started

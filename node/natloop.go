@@ -12,17 +12,10 @@ import (
 	"github.com/kadnode/kadnode/kad"
 )
 
-// natLoop classifies the node's reachability every NATTick and does what
-// the state asks: reachability checks until verified public, and, behind
-// a cone NAT, registrations with its rendezvous contacts at the
-// keepalive interval.
-func (n *Node) natLoop() {
-	defer n.wg.Done()
-	for n.sleep(NATTick) {
-		n.natStep()
-	}
-}
-
+// natStep classifies the node's reachability and does what the state
+// asks: reachability checks until verified public, and, behind a cone
+// NAT, registrations with its rendezvous contacts at the keepalive
+// interval. It is one run of the NAT task, every NATTick.
 func (n *Node) natStep() {
 	s := n.nat
 	wasClient := s.stats().ClientMode

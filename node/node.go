@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/internal/tasks"
 	"github.com/kadnode/kadnode/kad"
 )
 
@@ -143,9 +144,12 @@ type Node struct {
 	// rejoin goes through them, and they are revalidated after it.
 	loaded []kad.Contact
 
+	joinSt joinState // the join task's (join.go)
+
 	ctx       context.Context // ends on Close
 	cancel    context.CancelFunc
-	wg        sync.WaitGroup // the join and maintenance loops
+	tasks     tasks.Set      // the maintenance timers and their runs
+	wg        sync.WaitGroup // eviction verdicts
 	startOnce sync.Once
 	started   time.Time
 }
@@ -203,19 +207,25 @@ func New(cfg Config, tr Transport, st Store) (*Node, error) {
 	return n, nil
 }
 
-// Start begins serving, joining and table maintenance.
+// Start begins serving, joining and table maintenance. The maintenance
+// (join and rejoin, refresh, revalidation, values, NAT) runs as timed
+// tasks (internal/tasks), not as a goroutine parked per loop, so a node
+// at rest holds none for it. Each task keeps its own pace beside the
+// others: a long refresh does not delay a revalidation ping or a NAT
+// keepalive. What a run decides still reads Config.Clock.
 func (n *Node) Start() {
 	n.startOnce.Do(func() {
 		n.started = time.Now()
 		n.tr.Serve(n.handle)
-		n.wg.Add(4)
-		go n.joinLoop()
-		go n.refreshLoop()
-		go n.revalidateLoop()
-		go n.valuesLoop()
+		n.startJoin()
+		n.tasks.Every(n.refreshCheckInterval(), n.refreshStep)
+		n.tasks.Every(n.revalidateWait(), n.revalidateStep)
+		n.tasks.Every(n.valuesCheckInterval(), n.valuesStep)
 		if n.nat != nil {
-			n.wg.Add(1)
-			go n.natLoop()
+			n.tasks.Every(NATTick, func() time.Duration {
+				n.natStep()
+				return NATTick
+			})
 		}
 	})
 }
@@ -464,6 +474,7 @@ func (n *Node) Stats() Stats {
 func (n *Node) Close() error {
 	n.cancel()
 	n.verdicts.close()
+	n.tasks.Close()
 	n.wg.Wait()
 	if n.nat != nil {
 		n.nat.close()

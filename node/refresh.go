@@ -53,21 +53,19 @@ func (n *Node) markLookup(target krpc.ID) {
 	n.refresh.mark(BucketIndex(n.self, target), n.cfg.Clock.Now())
 }
 
-// refreshLoop refreshes due buckets, checking every RefreshCheckInterval.
-func (n *Node) refreshLoop() {
-	defer n.wg.Done()
-	tick := time.NewTicker(max(min(RefreshCheckInterval, n.cfg.RefreshInterval/4), time.Millisecond))
-	defer tick.Stop()
-	for {
-		select {
-		case <-tick.C:
-			if n.isJoined() {
-				n.refreshDue(n.ctx)
-			}
-		case <-n.ctx.Done():
-			return
-		}
+// refreshCheckInterval is how often the refresh task looks for due
+// buckets: RefreshCheckInterval, or a quarter of a shorter refresh
+// interval.
+func (n *Node) refreshCheckInterval() time.Duration {
+	return max(min(RefreshCheckInterval, n.cfg.RefreshInterval/4), time.Millisecond)
+}
+
+// refreshStep is one run of the refresh task.
+func (n *Node) refreshStep() time.Duration {
+	if n.isJoined() {
+		n.refreshDue(n.ctx)
 	}
+	return n.refreshCheckInterval()
 }
 
 // refreshDue looks up a random ID in every due bucket, from the closest
@@ -90,16 +88,20 @@ func (n *Node) refreshDue(ctx context.Context) int {
 	return len(due)
 }
 
-// revalidateLoop pings the least-recently-seen contact every
-// RevalidateInterval (±RevalidateJitter): a dead one is evicted after
+// revalidateWait is the pause before the next revalidation ping:
+// RevalidateInterval ±RevalidateJitter. A dead contact is evicted after
 // MaxFailures rounds without a word from it.
-func (n *Node) revalidateLoop() {
-	defer n.wg.Done()
-	for n.sleep(jitter(n.cfg.RevalidateInterval, RevalidateJitter)) {
-		if n.isJoined() {
-			n.revalidateOldest(n.ctx)
-		}
+func (n *Node) revalidateWait() time.Duration {
+	return jitter(n.cfg.RevalidateInterval, RevalidateJitter)
+}
+
+// revalidateStep is one run of the revalidation task: it pings the
+// least-recently-seen contact.
+func (n *Node) revalidateStep() time.Duration {
+	if n.isJoined() {
+		n.revalidateOldest(n.ctx)
 	}
+	return n.revalidateWait()
 }
 
 // revalidateOldest pings the least-recently-seen contact, if any.

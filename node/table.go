@@ -93,15 +93,13 @@ type Table struct {
 	pings     sync.WaitGroup
 	afterPing func() // test hook: runs after a ping's outcome is applied
 
-	kick        chan struct{} // wakes the flusher
-	stopFlusher chan struct{}
-	flusherDone chan struct{}
-	closeOnce   sync.Once
-	flushMu     sync.Mutex // one flush at a time; guards storeErrs
-	storeErrs   [numStoreOps]storeErrorLog
+	flusher   sync.WaitGroup // the flusher goroutine while it runs
+	flushMu   sync.Mutex     // one flush at a time; guards storeErrs
+	storeErrs [numStoreOps]storeErrorLog
 
 	mu        sync.Mutex
 	closed    bool
+	flushing  bool // the flusher runs
 	buckets   [NumBuckets]bucket
 	members   int
 	evictions uint64
@@ -125,17 +123,9 @@ func NewTable(self krpc.ID, cfg TableConfig, st Store, clock Clock, ping Livenes
 	t := &Table{
 		self: self, cfg: cfg.withDefaults(), store: st, clock: clock, ping: ping, log: log,
 		ctx: ctx, cancel: cancel,
-		kick:        make(chan struct{}, 1),
-		stopFlusher: make(chan struct{}),
-		flusherDone: make(chan struct{}),
-		subnets:     make(map[netip.Prefix]int),
-		dirty:       make(map[krpc.ID]struct{}),
-		touched:     make(map[krpc.ID]struct{}),
-	}
-	if st != nil {
-		go t.runFlusher()
-	} else {
-		close(t.flusherDone)
+		subnets: make(map[netip.Prefix]int),
+		dirty:   make(map[krpc.ID]struct{}),
+		touched: make(map[krpc.ID]struct{}),
 	}
 	return t
 }
@@ -460,6 +450,6 @@ func (t *Table) Close() {
 	t.mu.Unlock()
 	t.cancel()
 	t.pings.Wait()
-	t.closeOnce.Do(func() { close(t.stopFlusher) })
-	<-t.flusherDone
+	t.flusher.Wait()
+	t.Flush()
 }

@@ -9,9 +9,10 @@ import (
 )
 
 // The table's write-through to the Store. A change only marks its contact
-// dirty; one flusher goroutine writes what is dirty, so the table's lock
-// is never held across a (synced) store write and a burst of changes
-// costs one batch. Only the final state of a contact is written: present
+// dirty; a flusher goroutine, started by the first change after a quiet
+// spell and ending when nothing is left, writes what is dirty, so the
+// table's lock is never held across a (synced) store write, a burst of
+// changes costs one batch, and a table at rest holds no goroutine. Only the final state of a contact is written: present
 // means Put (or Touch if only its timestamps moved), absent means Delete.
 // A failing store must not break the table: the error is logged,
 // rate-limited per kind of operation, and the table keeps serving from
@@ -62,22 +63,29 @@ func (t *Table) touch(c kad.Contact) {
 	}
 }
 
+// kickFlusher starts the flusher unless it runs: a running one flushes
+// again for what changed meanwhile. t.mu is held.
 func (t *Table) kickFlusher() {
-	select {
-	case t.kick <- struct{}{}:
-	default:
+	if t.flushing {
+		return
 	}
+	t.flushing = true
+	t.flusher.Add(1)
+	go t.runFlusher()
 }
 
-// runFlusher writes dirty contacts until Close, then writes the rest.
+// runFlusher writes dirty contacts until none are left.
 func (t *Table) runFlusher() {
-	defer close(t.flusherDone)
+	defer t.flusher.Done()
 	for {
-		select {
-		case <-t.kick:
-			t.Flush()
-		case <-t.stopFlusher:
-			t.Flush()
+		t.Flush()
+		t.mu.Lock()
+		idle := len(t.dirty) == 0 && len(t.touched) == 0
+		if idle {
+			t.flushing = false
+		}
+		t.mu.Unlock()
+		if idle {
 			return
 		}
 	}

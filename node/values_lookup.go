@@ -208,24 +208,21 @@ func (n *Node) amongClosest(target krpc.ID, closest []Responder) bool {
 	return CompareDistance(target, n.self, closest[len(closest)-1].ID) < 0
 }
 
-// valuesLoop drops expired items and republishes: the items this node put,
-// and the held items nobody put for a RepublishInterval (the paper's rule:
-// so they reach new nodes closer to them). It ends on Close.
-func (n *Node) valuesLoop() {
-	defer n.wg.Done()
-	t := time.NewTicker(min(ValuesCheckInterval, n.vals.table.cfg.RepublishInterval/4))
-	defer t.Stop()
-	for {
-		select {
-		case <-n.ctx.Done():
-			return
-		case <-t.C:
-			n.republish()
-		}
-	}
+// valuesStep is one run of the values task: it drops expired items and
+// republishes the items this node put, and the held items nobody put for
+// a RepublishInterval (the paper's rule: so they reach new nodes closer
+// to them).
+func (n *Node) valuesStep() time.Duration {
+	n.republish()
+	return n.valuesCheckInterval()
 }
 
-// republish runs one check of valuesLoop.
+// valuesCheckInterval is the pause between two runs of the values task.
+func (n *Node) valuesCheckInterval() time.Duration {
+	return min(ValuesCheckInterval, n.vals.table.cfg.RepublishInterval/4)
+}
+
+// republish is one check of the values task.
 func (n *Node) republish() {
 	tbl := n.vals.table
 	now := n.cfg.Clock.Now()

@@ -63,6 +63,10 @@ const (
 	DefaultTouchInterval = time.Minute
 	// maxOpenFiles bounds Pebble's table cache; the store has a few files.
 	maxOpenFiles = 64
+	// tableCacheShards is Pebble's table cache shards. Its default is one
+	// per CPU, each with a goroutine for the store's whole life; a few
+	// files need no more than one.
+	tableCacheShards = 1
 	// dirPerm is the permission of a directory the store creates.
 	dirPerm = 0o700
 	// rotationReserve is the free space, in memtables, below which a

@@ -59,5 +59,6 @@ func pebbleOptions(o Options, vfsys vfs.FS, mustExist bool, lg pebbleLogger, onB
 			BackgroundError: onBackgroundError,
 		},
 	}
+	po.Experimental.TableCacheShards = tableCacheShards
 	return po, cache
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/vfs"
+
+	"github.com/kadnode/kadnode/internal/tasks"
 )
 
 // Options configure a store; zero values take the defaults in constants.go.
@@ -92,8 +94,7 @@ type Store struct {
 	failed   error          // first write failure; later writes return it
 	inflight sync.WaitGroup // writes between their check and their sync
 
-	quit     chan struct{} // Close stops the goroutine
-	finished chan struct{} // the goroutine has finished
+	tasks tasks.Set // touch writes and WAL syncs (writer.go); Close stops them
 
 	pebbleFatal atomic.Pointer[error] // set by Pebble's Fatalf (see guard.go)
 	wedged      atomic.Bool           // Pebble panicked holding its locks (see guard.go)
@@ -109,12 +110,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	opts.setDefaults()
 	s := &Store{
-		dir:      dir,
-		opts:     opts,
-		log:      opts.Logger.With("component", "store"),
-		pending:  newTouchSet(),
-		quit:     make(chan struct{}),
-		finished: make(chan struct{}),
+		dir:     dir,
+		opts:    opts,
+		log:     opts.Logger.With("component", "store"),
+		pending: newTouchSet(),
 	}
 	if err := s.openDB(); err != nil {
 		return nil, err
@@ -127,7 +126,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, errors.Join(err, s.closeDB())
 	}
 	s.sc = sc
-	go s.run()
+	s.startTasks()
 	return s, nil
 }
 
@@ -238,8 +237,7 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
-	close(s.quit)
-	<-s.finished
+	s.tasks.Close()
 	s.inflight.Wait()
 	_ = s.flushTouches(true) // a failure is recorded in s.failed
 

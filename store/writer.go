@@ -178,27 +178,20 @@ func (s *Store) fail(err error) {
 	s.log.Error("store write failed; continuing from memory", "dir", s.dir, "err", err)
 }
 
-// run is the store's goroutine: it writes the pending touches every
-// TouchInterval and, with WALSyncInterval, fsyncs the WAL; it exits on Close.
-func (s *Store) run() {
-	defer close(s.finished)
-	tick := time.NewTicker(s.opts.TouchInterval)
-	defer tick.Stop()
-	var walTick <-chan time.Time
+// startTasks starts the store's timed tasks (internal/tasks), which hold
+// no goroutine between runs: the pending touches are written every
+// TouchInterval and, with WALSyncInterval, the WAL is fsynced. Close
+// stops them.
+func (s *Store) startTasks() {
+	s.tasks.Every(s.opts.TouchInterval, func() time.Duration {
+		_ = s.flushTouches(false) // a failure is recorded by commit
+		return s.opts.TouchInterval
+	})
 	if s.wal != nil {
-		t := time.NewTicker(s.opts.WALSyncInterval)
-		defer t.Stop()
-		walTick = t.C
-	}
-	for {
-		select {
-		case <-tick.C:
-			_ = s.flushTouches(false) // a failure is recorded by commit
-		case <-walTick:
+		s.tasks.Every(s.opts.WALSyncInterval, func() time.Duration {
 			s.syncWAL()
-		case <-s.quit:
-			return
-		}
+			return s.opts.WALSyncInterval
+		})
 	}
 }
 

@@ -48,22 +48,9 @@ func (l *ipLimiter) prune(now time.Time) {
 	}
 }
 
-// reapLoop closes sessions idle for longer than IdleTimeout: a vanished
-// peer gives no other signal.
-func (t *Transport) reapLoop() {
-	defer t.wg.Done()
-	tick := time.NewTicker(reapInterval(min(t.cfg.IdleTimeout, t.cfg.TransientIdleTimeout)))
-	defer tick.Stop()
-	for {
-		select {
-		case <-t.done:
-			return
-		case <-tick.C:
-			t.reapIdle()
-		}
-	}
-}
-
+// reapInterval is how often the read loop closes the sessions idle for
+// longer than their idle timeout (reapIdle): a vanished peer gives no
+// other signal.
 func reapInterval(idle time.Duration) time.Duration {
 	return min(max(idle/4, 10*time.Millisecond), 5*time.Second)
 }

@@ -5,22 +5,33 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
+	"time"
 
 	"github.com/kadnode/kadnode/kad"
 )
 
 // readLoop is the only reader of the socket. It routes each datagram to
-// the session of its source address and never blocks on one.
+// the session of its source address and never blocks on one. It also
+// reaps idle sessions: the socket's read deadline wakes it every reap
+// interval, so the reaper needs no goroutine of its own.
 func (t *Transport) readLoop() {
 	defer t.wg.Done()
 	buf := make([]byte, socketReadBufferSize)
 	oob := make([]byte, overflowOOBSize)
 	var overflow overflowCount
+	reapEvery := reapInterval(min(t.cfg.IdleTimeout, t.cfg.TransientIdleTimeout))
+	_ = t.sock.SetReadDeadline(time.Now().Add(reapEvery))
 	for {
 		n, oobn, _, from, err := t.sock.ReadMsgUDPAddrPort(buf, oob)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.reapIdle()
+				_ = t.sock.SetReadDeadline(time.Now().Add(reapEvery))
+				continue
 			}
 			select {
 			case <-t.done:

@@ -163,9 +163,8 @@ func Listen(cfg Config) (*Transport, error) {
 		done:    make(chan struct{}),
 	}
 	t.serverTickets, t.clientTickets = newTicketCache(cfg.Now), newTicketCache(cfg.Now)
-	t.wg.Add(2)
+	t.wg.Add(1)
 	go t.readLoop()
-	go t.reapLoop()
 	return t, nil
 }
 

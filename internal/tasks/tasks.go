@@ -1,0 +1,66 @@
+// Package tasks runs periodic jobs on timers rather than on goroutines
+// parked for a component's whole life: a task waits on a timer, which
+// holds no goroutine, and each run gets a goroutine only while it works.
+// The runs of one task never overlap (its timer is armed again only when
+// a run ends), and different tasks run side by side, so a long run of one
+// does not delay another. The timers are the time package's, which
+// testing/synctest makes virtual.
+package tasks
+
+import (
+	"sync"
+	"time"
+)
+
+// Set owns a component's task timers and the runs they start. The zero
+// value is ready to use.
+type Set struct {
+	mu     sync.Mutex
+	closed bool
+	timers []*time.Timer
+	// wg counts armed timers and runs in progress: it is added to when a
+	// timer is armed, and done when its run ends or Close stops it first.
+	wg sync.WaitGroup
+}
+
+// Every runs run after first, and again after each wait it returns, until
+// it returns a negative wait or the set is closed.
+func (s *Set) Every(first time.Duration, run func() time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	var t *time.Timer
+	s.wg.Add(1)
+	t = time.AfterFunc(first, func() {
+		defer s.wg.Done()
+		next := run()
+		if next < 0 {
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !s.closed {
+			s.wg.Add(1)
+			t.Reset(next)
+		}
+	})
+	s.timers = append(s.timers, t)
+}
+
+// Close stops every timer and waits for the runs in progress, which the
+// caller ends (by cancelling what they wait on first). Idempotent.
+func (s *Set) Close() {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		for _, t := range s.timers {
+			if t.Stop() {
+				s.wg.Done() // its run will not start
+			}
+		}
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}

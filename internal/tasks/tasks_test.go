@@ -1,0 +1,74 @@
+package tasks
+
+import (
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+func TestTaskRunsAfterEachWaitUntilClosed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ts Set
+		var runs, stopped atomic.Int32
+		ts.Every(time.Second, func() time.Duration {
+			runs.Add(1)
+			return 2 * time.Second
+		})
+		ts.Every(0, func() time.Duration {
+			stopped.Add(1)
+			return -1 // a negative wait ends the task
+		})
+		time.Sleep(5*time.Second + time.Millisecond) // virtual: runs at 1 s, 3 s, 5 s
+		synctest.Wait()
+		if got := runs.Load(); got != 3 {
+			t.Fatalf("%d runs in 5 s at 1 s then every 2 s, want 3", got)
+		}
+		if got := stopped.Load(); got != 1 {
+			t.Fatalf("the task that returned a negative wait ran %d times, want 1", got)
+		}
+		ts.Close()
+		time.Sleep(time.Minute)
+		if got := runs.Load(); got != 3 {
+			t.Fatalf("%d runs after close, want still 3", got)
+		}
+		ts.Every(0, func() time.Duration {
+			t.Error("a task started after close ran")
+			return -1
+		})
+		time.Sleep(time.Second)
+	})
+}
+
+func TestTaskCloseWaitsForTheRunInProgress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ts Set
+		release := make(chan struct{})
+		var overlap, running atomic.Int32
+		ts.Every(0, func() time.Duration {
+			if running.Add(1) > 1 {
+				overlap.Add(1)
+			}
+			<-release
+			running.Add(-1)
+			return 0 // due again at once: runs must still not overlap
+		})
+		synctest.Wait()
+		closed := make(chan struct{})
+		go func() {
+			ts.Close()
+			close(closed)
+		}()
+		synctest.Wait()
+		select {
+		case <-closed:
+			t.Fatal("close returned while a run was in progress")
+		default:
+		}
+		close(release)
+		<-closed
+		if overlap.Load() != 0 {
+			t.Fatal("two runs of one task overlapped")
+		}
+	})
+}
