@@ -88,9 +88,11 @@ func (s *session) run() {
 	if !s.client {
 		s.releaseEarly() // on failure too: nothing is held for a dead session
 	}
-	var first []byte // the server's: a message that came with the proof
+	var buf, first []byte // first: the server's message that came with the proof, in buf
 	if err == nil {
-		first, err = s.establish(dc)
+		// One read buffer serves the proof and then the record reader.
+		buf = make([]byte, sessionReadBufferSize)
+		first, err = s.establish(dc, buf)
 	}
 	timedOut := errors.Is(s.hsCtx.Err(), context.DeadlineExceeded)
 	s.hsCancel()
@@ -113,18 +115,19 @@ func (s *session) run() {
 		old.close()
 	}
 	if len(first) > 0 {
-		s.receive(first)
+		s.receive(first) // before readLoop reads into buf again
 	}
-	s.readLoop()
+	s.readLoop(buf)
 }
 
 // establish ends a completed DTLS handshake: the client checks whose the
 // session is and sends its proof; the server waits for that proof. The
-// server returns the message that came with the proof, if any.
-func (s *session) establish(dc *dtls.Conn) ([]byte, error) {
+// server reads the proof into buf and returns the message that came with
+// it, if any.
+func (s *session) establish(dc *dtls.Conn, buf []byte) ([]byte, error) {
 	st := dc.ConnectionState()
 	if !s.client {
-		return s.readProof(dc, &st)
+		return s.readProof(dc, &st, buf)
 	}
 	if err := s.checkServer(&st); err != nil {
 		return nil, err
@@ -169,12 +172,11 @@ func (s *session) checkServer(st *dtls.State) error {
 
 // readProof waits, within the handshake's time, for the client's first
 // record, checks the identity proof it starts with and records the
-// client's ID. It returns what followed the proof in that record.
-func (s *session) readProof(dc *dtls.Conn, st *dtls.State) ([]byte, error) {
+// client's ID. It returns what followed the proof in that record, in buf.
+func (s *session) readProof(dc *dtls.Conn, st *dtls.State, buf []byte) ([]byte, error) {
 	// The handshake's context bounds the wait: its deadline, or a newer
 	// handshake that superseded this one, unblocks the read.
 	stop := context.AfterFunc(s.hsCtx, func() { dc.SetReadDeadline(time.Unix(1, 0)) })
-	buf := make([]byte, sessionReadBufferSize)
 	n, err := dc.Read(buf)
 	if !stop() {
 		return nil, fmt.Errorf("no identity proof from %s within the handshake: %w", s.addr, s.hsCtx.Err())
@@ -199,7 +201,7 @@ func (s *session) readProof(dc *dtls.Conn, st *dtls.State) ([]byte, error) {
 	if s.ticketUsed {
 		s.t.stats.resumed.Add(1)
 	}
-	return bytes.Clone(rest), nil
+	return rest, nil
 }
 
 // promote makes s the established session of its slot, returning the one

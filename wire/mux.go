@@ -84,40 +84,9 @@ func (t *Transport) route(from netip.AddrPort, b []byte) {
 		t.stats.drop(dropNoSession)
 		return
 	}
-	// Application data belongs to the established session; handshake
-	// records to a handshake in progress when there is one.
-	s := sl.hs
-	if s != nil && d.Epoch > 0 && !s.peerCCS && (s.client || d.Kind != KindAppData) {
-		// A record of a later epoch before the peer's ChangeCipherSpec is
-		// not of this handshake (an alert of the association it replaces,
-		// say), or came out of order. pion would queue it in a pooled
-		// buffer that it reuses at once (see splitAtEpoch), so it never
-		// gets it. A server holds application data instead (holdEarly).
-		if d.Kind != KindAppData || sl.est == nil {
-			t.stats.drop(dropUnexpected)
-			return
-		}
-		s = nil // for est, as below
-	} else if s != nil && d.Epoch == 0 && hasChangeCipherSpec(b) {
-		s.peerCCS = true
-	}
-	if s == nil && sl.est != nil {
-		s = sl.est
-	} else if d.Kind == KindAppData && s != nil && s.holdEarly(b) {
-		if sl.est == nil {
-			return
-		}
-		s = sl.est // a restarted peer's record may still be for est
-	} else if d.Kind == KindAppData && sl.est != nil {
-		if s != nil {
-			// A restarted peer may send data on the new session before its
-			// handshake here is promoted; the session that cannot decrypt
-			// the record discards it.
-			s.vc.deliver(b)
-		}
-		s = sl.est
-	} else if s == nil {
-		s = sl.est
+	s := t.target(sl, &d, b)
+	if s == nil {
+		return
 	}
 	if s == sl.est && d.Epoch == 0 {
 		switch {
@@ -196,6 +165,45 @@ func (t *Transport) routeHello(from netip.AddrPort, sl *peerSlot, b []byte, d *D
 	}
 	sl.hs = s
 	t.pending++
+}
+
+// target picks the session of slot sl that takes datagram b, or holds or
+// drops b itself and returns nil. Application data belongs to the
+// established session; handshake records to a handshake in progress when
+// there is one. Called with t.mu held.
+func (t *Transport) target(sl *peerSlot, d *Datagram, b []byte) *session {
+	hs, est := sl.hs, sl.est
+	if hs == nil {
+		return est
+	}
+	if d.Epoch > 0 && !hs.peerCCS && (hs.client || d.Kind != KindAppData) {
+		// A record of a later epoch before the peer's ChangeCipherSpec is
+		// not of this handshake (an alert of the association it replaces,
+		// say), or came out of order. pion would queue it in a pooled
+		// buffer that it reuses at once (see splitAtEpoch), so it never
+		// gets it. A server holds application data instead (holdEarly).
+		if d.Kind != KindAppData || est == nil {
+			t.stats.drop(dropUnexpected)
+			return nil
+		}
+		return est
+	}
+	if d.Epoch == 0 && hasChangeCipherSpec(b) {
+		hs.peerCCS = true
+	}
+	switch {
+	case d.Kind != KindAppData:
+		return hs
+	case hs.holdEarly(b):
+		return est // a restarted peer's record may still be for est
+	case est != nil:
+		// A restarted peer may send data on the new session before its
+		// handshake here is promoted; the session that cannot decrypt
+		// the record discards it.
+		hs.vc.deliver(b)
+		return est
+	}
+	return hs
 }
 
 // holdEarly keeps b, an application-data record for the server handshake

@@ -183,10 +183,9 @@ func (s *session) forget(tx string) {
 	s.rpcMu.Unlock()
 }
 
-// readLoop reads one record at a time until the session closes.
-func (s *session) readLoop() {
+// readLoop reads one record at a time into buf until the session closes.
+func (s *session) readLoop(buf []byte) {
 	defer s.close()
-	buf := make([]byte, sessionReadBufferSize)
 	for {
 		n, err := s.conn.Read(buf)
 		if err != nil {

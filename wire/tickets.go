@@ -79,12 +79,6 @@ func (c *ticketCache) removeLocked(key string) {
 	}
 }
 
-func (c *ticketCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.byKey)
-}
-
 // sessionTickets is the dtls.SessionStore of one handshake: it reads and
 // writes the transport's ticket cache of its role and tells the session
 // whether pion resumed.

@@ -338,3 +338,10 @@ func (c *ticketCache) clear() {
 	clear(c.byKey)
 	c.order.Init()
 }
+
+// len is how many tickets c holds.
+func (c *ticketCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.byKey)
+}

@@ -133,15 +133,30 @@ func (c *vconn) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
+// nextRecord reads the header of the DTLS record at off in datagram b: its
+// content type, its epoch and where the next record starts. ok is false
+// when no whole header is left.
+func nextRecord(b []byte, off int) (ctype byte, epoch uint16, next int, ok bool) {
+	if off+recordHeaderLen > len(b) {
+		return 0, 0, 0, false
+	}
+	h := b[off:]
+	return h[0], binary.BigEndian.Uint16(h[3:5]), off + recordHeaderLen + int(binary.BigEndian.Uint16(h[11:13])), true
+}
+
 // hasChangeCipherSpec reports whether datagram b holds a ChangeCipherSpec
 // record.
 func hasChangeCipherSpec(b []byte) bool {
-	for off := 0; off+recordHeaderLen <= len(b); off += recordHeaderLen + int(binary.BigEndian.Uint16(b[off+11:off+13])) {
-		if b[off] == contentChangeCipherSpec {
+	for off := 0; ; {
+		ctype, _, next, ok := nextRecord(b, off)
+		if !ok {
+			return false
+		}
+		if ctype == contentChangeCipherSpec {
 			return true
 		}
+		off = next
 	}
-	return false
 }
 
 // splitAtEpoch cuts a datagram before its first record of a later epoch
@@ -152,19 +167,24 @@ func hasChangeCipherSpec(b []byte) bool {
 // the next read of any conn can overwrite the queued record (a race the
 // race detector reports, and a Finished that fails to verify). Sent
 // apart, the Finished is read only after pion's handshake has taken the
-// records before it, and by then it can decrypt it.
+// records before it, and by then it can decrypt it. Only a datagram that
+// starts in epoch 0 (a handshake flight) can mix epochs, so every other
+// write, application data included, returns after one header.
 func splitAtEpoch(b []byte) (now, rest []byte) {
-	if len(b) < recordHeaderLen {
+	_, first, next, ok := nextRecord(b, 0)
+	if !ok || first != 0 {
 		return b, nil
 	}
-	first := binary.BigEndian.Uint16(b[3:5])
-	for off := 0; off+recordHeaderLen <= len(b); {
-		if epoch := binary.BigEndian.Uint16(b[off+3 : off+5]); epoch != first {
+	for off := next; ; {
+		_, epoch, next, ok := nextRecord(b, off)
+		if !ok {
+			return b, nil
+		}
+		if epoch != first {
 			return b[:off], b[off:]
 		}
-		off += recordHeaderLen + int(binary.BigEndian.Uint16(b[off+11:off+13]))
+		off = next
 	}
-	return b, nil
 }
 
 func (c *vconn) Close() error {
