@@ -29,6 +29,12 @@ type Config struct {
 	// length) uniformly from [RTTMin, RTTMax]; each datagram takes half of
 	// it on top of Latency and Jitter.
 	RTTMin, RTTMax time.Duration
+	// Tick, when set, moves every delivery and every unanswered call's
+	// end to the next multiple of Tick on the clock. In virtual time each
+	// distinct instant runs on its own, after the whole bubble has gone
+	// idle; on a grid, everything due in one tick runs together, on every
+	// core. The price is at most Tick of extra delay per datagram.
+	Tick time.Duration
 	// Loss is the probability that one datagram (query or reply) is lost.
 	Loss float64
 	// Timeout is how long a Call waits before it reports a timeout when no
@@ -50,6 +56,8 @@ func (c Config) validate() error {
 		return fmt.Errorf("sim: round-trip range [%v, %v] must be non-negative and not reversed", c.RTTMin, c.RTTMax)
 	case c.Loss < 0 || c.Loss > 1:
 		return fmt.Errorf("sim: loss %v must be a probability between 0 and 1", c.Loss)
+	case c.Tick < 0:
+		return fmt.Errorf("sim: tick %v must not be negative (0 means none)", c.Tick)
 	case c.Timeout < 0:
 		return fmt.Errorf("sim: timeout %v must not be negative (0 means %v)", c.Timeout, DefaultTimeout)
 	}
@@ -213,6 +221,17 @@ func (n *Network) delay(a, b netip.AddrPort) time.Duration {
 	n.rngMu.Lock()
 	defer n.rngMu.Unlock()
 	return d + time.Duration(n.rng.Int64N(int64(n.cfg.Jitter)))
+}
+
+// onTick extends a wait of d from now so that it ends on the next
+// multiple of the network's tick (d itself without one).
+func (n *Network) onTick(d time.Duration) time.Duration {
+	tick := n.cfg.Tick
+	if tick <= 0 {
+		return d
+	}
+	now := time.Now()
+	return now.Add(d + tick - 1).Truncate(tick).Sub(now)
 }
 
 // pathRTT is the base round-trip time between a and b: the same in both

@@ -197,12 +197,13 @@ func (e *Endpoint) noAnswer(ctx context.Context, addr netip.AddrPort, method str
 	return kad.Peer{}, nil, fmt.Errorf("sim: %w: %w", te, context.DeadlineExceeded)
 }
 
-// sleep waits d unless ctx ends or the endpoint closes first.
+// sleep waits d, rounded up to the network's tick, unless ctx ends or the
+// endpoint closes first.
 func (e *Endpoint) sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
-	t := time.NewTimer(d)
+	t := time.NewTimer(e.net.onTick(d))
 	defer t.Stop()
 	select {
 	case <-t.C:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
@@ -160,6 +161,42 @@ func TestLatencyDelaysEachDirection(t *testing.T) {
 	}
 }
 
+// With a tick, a query is handled and its reply arrives on the grid: the
+// first multiple of the tick at or after the exact delay.
+func TestTickPutsDeliveriesOnItsGrid(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const tick = 10 * time.Millisecond
+		n := newTestNetwork(t, Config{Latency: 3 * time.Millisecond, Tick: tick, Timeout: 25 * time.Millisecond})
+		a, b := newTestEndpoint(t, n, 1), newTestEndpoint(t, n, 2)
+		var handledAt time.Time
+		b.Serve(func(kad.Peer, *krpc.Msg) *krpc.Msg {
+			handledAt = time.Now()
+			return &krpc.Msg{R: &krpc.Return{ID: b.LocalID()}}
+		})
+		time.Sleep(4 * time.Millisecond) // off the grid
+		start := time.Now()
+		if _, _, err := a.Call(context.Background(), b.LocalAddr(), nil, pingFrom(a)); err != nil {
+			t.Fatal(err)
+		}
+		onGrid := func(at time.Time) bool { return at.Equal(at.Truncate(tick)) }
+		if got := handledAt.Sub(start); !onGrid(handledAt) || got != 6*time.Millisecond {
+			t.Errorf("query handled %v after the call, at %v: want 6ms, on the %v grid", got, handledAt, tick)
+		}
+		if got := time.Since(start); !onGrid(time.Now()) || got != 16*time.Millisecond {
+			t.Errorf("reply after %v: want 16ms (one tick after the query), on the grid", got)
+		}
+		// An unanswered call ends on the grid too, at or after its timeout.
+		b.SetDown(true)
+		start = time.Now()
+		if _, _, err := a.Call(context.Background(), b.LocalAddr(), nil, pingFrom(a)); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("call to a failed endpoint: %v, want a timeout", err)
+		}
+		if got := time.Since(start); !onGrid(time.Now()) || got != 30*time.Millisecond {
+			t.Errorf("timeout after %v: want 30ms (25ms, to the grid)", got)
+		}
+	})
+}
+
 func TestDownEndpointNeitherAnswersNorReaches(t *testing.T) {
 	n := newTestNetwork(t, Config{Timeout: time.Millisecond})
 	a, b := newTestEndpoint(t, n, 1), newTestEndpoint(t, n, 2)
@@ -290,7 +327,7 @@ func TestConcurrentCalls(t *testing.T) {
 }
 
 func TestConfigValidation(t *testing.T) {
-	for _, cfg := range []Config{{Loss: -0.1}, {Loss: 1.5}, {Latency: -1}, {Jitter: -1}, {Timeout: -1}} {
+	for _, cfg := range []Config{{Loss: -0.1}, {Loss: 1.5}, {Latency: -1}, {Jitter: -1}, {Timeout: -1}, {Tick: -1}} {
 		if _, err := NewNetwork(cfg); err == nil {
 			t.Errorf("NewNetwork(%+v) accepted a bad config", cfg)
 		}

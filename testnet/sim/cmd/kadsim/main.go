@@ -35,7 +35,7 @@ type options struct {
 	shares                 []float64
 	lookups, parallel      int
 	joinParallel, k, alpha int
-	latency, jitter        time.Duration
+	latency, jitter, tick  time.Duration
 	rttMin, rttMax         time.Duration
 	loss                   float64
 	timeout, revalidate    time.Duration
@@ -66,6 +66,7 @@ func parse(args []string, stderr io.Writer) (options, int) {
 	fs.IntVar(&o.alpha, "alpha", node.DefaultAlpha, "lookup parallelism α")
 	fs.DurationVar(&o.latency, "latency", 0, "one-way latency of every datagram")
 	fs.DurationVar(&o.jitter, "jitter", 0, "extra random one-way latency in [0, jitter)")
+	fs.DurationVar(&o.tick, "tick", defaultTick, "deliver every datagram on the next multiple of this (0: exact times; slower)")
 	rtt := fs.String("rtt", "20ms-300ms", "range of per-path round-trip times, each pair of nodes drawn once (empty: none)")
 	fs.Float64Var(&o.loss, "loss", 0, "probability that a datagram is lost")
 	fs.DurationVar(&o.timeout, "timeout", node.DefaultRPCTimeout, "RPC timeout: how long a query to a dead node takes to fail")
@@ -106,6 +107,10 @@ func parse(args []string, stderr io.Writer) (options, int) {
 		fmt.Fprintf(stderr, "-rtt %q: %v\n", *rtt, err)
 		return o, 2
 	}
+	if o.tick < 0 {
+		fmt.Fprintf(stderr, "-tick %v: must not be negative (0: exact delivery times)\n", o.tick)
+		return o, 2
+	}
 	return o, 0
 }
 
@@ -128,8 +133,8 @@ func (o options) execute(stdout, stderr io.Writer) int {
 	ns := o.ns
 	rf := runFile{
 		Command: "go run ./testnet/sim/cmd/kadsim " + strings.Join(o.args, " "),
-		Setup: fmt.Sprintf("k=%d, α=%d, %d lookups per phase, path RTTs %v–%v, latency %v (+%v jitter), loss %.2f, RPC timeout %v, revalidation every %v, messages bencoded: %v, %s/%s, GOMAXPROCS=%d.",
-			o.k, o.alpha, o.lookups, o.rttMin, o.rttMax, o.latency, o.jitter, o.loss, o.timeout, o.revalidate, o.encode, runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0)),
+		Setup: fmt.Sprintf("k=%d, α=%d, %d lookups per phase, path RTTs %v–%v, latency %v (+%v jitter), tick %v, loss %.2f, RPC timeout %v, revalidation every %v, messages bencoded: %v, %s/%s, GOMAXPROCS=%d.",
+			o.k, o.alpha, o.lookups, o.rttMin, o.rttMax, o.latency, o.jitter, o.tick, o.loss, o.timeout, o.revalidate, o.encode, runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0)),
 	}
 	if o.from != "" {
 		raw, err := os.ReadFile(o.from)
@@ -177,7 +182,7 @@ func (o options) cluster(n int, stderr io.Writer) sim.ClusterConfig {
 	return sim.ClusterConfig{
 		Nodes: n,
 		Net: sim.Config{Latency: o.latency, Jitter: o.jitter, RTTMin: o.rttMin, RTTMax: o.rttMax,
-			Loss: o.loss, Timeout: o.timeout, Seed: o.seed, SkipEncoding: !o.encode},
+			Tick: o.tick, Loss: o.loss, Timeout: o.timeout, Seed: o.seed, SkipEncoding: !o.encode},
 		// At kadnode's 5 s, revalidation adds background pings that cost
 		// CPU without changing a lookup's counts.
 		Node:         node.Config{K: o.k, Alpha: o.alpha, RPCTimeout: o.timeout, RevalidateInterval: o.revalidate},

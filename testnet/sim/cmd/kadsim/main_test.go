@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -99,11 +100,30 @@ func TestBelowTarget(t *testing.T) {
 }
 
 func TestBadFlagsExitTwo(t *testing.T) {
-	for _, args := range [][]string{{"-n", "1"}, {"-n", "ten"}, {"-churn", "1.5"}, {"-rtt", "300ms-20ms"}, {"-rtt", "20ms"}, {"-bogus"},
+	for _, args := range [][]string{{"-n", "1"}, {"-n", "ten"}, {"-churn", "1.5"}, {"-rtt", "300ms-20ms"}, {"-rtt", "20ms"}, {"-tick", "-1ms"}, {"-bogus"},
 		{"-nat", "0.5,0.5"}, {"-nat", "0.4,0.45,0.2"}, {"-nat", "0,0.5,0.5"}} {
 		var stderr bytes.Buffer
 		if code := run(args, io.Discard, &stderr); code != 2 || stderr.Len() == 0 {
 			t.Errorf("%v: exit %d with %q, want 2 and a message", args, code, stderr.String())
 		}
+	}
+}
+
+// The simulator's heap is capped below the machine's memory, unless the
+// caller capped it already.
+func TestMemoryLimitIsSetOnce(t *testing.T) {
+	kept := []string{"A=1", "GOMEMLIMIT=1GiB"}
+	if got := withMemoryLimit(kept); len(got) != len(kept) {
+		t.Errorf("withMemoryLimit(%q) = %q: want the caller's limit kept alone", kept, got)
+	}
+	if _, ok := memTotal(); !ok {
+		t.Skip("no /proc/meminfo here")
+	}
+	got := withMemoryLimit([]string{"A=1"})
+	if len(got) != 2 || !strings.HasPrefix(got[1], "GOMEMLIMIT=") {
+		t.Fatalf("withMemoryLimit = %q: want a GOMEMLIMIT added", got)
+	}
+	if v, err := strconv.ParseInt(strings.TrimPrefix(got[1], "GOMEMLIMIT="), 10, 64); err != nil || v <= 0 {
+		t.Errorf("%s: want a positive byte count", got[1])
 	}
 }

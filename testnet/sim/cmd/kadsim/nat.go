@@ -26,8 +26,8 @@ type natRunFile struct {
 func (o options) executeNAT(stdout, stderr io.Writer) int {
 	rf := natRunFile{
 		Command: "go run ./testnet/sim/cmd/kadsim " + strings.Join(o.args, " "),
-		Setup: fmt.Sprintf("%.0f%% public, %.0f%% cone NAT, %.0f%% symmetric NAT; k=%d, α=%d, %d lookups, settle %v, path RTTs %v–%v, loss %.2f, RPC timeout %v, revalidation every %v, %s/%s, GOMAXPROCS=%d.",
-			100*o.nat.Public, 100*o.nat.Cone, 100*o.nat.Symmetric, o.k, o.alpha, o.lookups, o.settle, o.rttMin, o.rttMax, o.loss, o.timeout, o.revalidate,
+		Setup: fmt.Sprintf("%.0f%% public, %.0f%% cone NAT, %.0f%% symmetric NAT; k=%d, α=%d, %d lookups, settle %v, path RTTs %v–%v, tick %v, loss %.2f, RPC timeout %v, revalidation every %v, %s/%s, GOMAXPROCS=%d.",
+			100*o.nat.Public, 100*o.nat.Cone, 100*o.nat.Symmetric, o.k, o.alpha, o.lookups, o.settle, o.rttMin, o.rttMax, o.tick, o.loss, o.timeout, o.revalidate,
 			runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0)),
 	}
 	for _, n := range o.ns {
