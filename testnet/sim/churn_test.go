@@ -58,7 +58,7 @@ func TestSessionChurnTakesNodesDownAndBack(t *testing.T) {
 		res, err := RunExperiment(context.Background(), ExperimentConfig{
 			Cluster: ClusterConfig{
 				Nodes:      100,
-				Net:        Config{RTTMin: 20 * time.Millisecond, RTTMax: 300 * time.Millisecond, Timeout: node.DefaultRPCTimeout, SkipEncoding: true},
+				Net:        Config{RTTMin: 20 * time.Millisecond, RTTMax: 300 * time.Millisecond, Timeout: node.DefaultRPCTimeout, Tick: DefaultTick, SkipEncoding: true},
 				Node:       node.Config{RevalidateInterval: 5 * time.Second},
 				Seed:       3,
 				MemoryOnly: true,

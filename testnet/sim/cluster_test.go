@@ -26,7 +26,7 @@ func testSmallNetwork(t *testing.T) {
 	res, err := RunExperiment(ctx, ExperimentConfig{
 		Cluster: ClusterConfig{
 			Nodes: 300,
-			Net:   Config{RTTMin: 20 * time.Millisecond, RTTMax: 300 * time.Millisecond, Timeout: node.DefaultRPCTimeout},
+			Net:   Config{RTTMin: 20 * time.Millisecond, RTTMax: 300 * time.Millisecond, Timeout: node.DefaultRPCTimeout, Tick: DefaultTick},
 			Node:  node.Config{RevalidateInterval: time.Hour},
 			Seed:  1,
 		},

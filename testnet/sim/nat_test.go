@@ -134,7 +134,7 @@ func inNATNetwork(t *testing.T, nodes int, f func(t *testing.T, ctx context.Cont
 func natTestCluster(nodes int, seed uint64) ClusterConfig {
 	return ClusterConfig{
 		Nodes: nodes,
-		Net:   Config{RTTMin: 20 * time.Millisecond, RTTMax: 300 * time.Millisecond, Timeout: node.DefaultRPCTimeout},
+		Net:   Config{RTTMin: 20 * time.Millisecond, RTTMax: 300 * time.Millisecond, Timeout: node.DefaultRPCTimeout, Tick: DefaultTick},
 		Node:  node.Config{RevalidateInterval: time.Hour},
 		Seed:  seed,
 		NAT:   &NATMix{Public: 0.4, Cone: 0.45, Symmetric: 0.15},

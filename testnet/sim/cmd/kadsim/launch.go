@@ -24,10 +24,6 @@ const (
 	// Rejaie (IMC 2006) fit shapes of about 0.3 to 0.6 for Kad, Gnutella
 	// and BitTorrent.
 	defaultShape = 0.5
-	// defaultTick puts the network's deliveries on a 1 ms grid: with every
-	// path's delay drawn to the nanosecond, virtual time ran one event at
-	// a time, and 2,000 nodes took twice the wall time to build.
-	defaultTick = time.Millisecond
 	// progressEvery is how often, in the network's time, kadsim reports
 	// how many nodes joined.
 	progressEvery = 10 * time.Minute

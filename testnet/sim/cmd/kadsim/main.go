@@ -66,7 +66,7 @@ func parse(args []string, stderr io.Writer) (options, int) {
 	fs.IntVar(&o.alpha, "alpha", node.DefaultAlpha, "lookup parallelism α")
 	fs.DurationVar(&o.latency, "latency", 0, "one-way latency of every datagram")
 	fs.DurationVar(&o.jitter, "jitter", 0, "extra random one-way latency in [0, jitter)")
-	fs.DurationVar(&o.tick, "tick", defaultTick, "deliver every datagram on the next multiple of this (0: exact times; slower)")
+	fs.DurationVar(&o.tick, "tick", sim.DefaultTick, "deliver every datagram on the next multiple of this (0: exact times; slower)")
 	rtt := fs.String("rtt", "20ms-300ms", "range of per-path round-trip times, each pair of nodes drawn once (empty: none)")
 	fs.Float64Var(&o.loss, "loss", 0, "probability that a datagram is lost")
 	fs.DurationVar(&o.timeout, "timeout", node.DefaultRPCTimeout, "RPC timeout: how long a query to a dead node takes to fail")
