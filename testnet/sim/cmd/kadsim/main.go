@@ -172,6 +172,14 @@ func (o options) execute(stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "N=%d: phase %+v\n", n, p)
 		}
 		rf.Results = append(rf.Results, res)
+		// Keep what is done: a run that -max-time stops at a larger N
+		// still leaves the smaller ones for -from to redraw.
+		if o.out != "" {
+			if err := saveRunFile(o.out, rf); err != nil {
+				fmt.Fprintln(stderr, err)
+				return 1
+			}
+		}
 	}
 	return o.write(rf, stdout, stderr)
 }
@@ -221,12 +229,11 @@ func (o options) write(rf runFile, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	raw, err := json.MarshalIndent(rf, "", "  ")
-	if err != nil {
+	if err := saveRunFile(o.out, rf); err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	for name, data := range map[string][]byte{"RESULTS.md": md.Bytes(), "results.svg": svg.Bytes(), "results.json": append(raw, '\n')} {
+	for name, data := range map[string][]byte{"RESULTS.md": md.Bytes(), "results.svg": svg.Bytes()} {
 		if err := os.WriteFile(filepath.Join(o.out, name), data, 0o644); err != nil {
 			fmt.Fprintln(stderr, err)
 			return 1
@@ -234,6 +241,15 @@ func (o options) write(rf runFile, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "wrote RESULTS.md, results.svg and results.json to %s\n", o.out)
 	return 0
+}
+
+// saveRunFile writes rf as dir/results.json.
+func saveRunFile(dir string, rf runFile) error {
+	raw, err := json.MarshalIndent(rf, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "results.json"), append(raw, '\n'), 0o644)
 }
 
 // runFile is results.json: the results with how they were made, so that
