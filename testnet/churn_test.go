@@ -50,9 +50,12 @@ func TestChurn(t *testing.T) {
 		if from == to {
 			to = live[r2(i, 13, 2, len(live))]
 		}
-		if res := lookup(t, from, to.ID); res.Found && res.Addr == to.Addr {
+		res := lookup(t, from, to.ID)
+		if res.Found && res.Addr == to.Addr {
 			found.Add(1)
+			return
 		}
+		logMissedLookup(t, from, to, res)
 	})
 	pct := 100 * float64(found.Load()) / float64(lookups)
 	t.Logf("%d of %d nodes killed; %d lookups of live nodes in %v, %.1f%% found",
@@ -111,6 +114,20 @@ func TestChurn(t *testing.T) {
 	if evicted.Load() == 0 || evictions == 0 {
 		t.Fatal("no dead contact was evicted")
 	}
+}
+
+// logMissedLookup says why from's lookup of the live node to missed: what
+// the lookup cost, whether from holds to, whether from took itself for
+// offline, and whether to answers a direct ping now (a miss with a live,
+// answering target is a routing failure; one whose ping fails too points
+// at a starved machine).
+func logMissedLookup(t *testing.T, from, to *Node, res node.LookupResult) {
+	t.Helper()
+	c, held := entry(from, to.ID)
+	_, _, pingErr := from.Node().Ping(testCtx(t), to.Contact())
+	t.Logf("missed: node %d's lookup of live node %d: found %v at %v (want %v); %+v; %d closest returned; held %v (failures %d); offline %v (spells %d); direct ping now: %v",
+		from.Index, to.Index, res.Found, res.Addr, to.Addr, res.Stats, len(res.Closest), held, c.Failures,
+		from.Node().Offline(), from.Node().Stats().OfflineSpells, pingErr)
 }
 
 // r2 is a cheap spread of i over [0, n).
