@@ -162,9 +162,18 @@ const (
 	// which keeps amplification near 1x.
 	NATDialBackTimeout = 900 * time.Millisecond
 	// NATRelayRate and NATRelayBurst limit, per requesting peer, the
-	// relays, dial-backs and punches a node does for it.
-	NATRelayRate  = 1.0
-	NATRelayBurst = 3
+	// relays, dial-backs and punches a node does for it. Every one goes to
+	// the requester's own observed address, so the limit guards the
+	// node's work, not a victim. One lookup can need a relay for each of
+	// several NAT'd nodes near its target through the same rendezvous; at
+	// 1/s with a burst of 3, a node looking up cone nodes back to back
+	// was refused and missed 2 of 143.
+	NATRelayRate  = 5.0
+	NATRelayBurst = 20
+	// NATRendezvousTries is how many of the nodes that gave out one NAT'd
+	// contact a lookup asks in turn to relay its punch, when the first
+	// refuses (its limit for us, or its session gone) or does not answer.
+	NATRendezvousTries = 3
 	// NATPunchFailures is how many failed punches, with none succeeding,
 	// put a NAT'd node into client mode.
 	NATPunchFailures = 3

@@ -30,7 +30,7 @@ type candidate struct {
 	state candidateState
 	round int // hops from the table: 1 for our own contacts
 	rtt   time.Duration
-	via   *kad.Peer // the rendezvous that gave it out with port 0 (natlookup.go)
+	vias  []kad.Peer // the rendezvous that gave it out with port 0, first first (natlookup.go)
 }
 
 // queryResult is one finished find_node of a lookup.
@@ -163,7 +163,7 @@ func (l *lookup) method() string {
 // adaptive timeout passes first.
 func (n *Node) startQuery(ctx context.Context, c *candidate, query func() *krpc.Msg, results chan<- queryResult, slow chan<- *candidate) {
 	soft := n.rtt.timeout(MinQueryTimeout, n.cfg.RPCTimeout)
-	id, addr, via := c.id, c.addr, c.via
+	id, addr, vias := c.id, c.addr, slices.Clone(c.vias)
 	go func() {
 		timer := time.AfterFunc(soft, func() {
 			select {
@@ -177,8 +177,8 @@ func (n *Node) startQuery(ctx context.Context, c *candidate, query func() *krpc.
 			rtt   time.Duration
 			err   error
 		)
-		if via != nil {
-			addr, err = n.natConnect(ctx, *via, id)
+		if len(vias) > 0 {
+			addr, err = n.natConnectVia(ctx, vias, id)
 		}
 		if err == nil {
 			peer, reply, rtt, err = n.call(ctx, addr, &id, query())
@@ -212,7 +212,7 @@ func (l *lookup) handle(r queryResult) {
 		return
 	}
 	n.rpcsOut.add(l.method(), outcomeOK)
-	if c.via != nil {
+	if len(c.vias) > 0 {
 		c.addr = r.peer.Addr
 		n.nat.markNATted(c.id, n.cfg.Clock.Now())
 	}

@@ -2,8 +2,10 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/kadnode/kadnode/kad"
@@ -21,7 +23,13 @@ func (l *lookup) addRendezvous(ni krpc.NodeInfo, via *candidate) {
 	if l.n.nat == nil || !ok || ni.Addr.Port != 0 || ip.IsUnspecified() || ip.IsMulticast() {
 		return
 	}
-	if _, seen := l.seen[ni.ID]; seen || ni.ID == l.n.self {
+	if c, seen := l.seen[ni.ID]; seen || ni.ID == l.n.self {
+		// Another rendezvous for a contact not yet tried: a fallback, in
+		// case the first one refuses to relay.
+		if c != nil && c.state == candFresh && len(c.vias) > 0 && len(c.vias) < NATRendezvousTries &&
+			!slices.ContainsFunc(c.vias, func(p kad.Peer) bool { return p.ID == via.id }) {
+			c.vias = append(c.vias, kad.Peer{ID: via.id, Addr: via.addr})
+		}
 		return
 	}
 	if l.n.nat.skipPunch() {
@@ -30,8 +38,26 @@ func (l *lookup) addRendezvous(ni krpc.NodeInfo, via *candidate) {
 	}
 	l.add(ni.ID, netip.AddrPortFrom(ip.Unmap(), 0), via.round+1)
 	if c := l.seen[ni.ID]; c != nil {
-		c.via = &kad.Peer{ID: via.id, Addr: via.addr}
+		c.vias = []kad.Peer{{ID: via.id, Addr: via.addr}}
 	}
+}
+
+// natConnectVia asks the rendezvous in vias in turn to relay a punch to
+// target, until one does, and returns the target's address as that one
+// sees it.
+func (n *Node) natConnectVia(ctx context.Context, vias []kad.Peer, target krpc.ID) (netip.AddrPort, error) {
+	var errs []error
+	for _, via := range vias {
+		addr, err := n.natConnect(ctx, via, target)
+		if err == nil {
+			return addr, nil
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return netip.AddrPort{}, errors.Join(errs...)
 }
 
 // natConnect asks the rendezvous via to relay a punch to target, and

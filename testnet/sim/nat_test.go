@@ -140,3 +140,46 @@ func natTestCluster(nodes int, seed uint64) ClusterConfig {
 		NAT:   &NATMix{Public: 0.4, Cone: 0.45, Symmetric: 0.15},
 	}
 }
+
+// TestBusyAskerFindsEveryConeNode looks up every live cone node, one
+// after another, from a single public node. A lookup meets several NAT'd
+// nodes near its target and asks a rendezvous to relay for each; the
+// rendezvous limit the relays they do per asker, and a refused relay
+// must not cost the target.
+func TestBusyAskerFindsEveryConeNode(t *testing.T) {
+	inNATNetwork(t, 300, testBusyAskerFindsEveryConeNode)
+}
+
+func testBusyAskerFindsEveryConeNode(t *testing.T, ctx context.Context) {
+	c, err := NewCluster(ctx, natTestCluster(300, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := sleepCtx(ctx, 3*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var asker *Member
+	for _, m := range c.Members {
+		if m.Endpoint.Kind() == Public && !m.Endpoint.Down() {
+			asker = m
+			break
+		}
+	}
+	var missed []int
+	cones := 0
+	for i, m := range c.Members {
+		if m.Endpoint.Kind() != Cone || m.Endpoint.Down() {
+			continue
+		}
+		cones++
+		r, err := asker.Node.Lookup(ctx, m.Endpoint.LocalID())
+		if err != nil || !r.Found || r.Addr != m.Endpoint.ExternalAddr() {
+			missed = append(missed, i)
+			t.Logf("missed cone node %d: err %v, %+v", i, err, r.Stats)
+		}
+	}
+	if cones == 0 || len(missed) > 0 {
+		t.Errorf("one public node, looking up every cone node in turn, missed %d of %d (by join order: %v)", len(missed), cones, missed)
+	}
+}
