@@ -3,6 +3,9 @@ package node
 import (
 	"context"
 	"net/netip"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -170,5 +173,79 @@ func TestPunchFailureForUnsureAsker(t *testing.T) {
 	eventually(t, "the punch for the sure asker to fail", func() bool { return target.natStats().PunchesFailed == 1 })
 	if st := target.natStats(); st.PunchesDiscounted != 1 {
 		t.Fatalf("discounted %d punches, want the one of the unsure asker", st.PunchesDiscounted)
+	}
+}
+
+// TestLookupKeepsFallbackRendezvous: a lookup keeps, for a NAT'd contact
+// not yet tried, each distinct node that gave it out with port 0, up to
+// NATRendezvousTries, in the order they did.
+func TestLookupKeepsFallbackRendezvous(t *testing.T) {
+	n, _ := newNATTestNode(t)
+	l := &lookup{n: n, target: krpc.RandomNodeID(), seen: make(map[krpc.ID]*candidate)}
+	natted := krpc.NodeInfo{ID: krpc.RandomNodeID(), Addr: krpc.NodeAddr{IP: netip.MustParseAddr("203.0.113.9").AsSlice(), Port: 0}}
+	var givers []*candidate
+	for i := range NATRendezvousTries + 2 {
+		givers = append(givers, &candidate{id: krpc.RandomNodeID(), addr: netip.AddrPortFrom(netip.MustParseAddr("198.51.100.1"), uint16(7000+i)), round: 1})
+	}
+	l.addRendezvous(natted, givers[0])
+	l.addRendezvous(natted, givers[0]) // the same node twice counts once
+	for _, g := range givers[1:] {
+		l.addRendezvous(natted, g)
+	}
+	c := l.seen[natted.ID]
+	if c == nil || len(c.vias) != NATRendezvousTries {
+		t.Fatalf("candidate %+v: want %d rendezvous kept", c, NATRendezvousTries)
+	}
+	for i, v := range c.vias {
+		if v.ID != givers[i].id || v.Addr != givers[i].addr {
+			t.Errorf("rendezvous %d is %x@%v, want %x@%v", i, v.ID, v.Addr, givers[i].id, givers[i].addr)
+		}
+	}
+	// Once the contact has been tried, later givers are not kept.
+	c.state = candWaiting
+	c.vias = c.vias[:1]
+	l.addRendezvous(natted, givers[1])
+	if len(c.vias) != 1 {
+		t.Errorf("a rendezvous was added to a contact already tried: %+v", c.vias)
+	}
+}
+
+// TestPunchFallsBackToNextRendezvous: when the first rendezvous refuses
+// to relay, the next is asked, and its answer gives the target's address;
+// when every one refuses, the error says why for each.
+func TestPunchFallsBackToNextRendezvous(t *testing.T) {
+	n, tr := newNATTestNode(t)
+	fn := tr.fakeTransport.net
+	target := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.9:6881")}
+	var asked []string
+	var mu sync.Mutex
+	serve := func(name string, h kad.Handler) kad.Peer {
+		ep := fn.endpoint()
+		ep.Serve(func(from kad.Peer, q *krpc.Msg) *krpc.Msg {
+			mu.Lock()
+			asked = append(asked, name)
+			mu.Unlock()
+			return h(from, q)
+		})
+		return kad.Peer{ID: ep.id, Addr: ep.addr}
+	}
+	refusing := serve("refusing", func(kad.Peer, *krpc.Msg) *krpc.Msg {
+		return kad.ErrorReply(krpc.ErrorCodeServerError, "too many rendezvous requests; slow down")
+	})
+	var relaying kad.Peer
+	relaying = serve("relaying", func(from kad.Peer, q *krpc.Msg) *krpc.Msg {
+		return kad.NATConnectReply(relaying.ID, from.Addr, q.A.Target, target.Addr)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	addr, err := n.natConnectVia(ctx, []kad.Peer{refusing, relaying}, target.ID)
+	if err != nil || addr != target.Addr {
+		t.Fatalf("natConnectVia = %v, %v: want %v from the second rendezvous", addr, err, target.Addr)
+	}
+	if want := []string{"refusing", "relaying"}; !slices.Equal(asked, want) {
+		t.Errorf("asked %v, want %v", asked, want)
+	}
+	if _, err := n.natConnectVia(ctx, []kad.Peer{refusing, refusing}, target.ID); err == nil || !strings.Contains(err.Error(), "slow down") {
+		t.Errorf("every rendezvous refused, got error %v: want their reasons", err)
 	}
 }
