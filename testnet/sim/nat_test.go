@@ -82,35 +82,11 @@ func TestConeNodesFoundAfterGrowth(t *testing.T) {
 }
 
 func testConeNodesFoundAfterGrowth(t *testing.T, ctx context.Context) {
-	c, err := NewCluster(ctx, natTestCluster(300, 2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := sleepCtx(ctx, 3*time.Minute); err != nil {
-		t.Fatal(err)
-	}
+	c := settledNATCluster(t, ctx, 300, 2)
 	// Each lookup from another public node: a rendezvous rate-limits
 	// the relays it does for one asker.
-	var public []*Member
-	for _, m := range c.Members {
-		if m.Endpoint.Kind() == Public {
-			public = append(public, m)
-		}
-	}
-	var missed []int
-	cones := 0
-	for i, m := range c.Members {
-		if m.Endpoint.Kind() != Cone || m.Endpoint.Down() {
-			continue
-		}
-		from := public[cones%len(public)]
-		cones++
-		r, err := from.Node.Lookup(ctx, m.Endpoint.LocalID())
-		if err != nil || !r.Found || r.Addr != m.Endpoint.ExternalAddr() {
-			missed = append(missed, i)
-		}
-	}
+	public := c.membersOf(Public)
+	missed, cones := missedConeNodes(t, ctx, c, func(j int) *Member { return public[j%len(public)] })
 	if cones == 0 || len(missed) > 0 {
 		t.Errorf("%d of %d cone nodes not found from a public node (by join order: %v)", len(missed), cones, missed)
 	}
@@ -151,34 +127,9 @@ func TestBusyAskerFindsEveryConeNode(t *testing.T) {
 }
 
 func testBusyAskerFindsEveryConeNode(t *testing.T, ctx context.Context) {
-	c, err := NewCluster(ctx, natTestCluster(300, 3))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := sleepCtx(ctx, 3*time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	var asker *Member
-	for _, m := range c.Members {
-		if m.Endpoint.Kind() == Public && !m.Endpoint.Down() {
-			asker = m
-			break
-		}
-	}
-	var missed []int
-	cones := 0
-	for i, m := range c.Members {
-		if m.Endpoint.Kind() != Cone || m.Endpoint.Down() {
-			continue
-		}
-		cones++
-		r, err := asker.Node.Lookup(ctx, m.Endpoint.LocalID())
-		if err != nil || !r.Found || r.Addr != m.Endpoint.ExternalAddr() {
-			missed = append(missed, i)
-			t.Logf("missed cone node %d: err %v, %+v", i, err, r.Stats)
-		}
-	}
+	c := settledNATCluster(t, ctx, 300, 3)
+	asker := c.membersOf(Public)[0]
+	missed, cones := missedConeNodes(t, ctx, c, func(int) *Member { return asker })
 	if cones == 0 || len(missed) > 0 {
 		t.Errorf("one public node, looking up every cone node in turn, missed %d of %d (by join order: %v)", len(missed), cones, missed)
 	}

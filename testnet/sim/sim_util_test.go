@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/kadnode/kadnode/kad"
@@ -87,4 +89,51 @@ func natTrio(t *testing.T, kind NATKind) (n *Network, a, c, b *Endpoint) {
 	b = newTestNATEndpoint(t, n, 0xbb, kind)
 	serveRecorder(b)
 	return n, a, c, b
+}
+
+// settledNATCluster builds a NAT network of nodes nodes (natTestCluster)
+// and lets it settle for 3 minutes: long enough for every node to
+// classify itself and for NAT'd nodes to register with rendezvous. It is
+// closed when the test ends.
+func settledNATCluster(t *testing.T, ctx context.Context, nodes int, seed uint64) *Cluster {
+	t.Helper()
+	c, err := NewCluster(ctx, natTestCluster(nodes, seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := sleepCtx(ctx, 3*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// membersOf lists c's live members behind kind of NAT, in join order.
+func (c *Cluster) membersOf(kind NATKind) []*Member {
+	var out []*Member
+	for _, m := range c.Members {
+		if m.Endpoint.Kind() == kind && !m.Endpoint.Down() {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// missedConeNodes looks up every live cone node of c, the j-th from
+// askerFor(j), one after another, and returns the join-order indexes of
+// those not found at their external address, and how many were looked up.
+func missedConeNodes(t *testing.T, ctx context.Context, c *Cluster, askerFor func(j int) *Member) (missed []int, cones int) {
+	t.Helper()
+	for i, m := range c.Members {
+		if m.Endpoint.Kind() != Cone || m.Endpoint.Down() {
+			continue
+		}
+		r, err := askerFor(cones).Node.Lookup(ctx, m.Endpoint.LocalID())
+		cones++
+		if err != nil || !r.Found || r.Addr != m.Endpoint.ExternalAddr() {
+			missed = append(missed, i)
+			t.Logf("missed cone node %d: err %v, %+v", i, err, r.Stats)
+		}
+	}
+	return missed, cones
 }
