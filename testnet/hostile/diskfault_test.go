@@ -102,8 +102,12 @@ func runDiskFault(t *testing.T, fault diskFault) {
 		fault.name, failed, churned, len(persisted), restored, len(late))
 }
 
-// waitPersisted waits until the target's store holds every peer of ps
-// and returns the IDs it holds.
+// waitPersisted waits until the target's store holds every peer of ps,
+// durably, and returns the IDs it holds. Load sees a write once Pebble
+// has applied it, before its WAL sync ends, so a fault right after could
+// still lose it; a synced write of our own after it (the deletion of an
+// ID nobody has) returns only once the WAL is synced past every write
+// before it.
 func waitPersisted(t *testing.T, tg *target, ps []*peer) map[krpc.ID]bool {
 	t.Helper()
 	held := map[krpc.ID]bool{}
@@ -123,6 +127,9 @@ func waitPersisted(t *testing.T, tg *target, ps []*peer) map[krpc.ID]bool {
 		}
 		return true
 	})
+	if err := tg.Store().Delete(krpc.RandomNodeID()); err != nil {
+		t.Fatalf("a synced write after the peers: %v", err)
+	}
 	return held
 }
 
