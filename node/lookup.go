@@ -30,7 +30,7 @@ type candidate struct {
 	state candidateState
 	round int // hops from the table: 1 for our own contacts
 	rtt   time.Duration
-	vias  []kad.Peer // the rendezvous that gave it out with port 0, first first (natlookup.go)
+	vias  []kad.Peer // the rendezvous that gave it out with port 0, first first; fixed once queried (natlookup.go)
 }
 
 // queryResult is one finished find_node of a lookup.
@@ -163,7 +163,7 @@ func (l *lookup) method() string {
 // adaptive timeout passes first.
 func (n *Node) startQuery(ctx context.Context, c *candidate, query func() *krpc.Msg, results chan<- queryResult, slow chan<- *candidate) {
 	soft := n.rtt.timeout(MinQueryTimeout, n.cfg.RPCTimeout)
-	id, addr, vias := c.id, c.addr, slices.Clone(c.vias)
+	id, addr, vias := c.id, c.addr, c.vias
 	go func() {
 		timer := time.AfterFunc(soft, func() {
 			select {
