@@ -32,6 +32,11 @@ func (n *Node) handle(from kad.Peer, q *krpc.Msg) *krpc.Msg {
 		n.log.Debug("rejected query", "from", from.ID, "addr", from.Addr, "method", method, "err", reply.E.Msg)
 		return reply
 	}
+	if n.nat != nil {
+		// Before the table sees the caller: a find_node answered in
+		// between must not hand out a NAT'd caller at its address.
+		n.nat.noteCaller(from.ID, q, n.cfg.Clock.Now())
+	}
 	if !q.ReadOnly && n.isJoined() {
 		n.table.Seen(from)
 	}

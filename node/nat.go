@@ -30,14 +30,10 @@ func (n *Node) roFlag() bool {
 	return n.cfg.ReadOnly || (n.nat != nil && !n.nat.public())
 }
 
-// natHandle answers the NAT traversal queries, and notes that a caller
-// of an ordinary query without ro takes itself for public. It returns
-// nil for queries that are not its own.
+// natHandle answers the NAT traversal queries. It returns nil for
+// queries that are not its own.
 func (n *Node) natHandle(from kad.Peer, q *krpc.Msg) *krpc.Msg {
 	if !kad.NATMethod(q.Q) {
-		if n.nat != nil && !q.ReadOnly {
-			n.nat.publicPeer(from.ID)
-		}
 		return nil
 	}
 	if n.nat == nil {
@@ -71,10 +67,6 @@ func (n *Node) natRegister(from kad.Peer, now time.Time) *krpc.Msg {
 	full := !known && len(s.clients) >= NATMaxClients
 	if !full {
 		s.clients[from.ID] = natClient{addr: from.Addr, until: now.Add(NATClientTTL)}
-		if len(s.natted) >= NATMaxPeers {
-			clear(s.natted)
-		}
-		s.natted[from.ID] = now
 	}
 	s.mu.Unlock()
 	if full {

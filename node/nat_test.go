@@ -55,6 +55,64 @@ func TestHandOutOnlyUsableAddresses(t *testing.T) {
 	}
 }
 
+// TestRefusedRegistrationNotHandedOut: a node that registers when our
+// rendezvous list is full is still NAT'd. The table inserts it (its query
+// has no ro), so it must be marked before that, and find_node answers
+// must not give it out at its address.
+func TestRefusedRegistrationNotHandedOut(t *testing.T) {
+	n, tr := newNATTestNode(t)
+	n.markJoined()
+	tr.live.Store(true)
+	now := n.cfg.Clock.Now()
+	n.nat.mu.Lock()
+	for range NATMaxClients {
+		n.nat.clients[krpc.RandomNodeID()] = natClient{until: now.Add(time.Hour)}
+	}
+	n.nat.mu.Unlock()
+	late := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.5:6881")}
+	asker := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.7:6881")}
+	r := n.handle(late, kad.NATQuery(kad.MethodNATRegister, late.ID, krpc.ID{}, netip.AddrPort{}, false))
+	if r == nil || r.E == nil {
+		t.Fatalf("registration past NATMaxClients accepted: %+v", r)
+	}
+	if _, ok := n.table.Get(late.ID); !ok {
+		t.Fatal("the table did not take the registering node; this test no longer checks the order")
+	}
+	r = n.handle(asker, kad.FindNodeQuery(asker.ID, late.ID, true))
+	r.R.ForAllNodes(func(ni krpc.NodeInfo) {
+		if ni.ID == late.ID {
+			t.Fatalf("NAT'd node with a refused registration handed out at %v", ni.Addr)
+		}
+	})
+}
+
+// TestNATMarksOutliveOverflow: past NATMaxPeers the marks of contacts the
+// table no longer holds go first; a table member stays NAT'd, or answers
+// would hand it out at its address.
+func TestNATMarksOutliveOverflow(t *testing.T) {
+	n, _ := newNATTestNode(t)
+	n.markJoined()
+	member := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.5:6881")}
+	n.handle(member, kad.NATQuery(kad.MethodNATRegister, member.ID, krpc.ID{}, netip.AddrPort{}, false))
+	if _, ok := n.table.Get(member.ID); !ok {
+		t.Fatal("the table did not take the registering node")
+	}
+	now := n.cfg.Clock.Now()
+	for i := range NATMaxPeers + 10 {
+		n.nat.markNATted(krpc.RandomNodeID(), now.Add(time.Duration(i+1)*time.Millisecond))
+	}
+	natted, _, _ := n.nat.peerKind(member.ID, now)
+	n.nat.mu.Lock()
+	size := len(n.nat.natted)
+	n.nat.mu.Unlock()
+	if !natted {
+		t.Fatal("a table member's NAT mark was forgotten on overflow")
+	}
+	if size > NATMaxPeers {
+		t.Fatalf("%d NAT marks kept, bound %d", size, NATMaxPeers)
+	}
+}
+
 // TestNATRequestsRefused: relays, punches and dial-backs that would make
 // the node a weapon or a tool of a stranger are refused with a reason.
 func TestNATRequestsRefused(t *testing.T) {

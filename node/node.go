@@ -185,6 +185,12 @@ func New(cfg Config, tr Transport, st Store) (*Node, error) {
 		TableSubnetLimit:  cfg.TableSubnetLimit,
 		LimitPrivate:      cfg.LimitPrivate,
 	}, st, cfg.Clock, n.livenessPing, cfg.Logger)
+	if n.nat != nil {
+		n.nat.inTable = func(id krpc.ID) bool {
+			_, ok := n.table.Get(id)
+			return ok
+		}
+	}
 	if st != nil {
 		cs, err := st.Load()
 		if err != nil {

@@ -2,12 +2,15 @@ package node
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 	"golang.org/x/time/rate"
 )
 
@@ -70,6 +73,7 @@ type natState struct {
 	rendezvous map[krpc.ID]rendezvousEntry // contacts we registered with
 	clients    map[krpc.ID]natClient       // nodes registered with us
 	natted     map[krpc.ID]time.Time       // contacts known to need a rendezvous
+	inTable    func(krpc.ID) bool          // whether the table holds a contact; called without mu
 	limiters   map[krpc.ID]*rate.Limiter
 
 	punchOK, punchFailed uint64
@@ -254,19 +258,59 @@ func (s *natState) allow(peer krpc.ID) bool {
 // markNATted records that id needs a rendezvous to be reached.
 func (s *natState) markNATted(id krpc.ID, now time.Time) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.natted) >= NATMaxPeers {
-		clear(s.natted)
-	}
 	s.natted[id] = now
+	var marked []krpc.ID
+	if len(s.natted) > NATMaxPeers {
+		marked = slices.Collect(maps.Keys(s.natted))
+	}
+	s.mu.Unlock()
+	if marked != nil {
+		s.forgetNATted(marked)
+	}
 }
 
-// publicPeer records that id queried without ro: it says it is public.
-func (s *natState) publicPeer(id krpc.ID) {
+// forgetNATted brings the NAT'd set back under its bound. It forgets the
+// contacts the table no longer holds, and only then the oldest marks:
+// forgetting a table member's mark would have find_node answers hand it
+// out at an address nobody else can use. s.mu is not held on entry: the
+// table's lock comes before ours.
+func (s *natState) forgetNATted(marked []krpc.ID) {
+	var gone []krpc.ID
+	for _, id := range marked {
+		if s.inTable == nil || !s.inTable(id) {
+			gone = append(gone, id)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.natted, id)
-	delete(s.clients, id)
+	for _, id := range gone {
+		if _, client := s.clients[id]; !client {
+			delete(s.natted, id)
+		}
+	}
+	if over := len(s.natted) - NATMaxPeers; over > 0 {
+		ids := slices.SortedFunc(maps.Keys(s.natted), func(a, b krpc.ID) int {
+			return s.natted[a].Compare(s.natted[b])
+		})
+		for _, id := range ids[:over] {
+			delete(s.natted, id)
+		}
+	}
+}
+
+// noteCaller records what a query says of its caller: a registration,
+// that it needs a rendezvous (even when we turn it down, it is no less
+// NAT'd); an ordinary query without ro, that it takes itself for public.
+func (s *natState) noteCaller(id krpc.ID, q *krpc.Msg, now time.Time) {
+	switch {
+	case q.Q == kad.MethodNATRegister:
+		s.markNATted(id, now)
+	case !q.ReadOnly && !kad.NATMethod(q.Q):
+		s.mu.Lock()
+		delete(s.natted, id)
+		delete(s.clients, id)
+		s.mu.Unlock()
+	}
 }
 
 // peerKind says whether id needs a rendezvous and whether we are one.
