@@ -169,6 +169,29 @@ func TestAnsweredPeerCannotVerify(t *testing.T) {
 	}
 }
 
+// TestSentOverflowCannotVerify: once more addresses were sent to than
+// NATMaxPeers within NATSentMemory, the node no longer knows whom it sent
+// to, so no dial-back may verify it until the forgotten ones age out.
+func TestSentOverflowCannotVerify(t *testing.T) {
+	n, _ := newNATTestNode(t)
+	n.markJoined()
+	now := n.cfg.Clock.Now()
+	for i := range NATMaxPeers + 1 {
+		n.nat.sentTo(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 6881), now)
+	}
+	nonce := krpc.RandomNodeID()
+	n.nat.mu.Lock()
+	n.nat.nonces[nonce] = now.Add(time.Hour)
+	n.nat.mu.Unlock()
+	// 10.0.0.1 was sent to and then forgotten when the memory overflowed.
+	if n.nat.nonceFrom(nonce, netip.MustParseAddrPort("10.0.0.1:6881"), now.Add(time.Second)) {
+		t.Fatal("a dial-back verified us right after the sent-to memory overflowed")
+	}
+	if !n.nat.nonceFrom(nonce, netip.MustParseAddrPort("203.0.113.10:6881"), now.Add(NATSentMemory+time.Second)) {
+		t.Fatal("a first-contact dial-back did not verify us once the forgotten addresses aged out")
+	}
+}
+
 // TestNATdNodeStoresAsReadOnly: until verified public, a node's get and
 // put queries carry ro like its find_node queries, so that storing or
 // fetching a value does not get it inserted (and handed out) at an

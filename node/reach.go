@@ -58,13 +58,14 @@ type natState struct {
 	client    bool // BEP 43 read-only client mode
 	clientWhy string
 
-	nonces   map[krpc.ID]time.Time        // outstanding dial-back nonces, by expiry
-	verified bool                         // a nonce came from an address we never sent to
-	failed   int                          // checks that ended without a nonce
-	sent     map[netip.AddrPort]time.Time // addresses we sent to, for the dial-back rule
-	checking bool
-	checkAt  time.Time // when the next check is due
-	nonceCh  chan struct{}
+	nonces     map[krpc.ID]time.Time        // outstanding dial-back nonces, by expiry
+	verified   bool                         // a nonce came from an address we never sent to
+	failed     int                          // checks that ended without a nonce
+	sent       map[netip.AddrPort]time.Time // addresses we sent to, for the dial-back rule
+	sentForgot time.Time                    // when sent last overflowed and was cleared
+	checking   bool
+	checkAt    time.Time // when the next check is due
+	nonceCh    chan struct{}
 
 	selfLooking     bool          // a lookup of our own ID for rendezvous is running
 	selfLookupAt    time.Time     // when the next one is due
@@ -193,7 +194,10 @@ func (s *natState) sentTo(addr netip.AddrPort, now time.Time) {
 			}
 		}
 		if len(s.sent) >= NATMaxPeers {
-			clear(s.sent) // a dial-back from one of them would now count; rare
+			// Past the bound we no longer know whom we sent to, so no
+			// dial-back proves anything until the forgotten ones age out.
+			clear(s.sent)
+			s.sentForgot = now
 		}
 	}
 	s.sent[addr] = now
@@ -209,6 +213,9 @@ func (s *natState) nonceFrom(nonce krpc.ID, from netip.AddrPort, now time.Time) 
 		return false
 	}
 	if t, sent := s.sent[from]; sent && now.Sub(t) < NATSentMemory {
+		return false
+	}
+	if !s.sentForgot.IsZero() && now.Sub(s.sentForgot) < NATSentMemory {
 		return false
 	}
 	delete(s.nonces, nonce)
