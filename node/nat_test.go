@@ -11,6 +11,7 @@ import (
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/kadnode/kadnode/kad"
+	"golang.org/x/time/rate"
 )
 
 // TestHandOutOnlyUsableAddresses: a NAT'd contact goes into find_node
@@ -189,6 +190,36 @@ func TestSentOverflowCannotVerify(t *testing.T) {
 	}
 	if !n.nat.nonceFrom(nonce, netip.MustParseAddrPort("203.0.113.10:6881"), now.Add(NATSentMemory+time.Second)) {
 		t.Fatal("a first-contact dial-back did not verify us once the forgotten addresses aged out")
+	}
+}
+
+// TestRelayBudgetsOutliveOverflow: past NATMaxPeers requesters, a busy
+// requester keeps its spent budget (clearing the map would hand it a
+// fresh burst); only refilled budgets are forgotten, and with none
+// refilled a newcomer is refused.
+func TestRelayBudgetsOutliveOverflow(t *testing.T) {
+	n, _ := newNATTestNode(t)
+	busy := krpc.RandomNodeID()
+	for range NATRelayBurst {
+		if !n.nat.allow(busy) {
+			t.Fatal("a fresh requester was refused within its burst")
+		}
+	}
+	for range NATMaxPeers - 1 {
+		l := rate.NewLimiter(rate.Limit(NATRelayRate), NATRelayBurst)
+		l.AllowN(time.Now(), NATRelayBurst)
+		n.nat.limiters[krpc.RandomNodeID()] = l
+	}
+	if n.nat.allow(krpc.RandomNodeID()) {
+		t.Fatal("a newcomer was let in while every kept budget was spent")
+	}
+	if _, kept := n.nat.limiters[busy]; !kept {
+		t.Fatal("the busy requester's spent budget was forgotten")
+	}
+	n.nat.limiters[krpc.RandomNodeID()] = rate.NewLimiter(rate.Limit(NATRelayRate), NATRelayBurst)
+	delete(n.nat.limiters, busy)
+	if !n.nat.allow(krpc.RandomNodeID()) {
+		t.Fatal("a newcomer was refused although a refilled budget could be forgotten")
 	}
 }
 

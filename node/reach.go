@@ -247,14 +247,25 @@ func (s *natState) skipPunch() bool {
 	return true
 }
 
-// allow takes one token of peer's relay budget.
+// allow takes one token of peer's relay budget. Past NATMaxPeers it
+// forgets only the budgets that have refilled, which is the state a new
+// one starts in; if none has, it refuses newcomers rather than hand every
+// busy requester a fresh burst.
 func (s *natState) allow(peer krpc.ID) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l := s.limiters[peer]
 	if l == nil {
 		if len(s.limiters) >= NATMaxPeers {
-			clear(s.limiters)
+			now := time.Now()
+			for id, l := range s.limiters {
+				if l.TokensAt(now) >= NATRelayBurst {
+					delete(s.limiters, id)
+				}
+			}
+			if len(s.limiters) >= NATMaxPeers {
+				return false
+			}
 		}
 		l = rate.NewLimiter(rate.Limit(NATRelayRate), NATRelayBurst)
 		s.limiters[peer] = l
