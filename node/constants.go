@@ -141,6 +141,10 @@ const (
 	// NATMaxPeers bounds the contacts remembered as NAT'd, the addresses
 	// remembered as sent to, and the per-peer rate limiters.
 	NATMaxPeers = 4096
+	// NATMarkGrace is how long a NAT'd mark of a contact not in the table
+	// is kept even when the marks overflow: a lookup marks a punched
+	// contact just before the table takes it.
+	NATMarkGrace = time.Minute
 	// NATSentMemory is how long an address we sent to counts as able to
 	// pass our NAT's filter: past the 120 s Linux keeps a replied mapping.
 	NATSentMemory = 5 * time.Minute

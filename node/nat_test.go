@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -87,9 +88,9 @@ func TestRefusedRegistrationNotHandedOut(t *testing.T) {
 	})
 }
 
-// TestNATMarksOutliveOverflow: past NATMaxPeers the marks of contacts the
-// table no longer holds go first; a table member stays NAT'd, or answers
-// would hand it out at its address.
+// TestNATMarksOutliveOverflow: past NATMaxPeers only the marks of
+// contacts the table does not hold go; a table member stays NAT'd, or
+// answers would hand it out at its address.
 func TestNATMarksOutliveOverflow(t *testing.T) {
 	n, _ := newNATTestNode(t)
 	n.markJoined()
@@ -111,6 +112,30 @@ func TestNATMarksOutliveOverflow(t *testing.T) {
 	}
 	if size > NATMaxPeers {
 		t.Fatalf("%d NAT marks kept, bound %d", size, NATMaxPeers)
+	}
+	// Past NATMarkGrace the marks of contacts not in the table go, but
+	// one marked again since the snapshot stays: it may be joining the
+	// table right now.
+	n.nat.mu.Lock()
+	snap := maps.Clone(n.nat.natted)
+	n.nat.mu.Unlock()
+	var again krpc.ID
+	for id := range snap {
+		if id != member.ID {
+			again = id
+			break
+		}
+	}
+	n.nat.markNATted(again, now)
+	n.nat.forgetNATted(snap, now.Add(time.Hour+NATMarkGrace))
+	n.nat.mu.Lock()
+	size = len(n.nat.natted)
+	n.nat.mu.Unlock()
+	if natted, _, _ := n.nat.peerKind(again, now); !natted {
+		t.Fatal("a mark made again after the snapshot was forgotten")
+	}
+	if natted, _, _ := n.nat.peerKind(member.ID, now); !natted || size != 2 {
+		t.Fatalf("%d marks kept after the grace (member kept: %v), want the member's and the one made again", size, natted)
 	}
 }
 

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"net"
@@ -73,7 +74,8 @@ type natState struct {
 
 	rendezvous map[krpc.ID]rendezvousEntry // contacts we registered with
 	clients    map[krpc.ID]natClient       // nodes registered with us
-	natted     map[krpc.ID]time.Time       // contacts known to need a rendezvous
+	natted     map[krpc.ID]natMark         // contacts known to need a rendezvous
+	markSeq    uint64                      // the last natMark's seq
 	inTable    func(krpc.ID) bool          // whether the table holds a contact; called without mu
 	limiters   map[krpc.ID]*rate.Limiter
 
@@ -112,7 +114,7 @@ func newNATState(cfg NATConfig) *natState {
 		nonceCh:    make(chan struct{}, 1),
 		rendezvous: make(map[krpc.ID]rendezvousEntry),
 		clients:    make(map[krpc.ID]natClient),
-		natted:     make(map[krpc.ID]time.Time),
+		natted:     make(map[krpc.ID]natMark),
 		limiters:   make(map[krpc.ID]*rate.Limiter),
 	}
 	if cfg.Mapped.IsValid() {
@@ -273,44 +275,53 @@ func (s *natState) allow(peer krpc.ID) bool {
 	return l.Allow()
 }
 
+// natMark records that a contact needs a rendezvous: seq orders the
+// marks and tells a mark made again apart; at is when it was made.
+type natMark struct {
+	seq uint64
+	at  time.Time
+}
+
 // markNATted records that id needs a rendezvous to be reached.
 func (s *natState) markNATted(id krpc.ID, now time.Time) {
 	s.mu.Lock()
-	s.natted[id] = now
-	var marked []krpc.ID
+	s.markSeq++
+	s.natted[id] = natMark{seq: s.markSeq, at: now}
+	var marked map[krpc.ID]natMark
 	if len(s.natted) > NATMaxPeers {
-		marked = slices.Collect(maps.Keys(s.natted))
+		marked = maps.Clone(s.natted)
 	}
 	s.mu.Unlock()
 	if marked != nil {
-		s.forgetNATted(marked)
+		s.forgetNATted(marked, now)
 	}
 }
 
-// forgetNATted brings the NAT'd set back under its bound. It forgets the
-// contacts the table no longer holds, and only then the oldest marks:
-// forgetting a table member's mark would have find_node answers hand it
-// out at an address nobody else can use. s.mu is not held on entry: the
-// table's lock comes before ours.
-func (s *natState) forgetNATted(marked []krpc.ID) {
+// forgetNATted brings the NAT'd marks back under their bound. Forgetting
+// a table member's mark would have find_node answers hand it out at an
+// address nobody else can use, so only marks of contacts the table does
+// not hold go: those older than NATMarkGrace, then, while still over the
+// bound, the oldest. A mark made again since the snapshot stays, and so
+// does a recent one while under the bound: every path that inserts a
+// NAT'd contact marks it just before. The table is asked without s.mu
+// held: its lock comes before ours. Marks of table members are bounded by
+// the table's size.
+func (s *natState) forgetNATted(marked map[krpc.ID]natMark, now time.Time) {
 	var gone []krpc.ID
-	for _, id := range marked {
+	for id := range marked {
 		if s.inTable == nil || !s.inTable(id) {
 			gone = append(gone, id)
 		}
 	}
+	slices.SortFunc(gone, func(a, b krpc.ID) int { return cmp.Compare(marked[a].seq, marked[b].seq) })
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, id := range gone {
-		if _, client := s.clients[id]; !client {
-			delete(s.natted, id)
-		}
-	}
-	if over := len(s.natted) - NATMaxPeers; over > 0 {
-		ids := slices.SortedFunc(maps.Keys(s.natted), func(a, b krpc.ID) int {
-			return s.natted[a].Compare(s.natted[b])
-		})
-		for _, id := range ids[:over] {
+		m, ok := s.natted[id]
+		_, client := s.clients[id]
+		switch {
+		case !ok || m.seq != marked[id].seq || client:
+		case now.Sub(m.at) >= NATMarkGrace || len(s.natted) > NATMaxPeers:
 			delete(s.natted, id)
 		}
 	}
