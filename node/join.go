@@ -210,7 +210,9 @@ func (n *Node) revalidateLoaded(ctx context.Context) {
 // revalidate pings one contact: an answer refreshes it, silence counts
 // as a failure.
 func (n *Node) revalidate(ctx context.Context, id krpc.ID, addr netip.AddrPort) {
-	peer, _, err := n.pingAddr(ctx, addr, &id)
+	pctx, done := livenessCtx(ctx)
+	peer, _, err := n.pingAddr(pctx, addr, &id)
+	done()
 	if err != nil {
 		n.failed(ctx, id, err)
 		return

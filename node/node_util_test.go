@@ -36,6 +36,11 @@ type fakeTransport struct {
 	// unanswered, as lost datagrams do.
 	dropNext atomic.Int32
 	dropFrom atomic.Pointer[netip.AddrPort]
+	// pings counts the pings this endpoint sent; pingScopes holds the
+	// scopes of those marked to close the session they open once done
+	// (kad.Transient with nothing kept).
+	pings      atomic.Int32
+	pingScopes sync.Map // *krpc.Msg → kad.TransientScope
 }
 
 // endpoint attaches a transport with a random ID at a fresh address.
@@ -76,6 +81,12 @@ func (t *fakeTransport) Close() error {
 
 func (t *fakeTransport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q *krpc.Msg) (kad.Peer, *krpc.Msg, error) {
 	t.net.calls.Add(1)
+	if q.Q == kad.MethodPing {
+		t.pings.Add(1)
+		if scope, ok := kad.TransientOf(ctx); ok && scope.Keep == nil {
+			t.pingScopes.Store(q, scope)
+		}
+	}
 	dst := t.net.at(addr)
 	if t.down.Load() || dst == nil || dst.down.Load() || dst.handler.Load() == nil || dst.dropped(t.addr) {
 		<-ctx.Done()
@@ -220,4 +231,17 @@ func newNATTestNode(t *testing.T) (*Node, *sessionFake) {
 	}
 	t.Cleanup(func() { n.Close() })
 	return n, tr
+}
+
+// endedTransientPings counts the pings marked to close their session
+// once done whose scope has ended.
+func (t *fakeTransport) endedTransientPings() int {
+	n := 0
+	t.pingScopes.Range(func(_, v any) bool {
+		if v.(kad.TransientScope).Ctx.Err() != nil {
+			n++
+		}
+		return true
+	})
+	return n
 }

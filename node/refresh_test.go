@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"net/netip"
 	"testing"
 	"testing/synctest"
@@ -81,6 +82,35 @@ func testRevalidationEvictsDeadAndKeepsLive(t *testing.T) {
 	}
 	if n.Stats().Evictions == 0 {
 		t.Fatal("eviction not counted")
+	}
+}
+
+// TestLivenessPingsCloseTheirSessions: the pings of revalidation and of
+// an eviction verdict are marked so that a session they open closes as
+// soon as the check is done (kad.Transient, nothing kept); the contact
+// will not be pinged again for a whole turn of the table.
+func TestLivenessPingsCloseTheirSessions(t *testing.T) {
+	fn := newFakeNet()
+	nodes := fakeNetwork(t, fn, 3, Config{RevalidateInterval: time.Hour})
+	n, peer := nodes[0], nodes[1]
+	before := n.tr.pings.Load()
+	n.revalidate(context.Background(), peer.tr.id, peer.tr.addr)
+	c, _ := n.table.Get(peer.tr.id)
+	if _, err := n.confirmAlive(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	if sent := n.tr.pings.Load() - before; sent != 2 {
+		t.Fatalf("%d pings sent, want 2", sent)
+	}
+	if got := n.tr.endedTransientPings(); got != 2 {
+		t.Fatalf("%d of 2 liveness pings marked to close their session once done", got)
+	}
+	// An operator's ping is not a liveness check: its session lasts.
+	if _, _, err := n.Ping(context.Background(), peer.contact()); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.tr.endedTransientPings(); got != 2 {
+		t.Fatalf("an operator's ping was marked transient (%d marked)", got)
 	}
 }
 
