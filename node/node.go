@@ -172,7 +172,7 @@ func New(cfg Config, tr Transport, st Store) (*Node, error) {
 	}
 	n.offline.log = cfg.Logger
 	if cfg.NAT.Enabled {
-		n.nat = newNATState(cfg.NAT)
+		n.nat = newNATState(cfg.NAT, n.inTable)
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.refresh.init(cfg.Clock.Now(), cfg.RefreshInterval)
@@ -185,12 +185,6 @@ func New(cfg Config, tr Transport, st Store) (*Node, error) {
 		TableSubnetLimit:  cfg.TableSubnetLimit,
 		LimitPrivate:      cfg.LimitPrivate,
 	}, st, cfg.Clock, n.livenessPing, cfg.Logger)
-	if n.nat != nil {
-		n.nat.inTable = func(id krpc.ID) bool {
-			_, ok := n.table.Get(id)
-			return ok
-		}
-	}
 	if st != nil {
 		cs, err := st.Load()
 		if err != nil {

@@ -100,7 +100,10 @@ type natClient struct {
 	until time.Time
 }
 
-func newNATState(cfg NATConfig) *natState {
+// newNATState starts in ReachUnknown (public when cfg maps a port);
+// inTable, which may be nil in tests, tells which contacts the routing
+// table holds.
+func newNATState(cfg NATConfig, inTable func(krpc.ID) bool) *natState {
 	if cfg.Keepalive <= 0 {
 		cfg.Keepalive = DefaultNATKeepalive
 	}
@@ -116,6 +119,7 @@ func newNATState(cfg NATConfig) *natState {
 		clients:    make(map[krpc.ID]natClient),
 		natted:     make(map[krpc.ID]natMark),
 		limiters:   make(map[krpc.ID]*rate.Limiter),
+		inTable:    inTable,
 	}
 	if cfg.Mapped.IsValid() {
 		s.state, s.why = ReachPublic, "port mapped at "+cfg.Mapped.String()

@@ -46,7 +46,7 @@ func TestClassify(t *testing.T) {
 			if c.mapped != "" {
 				cfg.Mapped = netip.MustParseAddrPort(c.mapped)
 			}
-			s := newNATState(cfg)
+			s := newNATState(cfg, nil)
 			s.local = map[netip.Addr]bool{}
 			if c.local != "" {
 				s.local[netip.MustParseAddr(c.local)] = true
@@ -74,7 +74,7 @@ func TestClassify(t *testing.T) {
 // TestPunchFailuresMeanClientMode: behind a cone NAT, punches that all
 // fail turn client mode on, with the reason.
 func TestPunchFailuresMeanClientMode(t *testing.T) {
-	s := newNATState(NATConfig{Enabled: true})
+	s := newNATState(NATConfig{Enabled: true}, nil)
 	s.local = map[netip.Addr]bool{}
 	var e externalAddr
 	voteFor(&e, 1, "203.0.113.1:6881")
@@ -98,7 +98,7 @@ func TestPunchFailuresMeanClientMode(t *testing.T) {
 // pass our NAT's filter otherwise).
 func TestDialBackRule(t *testing.T) {
 	now := time.Unix(1000, 0)
-	s := newNATState(NATConfig{Enabled: true})
+	s := newNATState(NATConfig{Enabled: true}, nil)
 	nonce := krpc.RandomNodeID()
 	s.nonces[nonce] = now.Add(time.Minute)
 	contacted := netip.MustParseAddrPort("198.51.100.1:6881")
@@ -124,7 +124,7 @@ func TestDialBackRule(t *testing.T) {
 // TestRelayRateLimit: a peer gets NATRelayBurst relays at once, then is
 // refused, while another peer still gets its own.
 func TestRelayRateLimit(t *testing.T) {
-	s := newNATState(NATConfig{Enabled: true})
+	s := newNATState(NATConfig{Enabled: true}, nil)
 	a, b := krpc.RandomNodeID(), krpc.RandomNodeID()
 	for i := range NATRelayBurst {
 		if !s.allow(a) {
