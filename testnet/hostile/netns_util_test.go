@@ -114,14 +114,3 @@ func (r *rawUDP) send(src, dst netip.AddrPort, payload []byte) error {
 	copy(p[28:], payload)
 	return unix.Sendto(r.fd, p, 0, &unix.SockaddrInet4{Addr: d})
 }
-
-// processRSS is this process's resident set size in bytes.
-func processRSS() uint64 {
-	var pages, resident uint64
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	fmt.Sscan(string(b), &pages, &resident)
-	return resident * uint64(os.Getpagesize())
-}
