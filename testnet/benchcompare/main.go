@@ -66,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		"every node of the process shares the same cores, so at large N this background work weighs on every figure")
 	fs.DurationVar(&o.restWait, "rest-wait", wire.DefaultIdleTimeout+restSlack, "pause after the load before kadnode's at-rest memory is taken, "+
 		"so that idle DTLS sessions are reaped (0 skips that measurement)")
-	fs.StringVar(&o.profileDir, "profile-dir", "", "write a CPU profile of every phase into this directory")
+	fs.StringVar(&o.profileDir, "profile-dir", "", "write a CPU profile of every phase, and heap profiles after the join and at rest, into this directory")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	out := fs.String("out", "", "also write the markdown to this file")
 	timeout := fs.Duration("timeout", 30*time.Minute, "bound on the whole run")

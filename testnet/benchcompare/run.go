@@ -105,6 +105,7 @@ func runRow(ctx context.Context, r *rowResult, plan joinPlan, rng *rand.Rand, o 
 			return ctx.Err()
 		}
 		r.kMemRest = memPerNode(before, takeMem(), r.n)
+		writeHeapProfile(o.profileDir, profileName(r.n, sys, "heap-at-rest"))
 		r.kRestSessions = kn.net.LiveSessions()
 	}
 	// The values phase comes last: its many queries fill anacrolix's tables,
