@@ -14,6 +14,7 @@ import (
 type externalAddr struct {
 	mu     sync.Mutex
 	votes  map[krpc.ID]netip.AddrPort // latest report per responder
+	tally  map[netip.AddrPort]int     // responders per reported address, kept with votes
 	order  []krpc.ID                  // responders, oldest first, for the window
 	agreed netip.AddrPort
 }
@@ -29,42 +30,46 @@ func (e *externalAddr) vote(from krpc.ID, ip krpc.NodeAddr) (old, cur netip.Addr
 	defer e.mu.Unlock()
 	if e.votes == nil {
 		e.votes = make(map[krpc.ID]netip.AddrPort)
+		e.tally = make(map[netip.AddrPort]int)
 	}
 	old = e.agreed
-	if prev, known := e.votes[from]; known && prev == ap {
+	prev, known := e.votes[from]
+	if known && prev == ap {
 		return old, old, false
 	}
-	if _, known := e.votes[from]; !known {
+	if known {
+		e.uncount(prev)
+	} else {
 		e.order = append(e.order, from)
 		if len(e.order) > ExternalVoteWindow {
+			e.uncount(e.votes[e.order[0]])
 			delete(e.votes, e.order[0])
 			e.order = e.order[1:]
 		}
 	}
 	e.votes[from] = ap
-	// Tally in a stack array: a new responder votes on most replies, and a
-	// map per vote would be an allocation each.
-	var buf [ExternalVoteWindow + 1]netip.AddrPort
-	votes := buf[:0]
-	for _, v := range e.votes {
-		votes = append(votes, v)
-	}
-	best, bestCount := netip.AddrPort{}, 0
-	for i, v := range votes {
-		n := 0
-		for _, w := range votes[:i+1] {
-			if w == v {
-				n++
-			}
-		}
+	e.tally[ap]++
+	// The tally is kept as votes change: a new responder votes on most
+	// replies, and recounting the window each time showed in profiles.
+	// On a tie the agreed address stays, so that it does not flip with
+	// the map's order.
+	best, bestCount := e.agreed, e.tally[e.agreed]
+	for a, n := range e.tally {
 		if n > bestCount {
-			best, bestCount = v, n
+			best, bestCount = a, n
 		}
 	}
 	if bestCount >= ExternalAgreement {
 		e.agreed = best
 	}
 	return old, e.agreed, e.agreed != old
+}
+
+// uncount takes one responder's report of a off the tally.
+func (e *externalAddr) uncount(a netip.AddrPort) {
+	if e.tally[a]--; e.tally[a] <= 0 {
+		delete(e.tally, a)
+	}
 }
 
 // get returns the agreed external address, or the zero value.

@@ -2,6 +2,8 @@ package node
 
 import (
 	"context"
+	"maps"
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 	"testing/synctest"
@@ -176,5 +178,53 @@ func TestRTTTimeoutFollowsSamples(t *testing.T) {
 	}
 	if got := e.timeout(lo, hi); got <= 400*time.Millisecond {
 		t.Fatalf("slow network: %v, want above the 400ms round trip", got)
+	}
+}
+
+// The tally kept beside the votes matches a recount of the window after
+// every vote, old responders leave the window, and a tie keeps the agreed
+// address.
+func TestExternalAddressTallyFollowsWindow(t *testing.T) {
+	var e externalAddr
+	addrs := []netip.AddrPort{
+		netip.MustParseAddrPort("203.0.113.5:4114"),
+		netip.MustParseAddrPort("203.0.113.9:4114"),
+		netip.MustParseAddrPort("198.51.100.7:6881"),
+	}
+	ids := make([]krpc.ID, 3*ExternalVoteWindow)
+	for i := range ids {
+		ids[i] = krpc.RandomNodeID()
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for step := range 5000 {
+		var na krpc.NodeAddr
+		na.FromAddrPort(addrs[rng.IntN(len(addrs))])
+		before := e.get()
+		e.vote(ids[rng.IntN(len(ids))], na)
+		recount := map[netip.AddrPort]int{}
+		for _, v := range e.votes {
+			recount[v]++
+		}
+		if !maps.Equal(recount, e.tally) || len(e.votes) > ExternalVoteWindow {
+			t.Fatalf("step %d: tally %v, recount %v of %d votes", step, e.tally, recount, len(e.votes))
+		}
+		got := e.get()
+		for a, n := range recount {
+			if n > recount[got] && n >= ExternalAgreement {
+				t.Fatalf("step %d: agreed %v with %d votes, %v has %d", step, got, recount[got], a, n)
+			}
+		}
+		if before.IsValid() && got != before && recount[got] <= recount[before] {
+			t.Fatalf("step %d: moved from %v (%d votes) to %v (%d) without a majority", step, before, recount[before], got, recount[got])
+		}
+	}
+	// A full window of new responders pushes every old report out.
+	var nb krpc.NodeAddr
+	nb.FromAddrPort(addrs[1])
+	for range ExternalVoteWindow {
+		e.vote(krpc.RandomNodeID(), nb)
+	}
+	if got := e.get(); got != addrs[1] || len(e.tally) != 1 {
+		t.Fatalf("after a window of reports of %v: agreed %v, tally %v", addrs[1], got, e.tally)
 	}
 }
