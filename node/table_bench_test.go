@@ -198,3 +198,29 @@ func BenchmarkTableLoad(b *testing.B) {
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(len(cs)), "heap-B/contact")
 	b.ReportMetric(float64(len(cs)), "contacts")
 }
+
+// BenchmarkBucketFind is the search every message makes for its sender in
+// a full bucket, half of them members at every position and half
+// strangers, which compare against every member.
+func BenchmarkBucketFind(b *testing.B) {
+	list := make([]kad.Contact, DefaultK)
+	for i := range list {
+		list[i].ID = krpc.RandomNodeID()
+	}
+	ids := make([]krpc.ID, 2*len(list))
+	for i := range ids {
+		ids[i] = krpc.RandomNodeID()
+		if i%2 == 0 {
+			ids[i] = list[i/2].ID
+		}
+	}
+	found := 0
+	for i := range b.N {
+		if find(list, ids[i%len(ids)]) >= 0 {
+			found++
+		}
+	}
+	if b.N >= len(ids) && found == 0 {
+		b.Fatal("no member found")
+	}
+}
