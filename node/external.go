@@ -10,7 +10,8 @@ import (
 // externalAddr learns how the network sees us from the ip field of
 // responses (BEP 42). One responder could lie or sit behind a different NAT
 // path, so an address is only adopted once ExternalAgreement distinct
-// responders among the last ExternalVoteWindow report it.
+// responders among the last ExternalVoteWindow report it, and an adopted
+// one gives way only to an address more of them report.
 type externalAddr struct {
 	mu     sync.Mutex
 	votes  map[krpc.ID]netip.AddrPort // latest report per responder
