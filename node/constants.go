@@ -108,8 +108,9 @@ const (
 	// ExternalVoteWindow is how many recent responders' reports count.
 	ExternalVoteWindow = 32
 	// maxPeerRTTs bounds the per-peer round-trip times kept for operators;
-	// past it they start over (a table holds far fewer contacts).
-	maxPeerRTTs = 8192
+	// past it those of peers outside the table are forgotten (a table
+	// holds a few hundred contacts).
+	maxPeerRTTs = 2048
 )
 
 // NAT traversal (nat*.go).

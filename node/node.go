@@ -389,7 +389,7 @@ func (n *Node) checkReply(peer kad.Peer, expect *krpc.ID, reply *krpc.Msg) error
 // address.
 func (n *Node) learn(peer kad.Peer, reply *krpc.Msg, rtt time.Duration) {
 	n.rtt.observe(rtt)
-	n.peerRTT.observe(peer.ID, rtt)
+	n.peerRTT.observe(peer.ID, rtt, n.inTable)
 	if old, cur, changed := n.external.vote(peer.ID, reply.IP); changed {
 		n.log.Info("external address changed", "old", old, "new", cur)
 		if n.nat != nil {

@@ -181,6 +181,37 @@ func TestRTTTimeoutFollowsSamples(t *testing.T) {
 	}
 }
 
+// Past the bound the round-trip times of peers outside the table go, and
+// those of members, and of the peer that just answered, stay.
+func TestPeerRTTsKeepTableMembersPastTheBound(t *testing.T) {
+	var p peerRTTs
+	members := map[krpc.ID]bool{}
+	ids := make([]krpc.ID, maxPeerRTTs+1)
+	for i := range ids {
+		ids[i] = krpc.RandomNodeID()
+		if i%100 == 0 {
+			members[ids[i]] = true
+		}
+	}
+	inTable := func(id krpc.ID) bool { return members[id] }
+	for i, id := range ids {
+		p.observe(id, time.Duration(i+1)*time.Millisecond, inTable)
+	}
+	last := ids[len(ids)-1]
+	if n := len(p.m); n != len(members)+1 {
+		t.Fatalf("%d times kept past the bound, want the %d members' and the last peer's", n, len(members))
+	}
+	for i, id := range ids {
+		want := time.Duration(0)
+		if members[id] || id == last {
+			want = time.Duration(i+1) * time.Millisecond
+		}
+		if got := p.get(id); got != want {
+			t.Fatalf("peer %d (member %v): rtt %v, want %v", i, members[id], got, want)
+		}
+	}
+}
+
 // The tally kept beside the votes matches a recount of the window after
 // every vote, old responders leave the window, and a tie keeps the agreed
 // address.
