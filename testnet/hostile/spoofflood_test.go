@@ -66,9 +66,9 @@ type spoofSample struct {
 // A flood of ClientHellos from spoofed sources all over 127/8, sent with a
 // raw socket inside a namespace of the test's own (the node's cookies go
 // to addresses nobody else uses), costs the node nothing it keeps: no
-// handshake starts for a spoofed source, goroutines and RSS stay within
-// 10% of what they were under the same legitimate load before the flood,
-// and at least 99% of fresh clients (processes of their own, new key, new
+// handshake starts for a spoofed source, goroutines and RSS (the live heap
+// under -race) stay within 10% of what they were under the same
+// legitimate load before the flood, and at least 99% of fresh clients (processes of their own, new key, new
 // address) complete a handshake and a ping during the flood.
 func TestSpoofedHelloFlood(t *testing.T) {
 	rate := size(t, "SPOOF_RATE", 1000, 2000) // ClientHellos per second
