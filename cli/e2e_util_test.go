@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kadnode/kadnode/internal/race"
 )
 
 // Bounds of the end-to-end tests: generous, since they only cap a hang.
@@ -48,7 +50,7 @@ func kadnodeBinary(t *testing.T) string {
 		}
 		binPath = filepath.Join(binDir, "kadnode")
 		args := []string{"build", "-o", binPath}
-		if raceEnabled {
+		if race.Enabled {
 			args = append(args, "-race")
 		}
 		cmd := exec.Command("go", append(args, "..")...)

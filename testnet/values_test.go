@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kadnode/kadnode/internal/race"
 	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/node"
 	"github.com/kadnode/kadnode/wire"
@@ -31,7 +32,7 @@ func valueItem(tb testing.TB, i int, seq int64) kad.Item {
 // after 30% of the nodes are killed, get still finds ≥ 99% of them at the
 // latest seq.
 func TestValuesSurviveChurn(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		// pion's handshake races on the buffer of a vconn Read when both
 		// ends dial at once, which this many concurrent puts provoke; the
 		// race detector then fails the test whatever the values do. It

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kadnode/kadnode/internal/race"
 	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/testnet/stats"
 	"github.com/kadnode/kadnode/wire"
@@ -68,8 +69,9 @@ type spoofSample struct {
 // to addresses nobody else uses), costs the node nothing it keeps: no
 // handshake starts for a spoofed source, goroutines and RSS (the live heap
 // under -race) stay within 10% of what they were under the same
-// legitimate load before the flood, and at least 99% of fresh clients (processes of their own, new key, new
-// address) complete a handshake and a ping during the flood.
+// legitimate load before the flood, and at least 99% of fresh clients
+// (processes of their own, new key, new address) complete a handshake and
+// a ping during the flood.
 func TestSpoofedHelloFlood(t *testing.T) {
 	rate := size(t, "SPOOF_RATE", 1000, 2000) // ClientHellos per second
 	floodFor := duration(t, "SPOOF_SECONDS", 3*time.Second, 20*time.Second)
@@ -219,7 +221,7 @@ func TestSpoofedHelloFlood(t *testing.T) {
 	// with every page the heap has ever touched and is never given back,
 	// and the process holds what earlier tests left: it says nothing of
 	// what the flood costs. The live heap is what the node keeps.
-	if raceEnabled {
+	if race.Enabled {
 		if h0, h1 := med(base, heap), med(during, heap); h1 > 1.1*h0 {
 			t.Errorf("live heap grew from a median of %s to %s during the flood (over 10%%)", mib(uint64(h0)), mib(uint64(h1)))
 		}

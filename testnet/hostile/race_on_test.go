@@ -1,6 +1,0 @@
-//go:build race
-
-package hostile
-
-// raceEnabled reports a build with the race detector.
-const raceEnabled = true
