@@ -20,9 +20,8 @@ type joinState struct {
 	// or stored contacts, and when the table went empty.
 	pending bool
 	// known are the contacts to join through besides the seeds: those the
-	// store gave back, later the last ones the table held.
+	// store gave back, later the last members to leave the table.
 	known   []kad.Contact
-	last    []kad.Contact // reused buffer for the table's last contacts
 	backoff time.Duration
 	attempt int
 	// revalidateLoaded is set until the first join is done: then the
@@ -55,11 +54,13 @@ func (n *Node) startJoin() {
 func (n *Node) joinStep() time.Duration {
 	j := &n.joinSt
 	if !j.pending {
-		// The check runs for the node's whole life: it reuses one buffer and
-		// copies only the contacts a rejoin would ping, not the whole table.
-		if cs := n.table.appendContacts(j.last[:0], MaxBootstrapContacts); len(cs) > 0 {
-			j.last, j.known = cs, cs
+		// The check runs every second for the node's whole life, so it only
+		// counts; the table remembers its last members as they leave.
+		if n.table.Len() > 0 {
 			return EmptyTableCheckInterval
+		}
+		if d := n.table.departedContacts(); len(d) > 0 {
+			j.known = d
 		}
 		if len(n.cfg.Seeds) == 0 && len(j.known) == 0 {
 			return EmptyTableCheckInterval

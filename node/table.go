@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"log/slog"
-	"math"
 	"net/netip"
 	"slices"
 	"sync"
@@ -103,6 +102,7 @@ type Table struct {
 	buckets   [NumBuckets]bucket
 	members   int
 	evictions uint64
+	departed  departedMembers      // the last members to leave, for a rejoin
 	subnets   map[netip.Prefix]int // entries per limited subnet, table-wide
 	dirty     map[krpc.ID]struct{} // to Put or Delete, by whether present
 	touched   map[krpc.ID]struct{} // to Touch: only timestamps moved
@@ -309,6 +309,7 @@ func (t *Table) removeMember(b *bucket, j int) {
 	c := b.members[j]
 	b.members = append(b.members[:j], b.members[j+1:]...)
 	t.members--
+	t.departed.add(c)
 	t.dropSubnet(c.Addr.Addr())
 	t.del(c.ID)
 	if len(b.replacements) > 0 {
@@ -341,22 +342,23 @@ func (t *Table) getLocked(id krpc.ID) (kad.Contact, bool) {
 
 // Contacts returns every entry: bucket by bucket from the nearest, members
 // least recently seen first, then replacements newest first.
-func (t *Table) Contacts() []kad.Contact { return t.appendContacts(nil, math.MaxInt) }
-
-// appendContacts appends the first limit entries in the order of Contacts
-// to dst.
-func (t *Table) appendContacts(dst []kad.Contact, limit int) []kad.Contact {
+func (t *Table) Contacts() []kad.Contact {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	start := len(dst)
+	var cs []kad.Contact
 	for i := range t.buckets {
-		dst = append(dst, t.buckets[i].members...)
-		dst = append(dst, t.buckets[i].replacements...)
-		if len(dst)-start >= limit {
-			return dst[:start+limit]
-		}
+		cs = append(cs, t.buckets[i].members...)
+		cs = append(cs, t.buckets[i].replacements...)
 	}
-	return dst
+	return cs
+}
+
+// departedContacts is a copy of the last members that left the table,
+// newest first.
+func (t *Table) departedContacts() []kad.Contact {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.departed.newestFirst()
 }
 
 // Len is the number of bucket members.
