@@ -42,20 +42,20 @@ func (n *Node) startJoin() {
 	if j.pending {
 		first = 0
 	}
-	n.tasks.Every(first, n.joinStep)
+	task := n.tasks.Every(first, n.joinStep)
+	n.table.setOnEmpty(task.Kick)
 }
 
 // joinStep is one run of the join task. While a join is due it tries
-// once and returns the backoff before the next try; once joined, and
-// after the restored contacts were revalidated, it checks every
-// EmptyTableCheckInterval whether the table went empty (every contact
-// evicted), and then joins again through the seeds and the last contacts
-// the table held, since an empty table cannot look anything up.
+// once and returns the backoff before the next try. Once joined, and
+// after the restored contacts were revalidated, it runs when the table
+// goes empty (every contact evicted: the table kicks the task), and at
+// least every EmptyTableCheckInterval; it then joins again through the
+// seeds and the last members to leave the table, since an empty table
+// cannot look anything up.
 func (n *Node) joinStep() time.Duration {
 	j := &n.joinSt
 	if !j.pending {
-		// The check runs every second for the node's whole life, so it only
-		// counts; the table remembers its last members as they leave.
 		if n.table.Len() > 0 {
 			return EmptyTableCheckInterval
 		}

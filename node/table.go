@@ -103,6 +103,7 @@ type Table struct {
 	members   int
 	evictions uint64
 	departed  departedMembers      // the last members to leave, for a rejoin
+	onEmpty   func()               // called, with mu held, when the last member leaves
 	subnets   map[netip.Prefix]int // entries per limited subnet, table-wide
 	dirty     map[krpc.ID]struct{} // to Put or Delete, by whether present
 	touched   map[krpc.ID]struct{} // to Touch: only timestamps moved
@@ -317,6 +318,17 @@ func (t *Table) removeMember(b *bucket, j int) {
 		b.replacements = append(b.replacements[:0], b.replacements[1:]...)
 		t.addMember(b, r)
 	}
+	if t.members == 0 && t.onEmpty != nil {
+		t.onEmpty()
+	}
+}
+
+// setOnEmpty makes f be called whenever the table's last member leaves.
+// f runs with the table's lock held: it must only signal.
+func (t *Table) setOnEmpty(f func()) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.onEmpty = f
 }
 
 func (t *Table) removeReplacement(b *bucket, j int) {

@@ -23,17 +23,23 @@ type Set struct {
 	wg sync.WaitGroup
 }
 
+// Task is one task of a Set.
+type Task struct {
+	set   *Set
+	timer *time.Timer
+}
+
 // Every runs run after first, and again after each wait it returns, until
 // it returns a negative wait or the set is closed.
-func (s *Set) Every(first time.Duration, run func() time.Duration) {
+func (s *Set) Every(first time.Duration, run func() time.Duration) *Task {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	task := &Task{set: s}
 	if s.closed {
-		return
+		return task
 	}
-	var t *time.Timer
 	s.wg.Add(1)
-	t = time.AfterFunc(first, func() {
+	task.timer = time.AfterFunc(first, func() {
 		defer s.wg.Done()
 		next := run()
 		if next < 0 {
@@ -43,10 +49,29 @@ func (s *Set) Every(first time.Duration, run func() time.Duration) {
 		defer s.mu.Unlock()
 		if !s.closed {
 			s.wg.Add(1)
-			t.Reset(next)
+			task.timer.Reset(next)
 		}
 	})
-	s.timers = append(s.timers, t)
+	s.timers = append(s.timers, task.timer)
+	return task
+}
+
+// Kick makes a task that waits for its next run run now. A run in
+// progress, or one already due, is left alone: the task then keeps the
+// wait that run returns. It lets an event start a run that would
+// otherwise wait for a periodic check.
+func (t *Task) Kick() {
+	s := t.set
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || t.timer == nil {
+		return
+	}
+	// Stop and Reset under s.mu, as the run re-arms under it: a stopped
+	// timer keeps its count in s.wg for the run Reset arms again.
+	if t.timer.Stop() {
+		t.timer.Reset(0)
+	}
 }
 
 // Close stops every timer and waits for the runs in progress, which the

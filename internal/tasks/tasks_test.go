@@ -72,3 +72,64 @@ func TestTaskCloseWaitsForTheRunInProgress(t *testing.T) {
 		}
 	})
 }
+
+func TestKickRunsAWaitingTaskNow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ts Set
+		defer ts.Close()
+		var runs atomic.Int32
+		task := ts.Every(time.Hour, func() time.Duration {
+			runs.Add(1)
+			return time.Hour
+		})
+		time.Sleep(time.Minute)
+		task.Kick()
+		synctest.Wait()
+		if got := runs.Load(); got != 1 {
+			t.Fatalf("%d runs after a kick a minute into an hour's wait, want 1", got)
+		}
+		// The run's returned wait holds again: the next run is an hour on.
+		time.Sleep(59 * time.Minute)
+		synctest.Wait()
+		if got := runs.Load(); got != 1 {
+			t.Fatalf("%d runs an hour after the start, want still 1 (the kicked run set a new hour)", got)
+		}
+		time.Sleep(time.Minute + time.Millisecond)
+		synctest.Wait()
+		if got := runs.Load(); got != 2 {
+			t.Fatalf("%d runs an hour after the kicked run, want 2", got)
+		}
+	})
+}
+
+func TestKickDuringARunOrAfterCloseDoesNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var ts Set
+		release := make(chan struct{})
+		var runs, overlap, running atomic.Int32
+		task := ts.Every(0, func() time.Duration {
+			if running.Add(1) > 1 {
+				overlap.Add(1)
+			}
+			runs.Add(1)
+			if runs.Load() == 1 {
+				<-release
+			}
+			running.Add(-1)
+			return time.Hour
+		})
+		synctest.Wait()
+		task.Kick() // the first run is in progress
+		close(release)
+		synctest.Wait()
+		if got := runs.Load(); got != 1 || overlap.Load() != 0 {
+			t.Fatalf("%d runs (%d overlapping) after a kick during the first, want 1 and none", got, overlap.Load())
+		}
+		ts.Close()
+		task.Kick()
+		time.Sleep(2 * time.Hour)
+		if got := runs.Load(); got != 1 {
+			t.Fatalf("%d runs after a kick of a closed set, want still 1", got)
+		}
+	})
+}
