@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -23,6 +24,7 @@ func TestSmallNetworkLookupsAreExact(t *testing.T) {
 func testSmallNetwork(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	var stages []int // phases in each result reported as it was done
 	res, err := RunExperiment(ctx, ExperimentConfig{
 		Cluster: ClusterConfig{
 			Nodes: 300,
@@ -33,6 +35,7 @@ func testSmallNetwork(t *testing.T) {
 		Lookups:  100,
 		Churn:    []float64{0.3},
 		Parallel: 4,
+		Done:     func(r ExperimentResult) { stages = append(stages, len(r.Phases)) },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -40,6 +43,9 @@ func testSmallNetwork(t *testing.T) {
 	t.Logf("%+v", res)
 	if len(res.Phases) != 2 {
 		t.Fatalf("%d phases, want 2", len(res.Phases))
+	}
+	if !slices.Equal(stages, []int{0, 1, 2}) {
+		t.Errorf("results reported as done with %v phases, want after the build (0) and after each phase (1, 2)", stages)
 	}
 	clean, churned := res.Phases[0], res.Phases[1]
 	if clean.ExactK != 1 || clean.Found != 1 || clean.Errors != 0 {

@@ -32,6 +32,15 @@ type ExperimentConfig struct {
 	Parallel int
 	// LookupTimeout bounds one lookup.
 	LookupTimeout time.Duration
+	// Done, when set, is told the result so far after the build and after
+	// each phase, so that a run stopped early still shows what it measured.
+	Done func(ExperimentResult)
+}
+
+func (cfg ExperimentConfig) done(res ExperimentResult) {
+	if cfg.Done != nil {
+		cfg.Done(res)
+	}
 }
 
 // ExperimentResult is what one experiment measured.
@@ -92,6 +101,7 @@ func RunExperiment(ctx context.Context, cfg ExperimentConfig) (ExperimentResult,
 	}
 	defer c.Close()
 	res := ExperimentResult{Nodes: len(c.Members), Build: c.Build}
+	cfg.done(res)
 	rng := rand.New(rand.NewPCG(cfg.Cluster.Seed, 0x6c6f6f6b7570))
 	for _, churn := range append([]float64{0}, cfg.Churn...) {
 		c.failShare(rng, churn)
@@ -101,6 +111,7 @@ func RunExperiment(ctx context.Context, cfg ExperimentConfig) (ExperimentResult,
 		}
 		p.Churn = churn
 		res.Phases = append(res.Phases, p)
+		cfg.done(res)
 	}
 	if cfg.Sessions != nil {
 		p, err := c.measureSessions(ctx, rng, cfg)
@@ -108,6 +119,7 @@ func RunExperiment(ctx context.Context, cfg ExperimentConfig) (ExperimentResult,
 			return res, err
 		}
 		res.Phases = append(res.Phases, p)
+		cfg.done(res)
 	}
 	return res, nil
 }

@@ -161,15 +161,20 @@ func (o options) execute(stdout, stderr io.Writer) int {
 			Churn:    o.shares,
 			Sessions: sessions,
 			Parallel: o.parallel,
+			// Each stage is reported as it ends: a run that -max-time
+			// stops keeps at least these lines.
+			Done: func(r sim.ExperimentResult) {
+				if len(r.Phases) == 0 {
+					fmt.Fprintf(stderr, "N=%d: done: build %+v\n", n, r.Build)
+				} else {
+					fmt.Fprintf(stderr, "N=%d: phase %+v\n", n, r.Phases[len(r.Phases)-1])
+				}
+			},
 		}
 		res, err := sim.RunExperiment(ctx, cfg)
 		if err != nil {
 			fmt.Fprintf(stderr, "N=%d: %v\n", n, err)
 			return 1
-		}
-		fmt.Fprintf(stderr, "N=%d: done: build %+v\n", n, res.Build)
-		for _, p := range res.Phases {
-			fmt.Fprintf(stderr, "N=%d: phase %+v\n", n, p)
 		}
 		rf.Results = append(rf.Results, res)
 		// Keep what is done: a run that -max-time stops at a larger N
