@@ -9,7 +9,7 @@ import (
 )
 
 // The table remembers the last MaxBootstrapContacts members to leave,
-// newest first; replacements that leave are not members it held.
+// newest first.
 func TestDepartedMembersAreTheLastToLeave(t *testing.T) {
 	tab := NewTable(testSelf, TableConfig{}, nil, newManualClock(), nil, nil)
 	defer tab.Close()

@@ -64,7 +64,7 @@ func (t *Task) Kick() {
 	s := t.set
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || t.timer == nil {
+	if s.closed { // also the case of a task whose Every came after Close
 		return
 	}
 	// Stop and Reset under s.mu, as the run re-arms under it: a stopped
