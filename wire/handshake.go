@@ -56,6 +56,7 @@ func baseDTLSConfig(id *Identity, alpn string) *dtls.Config {
 		LoggerFactory:        quietLogs,
 		InsecureSkipVerify:   true,
 		ClientAuth:           dtls.NoClientCert, // the client proves its key in-band (proof.go)
+		EllipticCurves:       keyExchangeCurves,
 	}
 }
 
