@@ -74,6 +74,7 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"bad listen", []string{"run", "--listen", "4114"}, []string{`--listen "4114" is not host:port`}},
 		{"public api without token", []string{"run", "--api", "0.0.0.0:4115"}, []string{"--api 0.0.0.0:4115 can be reached from other machines", "--api-token"}},
 		{"k zero", []string{"run", "--k", "0"}, []string{"--k must be at least 1"}},
+		{"prepare-ahead negative", []string{"run", "--prepare-ahead", "-1"}, []string{"--prepare-ahead must be 0 (off) or more, got -1"}},
 		{"bad log level", []string{"run", "--log-level", "loud"}, []string{`--log-level "loud"`, "debug, info, warn or error"}},
 		{"bad log format", []string{"run", "--log-format", "xml"}, []string{`--log-format "xml"`, "text or json"}},
 		{"run with argument", []string{"run", "extra"}, []string{"takes no arguments"}},

@@ -42,6 +42,7 @@ func runCommand() *ucli.Command {
 			stringFlag("api-tls-key", "", "private key in PEM `FILE` of --api-tls-cert"),
 			intFlag("k", node.DefaultK, "bucket size `K`"),
 			intFlag("alpha", node.DefaultAlpha, "lookup parallelism `ALPHA`"),
+			intFlag("prepare-ahead", node.DefaultPrepareAhead, "start handshakes with a lookup's next `N` candidates while its queries are out; 0 turns it off"),
 			durationFlag("rpc-timeout", node.DefaultRPCTimeout, "`DURATION` before a query counts as failed"),
 			durationFlag("refresh-interval", node.DefaultRefreshInterval, "refresh a bucket after `DURATION` without a lookup"),
 			durationFlag("revalidate-interval", node.DefaultRevalidateInterval, "ping the least-recently-seen contact every `DURATION`"),
@@ -57,6 +58,7 @@ type daemonConfig struct {
 	api, apiToken            string
 	apiTLS                   *tls.Config // nil: plain HTTP
 	k, alpha                 int
+	prepareAhead             int // as node.Config wants it: negative is off
 	rpcTimeout               time.Duration
 	refresh, revalidate      time.Duration
 	nat                      natConfig
@@ -93,6 +95,11 @@ func parseDaemonConfig(c *ucli.Context) (daemonConfig, error) {
 	}
 	if d.alpha, err = positive(c, "alpha"); err != nil {
 		return d, err
+	}
+	if d.prepareAhead = c.Int("prepare-ahead"); d.prepareAhead < 0 {
+		return d, usageErrorf("--prepare-ahead must be 0 (off) or more, got %d", d.prepareAhead)
+	} else if d.prepareAhead == 0 {
+		d.prepareAhead = -1
 	}
 	if d.rpcTimeout, err = positiveDuration(c, "rpc-timeout"); err != nil {
 		return d, err
@@ -242,7 +249,7 @@ func startDaemon(cfg daemonConfig) (_ *daemon, err error) {
 			nc.NAT = cfg.nat.nodeNAT(local)
 		},
 		Node: node.Config{
-			K: cfg.k, Alpha: cfg.alpha, Seeds: cfg.seeds,
+			K: cfg.k, Alpha: cfg.alpha, PrepareAhead: cfg.prepareAhead, Seeds: cfg.seeds,
 			RPCTimeout: cfg.rpcTimeout, RefreshInterval: cfg.refresh, RevalidateInterval: cfg.revalidate,
 			OnLookup: lookups.observe,
 		},

@@ -45,6 +45,11 @@ const (
 	// DefaultAlpha is how many queries of a lookup are in flight at once
 	// (the paper's α).
 	DefaultAlpha = 3
+	// DefaultPrepareAhead is how many of a lookup's next candidates get a
+	// handshake started while its queries are out (prepare.go): as many
+	// as are in flight, so each answer finds its successor's session
+	// ready or under way.
+	DefaultPrepareAhead = DefaultAlpha
 	// DefaultRPCTimeout is how long a query may take before it counts as a
 	// failure against the peer.
 	DefaultRPCTimeout = time.Second

@@ -31,6 +31,9 @@ type candidate struct {
 	round int // hops from the table: 1 for our own contacts
 	rtt   time.Duration
 	vias  []kad.Peer // the rendezvous that gave it out with port 0, first first; fixed once queried (natlookup.go)
+	// prepared is set once a handshake with it was started ahead of its
+	// query (prepare.go).
+	prepared bool
 }
 
 // queryResult is one finished find_node of a lookup.
@@ -107,6 +110,7 @@ func (n *Node) lookupWith(ctx context.Context, target krpc.ID, v *valueLookup) (
 			l.stats.Queries++
 			n.startQuery(l.transient, c, l.query, results, slow)
 		}
+		l.prepareNext()
 		if l.done() || l.values.stopped() || ctx.Err() != nil {
 			break
 		}

@@ -31,8 +31,12 @@ type Store interface {
 // Config holds a node's parameters; zero values take the defaults in
 // constants.go.
 type Config struct {
-	K                  int
-	Alpha              int
+	K     int
+	Alpha int
+	// PrepareAhead is how many of a lookup's next candidates get a
+	// handshake started before their turn (prepare.go): 0 takes
+	// DefaultPrepareAhead, negative turns it off.
+	PrepareAhead       int
 	ReplacementSize    int
 	MaxFailures        int
 	Seeds              []kad.Endpoint
@@ -73,6 +77,9 @@ func (c Config) withDefaults() Config {
 	}
 	def(&c.K, DefaultK)
 	def(&c.Alpha, DefaultAlpha)
+	if c.PrepareAhead == 0 {
+		c.PrepareAhead = DefaultPrepareAhead
+	}
 	def(&c.ReplacementSize, DefaultReplacementSize)
 	def(&c.MaxFailures, DefaultMaxFailures)
 	defDuration(&c.RPCTimeout, DefaultRPCTimeout)

@@ -41,6 +41,8 @@ type fakeTransport struct {
 	// (kad.Transient with nothing kept).
 	pings      atomic.Int32
 	pingScopes sync.Map // *krpc.Msg → kad.TransientScope
+	// prep records Prepare and the first call to each address.
+	prep prepareLog
 }
 
 // endpoint attaches a transport with a random ID at a fresh address.
@@ -81,6 +83,7 @@ func (t *fakeTransport) Close() error {
 
 func (t *fakeTransport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q *krpc.Msg) (kad.Peer, *krpc.Msg, error) {
 	t.net.calls.Add(1)
+	t.prep.called(addr)
 	if q.Q == kad.MethodPing {
 		t.pings.Add(1)
 		if scope, ok := kad.TransientOf(ctx); ok && scope.Keep == nil {

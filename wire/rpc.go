@@ -44,6 +44,7 @@ func (t *Transport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.
 			return kad.Peer{}, nil, err
 		}
 		t.noteUse(ctx, s, fresh)
+		t.notePrepared(s)
 		if expect != nil && s.peerID != *expect {
 			return s.peer(), nil, &kad.IDMismatchError{Addr: addr, Expected: *expect, Got: s.peerID}
 		}

@@ -70,6 +70,8 @@ type session struct {
 	// transient is set while only lookups to nodes outside the table have
 	// used the session (see Transient).
 	transient atomic.Bool
+	// prepared is set on a session Prepare opened until a call uses it.
+	prepared atomic.Bool
 
 	closeOnce sync.Once
 	closing   chan struct{}

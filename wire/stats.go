@@ -10,7 +10,10 @@ type Stats struct {
 	// Resumed counts the handshakes among the "ok" ones that resumed a
 	// session (tickets.go) instead of running the full exchange.
 	Resumed uint64
-	Dropped map[string]uint64 // by reason, see the drop constants
+	// Prepared counts the handshakes Prepare started ahead of a call, and
+	// PreparedUsed those of them that a call then used.
+	Prepared, PreparedUsed uint64
+	Dropped                map[string]uint64 // by reason, see the drop constants
 }
 
 // handshakeOutcome is how a handshake ended.
@@ -64,6 +67,8 @@ type counters struct {
 	handshakes [numOutcomes]atomic.Uint64
 	dropped    [numDropReasons]atomic.Uint64
 	resumed    atomic.Uint64
+	// prepared and preparedUsed: see Stats.
+	prepared, preparedUsed atomic.Uint64
 }
 
 func (c *counters) handshake(o handshakeOutcome) { c.handshakes[o].Add(1) }
@@ -73,7 +78,8 @@ func (c *counters) dropN(r dropReason, n uint64) { c.dropped[r].Add(n) }
 // Stats snapshots the counters.
 func (t *Transport) Stats() Stats {
 	t.mu.Lock()
-	s := Stats{LiveSessions: t.live, PendingHandshakes: t.pending, Resumed: t.stats.resumed.Load()}
+	s := Stats{LiveSessions: t.live, PendingHandshakes: t.pending, Resumed: t.stats.resumed.Load(),
+		Prepared: t.stats.prepared.Load(), PreparedUsed: t.stats.preparedUsed.Load()}
 	t.mu.Unlock()
 	s.Handshakes = make(map[string]uint64, numOutcomes)
 	for i := range t.stats.handshakes {
