@@ -193,6 +193,8 @@ func fixedSources() statsSources {
 				PendingHandshakes: 1,
 				Handshakes:        map[string]uint64{"ok": 9, "network_mismatch": 1},
 				Resumed:           6,
+				Prepared:          5,
+				PreparedUsed:      3,
 				Dropped:           map[string]uint64{"queue_full": 3, "garbage": 5},
 			}
 		},

@@ -50,6 +50,8 @@ func TestStatsCollectorReadsSnapshots(t *testing.T) {
 		{"kadnode_handshakes_total", "outcome=ok", 9},
 		{"kadnode_handshakes_total", "outcome=network_mismatch", 1},
 		{"kadnode_handshakes_resumed_total", "", 6},
+		{"kadnode_handshakes_prepared_total", "used=true", 3},
+		{"kadnode_handshakes_prepared_total", "used=false", 2},
 		{"kadnode_sessions_live", "", 4},
 		{"kadnode_handshakes_pending", "", 1},
 		{"kadnode_bucket_contacts", "bucket=2", 3},

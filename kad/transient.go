@@ -34,3 +34,21 @@ func TransientOf(ctx context.Context) (TransientScope, bool) {
 	scope, ok := ctx.Value(transientKey{}).(TransientScope)
 	return scope, ok
 }
+
+// probeKey is the context key of Probe.
+type probeKey struct{}
+
+// Probe marks the calls made with the returned context as probes of an
+// address that may well not answer, as a NAT dial-back's is: behind a
+// filtering NAT it must not. A handshake that only such calls wanted and
+// that times out is counted apart from other timeouts, which keep
+// meaning that a peer expected to answer did not.
+func Probe(ctx context.Context) context.Context {
+	return context.WithValue(ctx, probeKey{}, true)
+}
+
+// IsProbe reports whether ctx carries Probe's mark.
+func IsProbe(ctx context.Context) bool {
+	v, _ := ctx.Value(probeKey{}).(bool)
+	return v
+}

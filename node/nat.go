@@ -203,7 +203,9 @@ func (n *Node) natDial(from kad.Peer, q *krpc.Msg) *krpc.Msg {
 	}
 	nonce := q.A.Target
 	n.natAsync(NATDialBackTimeout, func(ctx context.Context) {
-		_, _, _, err := n.call(ctx, addr, nil, kad.NATQuery(kad.MethodNATNonce, n.self, nonce, netip.AddrPort{}, n.roFlag()))
+		// A probe: behind a filtering NAT the asker must not answer, and
+		// its handshake's timeout is then no fault of anyone's.
+		_, _, _, err := n.call(kad.Probe(ctx), addr, nil, kad.NATQuery(kad.MethodNATNonce, n.self, nonce, netip.AddrPort{}, n.roFlag()))
 		n.nat.mu.Lock()
 		n.nat.dialBacks++
 		n.nat.mu.Unlock()

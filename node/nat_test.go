@@ -386,3 +386,18 @@ func TestPunchFallsBackToNextRendezvous(t *testing.T) {
 		t.Errorf("every rendezvous refused, got error %v: want their reasons", err)
 	}
 }
+
+// A dial-back is a probe: behind a filtering NAT the asker must not
+// answer, so the transport counts its handshake timeout apart.
+func TestDialBackIsAProbe(t *testing.T) {
+	n, tr := newNATTestNode(t)
+	asker := kad.Peer{ID: krpc.RandomNodeID(), Addr: netip.MustParseAddrPort("203.0.113.8:6881")}
+	observed := netip.MustParseAddrPort("203.0.113.8:7000")
+	if r := n.handle(asker, kad.NATQuery(kad.MethodNATDial, asker.ID, krpc.RandomNodeID(), observed, false)); r == nil || r.E != nil {
+		t.Fatalf("dial-back request refused: %+v", r)
+	}
+	eventually(t, "the dial-back to be done", func() bool { return n.natStats().DialBacks == 1 })
+	if got := tr.probes.Load(); got != 1 {
+		t.Fatalf("%d calls marked as probes, want the dial-back's 1", got)
+	}
+}

@@ -43,6 +43,8 @@ type fakeTransport struct {
 	pingScopes sync.Map // *krpc.Msg → kad.TransientScope
 	// prep records Prepare and the first call to each address.
 	prep prepareLog
+	// probes counts the calls marked kad.Probe.
+	probes atomic.Int32
 }
 
 // endpoint attaches a transport with a random ID at a fresh address.
@@ -84,6 +86,9 @@ func (t *fakeTransport) Close() error {
 func (t *fakeTransport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q *krpc.Msg) (kad.Peer, *krpc.Msg, error) {
 	t.net.calls.Add(1)
 	t.prep.called(addr)
+	if kad.IsProbe(ctx) {
+		t.probes.Add(1)
+	}
 	if q.Q == kad.MethodPing {
 		t.pings.Add(1)
 		if scope, ok := kad.TransientOf(ctx); ok && scope.Keep == nil {

@@ -259,7 +259,11 @@ func (t *Transport) handshakeFailed(s *session, err error, timedOut bool) {
 			err = &kad.NetworkMismatchError{Addr: s.addr, Network: t.cfg.Network}
 		}
 	case timedOut:
-		t.stats.handshake(hsTimeout)
+		if s.probeOnly.Load() {
+			t.stats.handshake(hsProbeTimeout)
+		} else {
+			t.stats.handshake(hsTimeout)
+		}
 		err = &kad.HandshakeTimeoutError{Addr: s.addr, After: t.cfg.HandshakeTimeout}
 	case t.closed:
 		err = kad.ErrClosed

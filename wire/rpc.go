@@ -100,6 +100,9 @@ func (t *Transport) sessionOnce(ctx context.Context, addr netip.AddrPort, expect
 	var s *session
 	if sl != nil && sl.hs != nil {
 		s = sl.hs
+		if !kad.IsProbe(ctx) {
+			s.probeOnly.Store(false)
+		}
 	} else {
 		// A suspect session gets a new handshake beside it, which takes
 		// its place when it completes (promote); calls still waiting on
@@ -115,6 +118,7 @@ func (t *Transport) sessionOnce(ctx context.Context, addr netip.AddrPort, expect
 			t.peers[addr] = sl
 		}
 		s = t.newSession(addr, true, expect, nil)
+		s.probeOnly.Store(kad.IsProbe(ctx))
 		sl.hs = s
 		t.pending++
 		fresh = true

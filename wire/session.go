@@ -72,6 +72,9 @@ type session struct {
 	transient atomic.Bool
 	// prepared is set on a session Prepare opened until a call uses it.
 	prepared atomic.Bool
+	// probeOnly is set while only probe calls (kad.Probe) wait on the
+	// handshake: its timeout is then counted as probe_timeout.
+	probeOnly atomic.Bool
 
 	closeOnce sync.Once
 	closing   chan struct{}

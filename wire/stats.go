@@ -29,12 +29,13 @@ const (
 	hsSimultaneous                     // our dial lost the simultaneous-open tie-break
 	hsReplaced                         // a newer ClientHello from the same address took over
 	hsCookieSent                       // a ClientHello without a valid cookie got a HelloVerifyRequest; nothing kept
+	hsProbeTimeout                     // timed out, and only probes (kad.Probe) wanted it
 	numOutcomes
 )
 
 var outcomeNames = [numOutcomes]string{
 	"ok", "failed", "timeout", "id_mismatch", "network_mismatch", "limited", "simultaneous_open", "replaced",
-	"cookie_sent",
+	"cookie_sent", "probe_timeout",
 }
 
 // dropReason is why a datagram or message was discarded.
@@ -79,7 +80,9 @@ func (c *counters) dropN(r dropReason, n uint64) { c.dropped[r].Add(n) }
 func (t *Transport) Stats() Stats {
 	t.mu.Lock()
 	s := Stats{LiveSessions: t.live, PendingHandshakes: t.pending, Resumed: t.stats.resumed.Load(),
-		Prepared: t.stats.prepared.Load(), PreparedUsed: t.stats.preparedUsed.Load()}
+		// Used first: a handshake is counted as prepared before any call
+		// can use it, so Prepared >= PreparedUsed in every snapshot.
+		PreparedUsed: t.stats.preparedUsed.Load(), Prepared: t.stats.prepared.Load()}
 	t.mu.Unlock()
 	s.Handshakes = make(map[string]uint64, numOutcomes)
 	for i := range t.stats.handshakes {
