@@ -120,7 +120,9 @@ const (
 	ticketLifetime = time.Hour
 	// maxEarlyRecords bounds the application-data records the mux holds
 	// for a server handshake that pion has not finished (holdEarly): the
-	// proof and the first few queries of a client that finished first.
+	// proof and the first few queries of a client that finished first;
+	// and the handshake records that overtook the peer's ChangeCipherSpec
+	// (holdBeforeCCS).
 	maxEarlyRecords = 8
 	// maxFlightResends bounds how often the mux sends a client's last
 	// handshake flight again for one session (resendLastFlight).

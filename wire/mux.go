@@ -103,6 +103,9 @@ func (t *Transport) route(from netip.AddrPort, b []byte) {
 	if !s.vc.deliver(b) {
 		t.stats.drop(dropQueueFull)
 	}
+	if s.peerCCS && len(s.beforeCCS) > 0 {
+		s.releaseBeforeCCS()
+	}
 }
 
 // routeHello handles a ClientHello: the retransmission or cookie echo of a
@@ -177,11 +180,17 @@ func (t *Transport) target(sl *peerSlot, d *Datagram, b []byte) *session {
 		return est
 	}
 	if d.Epoch > 0 && !hs.peerCCS && (hs.client || d.Kind != KindAppData) {
-		// A record of a later epoch before the peer's ChangeCipherSpec is
-		// not of this handshake (an alert of the association it replaces,
-		// say), or came out of order. pion would queue it in a pooled
-		// buffer that it reuses at once (see splitAtEpoch), so it never
-		// gets it. A server holds application data instead (holdEarly).
+		// A record of a later epoch before the peer's ChangeCipherSpec
+		// came out of order (the Finished sent apart from the CCS, see
+		// splitAtEpoch, overtook it), or is not of this handshake (an
+		// alert of the association it replaces, say). pion would queue it
+		// in a pooled buffer that it reuses at once, so it never gets it:
+		// a handshake record waits here for the CCS instead (holdBeforeCCS).
+		// A server holds application data (holdEarly).
+		if len(b) > 0 && b[0] == contentHandshake {
+			hs.holdBeforeCCS(b)
+			return nil
+		}
 		if d.Kind != KindAppData || est == nil {
 			t.stats.drop(dropUnexpected)
 			return nil
@@ -223,6 +232,30 @@ func (s *session) holdEarly(b []byte) bool {
 	}
 	s.early = append(s.early, bytes.Clone(b))
 	return true
+}
+
+// holdBeforeCCS keeps b, a handshake record of a later epoch that arrived
+// before the peer's ChangeCipherSpec, until the datagram with the CCS has
+// been handed to pion. On a real path the two datagrams of a final flight
+// (splitAtEpoch) can swap; dropped, the Finished came again only with
+// pion's retransmission a second later. Called with t.mu held.
+func (s *session) holdBeforeCCS(b []byte) {
+	if len(s.beforeCCS) >= maxEarlyRecords {
+		s.t.stats.drop(dropQueueFull)
+		return
+	}
+	s.beforeCCS = append(s.beforeCCS, bytes.Clone(b))
+}
+
+// releaseBeforeCCS hands pion the records held by holdBeforeCCS, after
+// the datagram with the CCS. Called with t.mu held.
+func (s *session) releaseBeforeCCS() {
+	for _, b := range s.beforeCCS {
+		if !s.vc.deliver(b) {
+			s.t.stats.drop(dropQueueFull)
+		}
+	}
+	s.beforeCCS = nil
 }
 
 // releaseEarly marks pion's server handshake of s finished and hands it the

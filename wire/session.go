@@ -35,6 +35,9 @@ type session struct {
 	// peerCCS is set once a datagram with the peer's ChangeCipherSpec was
 	// handed to this handshake; records of a later epoch wait for it.
 	peerCCS bool
+	// beforeCCS are handshake records of a later epoch that came before
+	// the peer's ChangeCipherSpec (holdBeforeCCS).
+	beforeCCS [][]byte
 	// Client only: lastFlight is our last handshake flight as pion wrote
 	// it, from its ChangeCipherSpec on, and flightResends how often the
 	// mux sent it again (resendLastFlight).

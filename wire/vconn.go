@@ -116,12 +116,15 @@ func (c *vconn) Read(p []byte) (int, error) {
 // Conn.Close is still sending close_notify, and the shared socket stays
 // open anyway.
 func (c *vconn) Write(b []byte) (int, error) {
-	if c.mute.Load() || (c.onWrite != nil && !c.onWrite(b)) || c.lost(b) {
+	if c.mute.Load() || (c.onWrite != nil && !c.onWrite(b)) {
 		return len(b), nil // vetoed: behave like a datagram lost on the way
 	}
 	out := b
 	if c.cookie != nil {
 		out = c.cookie.outgoing(b)
+	}
+	if c.lost(out) {
+		return len(b), nil
 	}
 	for len(out) > 0 {
 		var d []byte
