@@ -68,7 +68,7 @@ func TestBridgeConverges(t *testing.T) {
 	}
 }
 
-func envInt(t *testing.T, name string, def int) int {
+func envInt(t testing.TB, name string, def int) int {
 	s := os.Getenv(name)
 	if s == "" {
 		return def
@@ -80,7 +80,7 @@ func envInt(t *testing.T, name string, def int) int {
 	return v
 }
 
-func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
+func envDuration(t testing.TB, name string, def time.Duration) time.Duration {
 	s := os.Getenv(name)
 	if s == "" {
 		return def

@@ -156,6 +156,18 @@ func (l *Lab) addNS(name string) string {
 	return ns
 }
 
+// addHost makes the namespace of a host named name, numbered by the
+// counter *next, which it advances under the lab's lock.
+func (l *Lab) addHost(name string, next *int) (*Host, int) {
+	l.mu.Lock()
+	*next++
+	i := *next
+	l.mu.Unlock()
+	h := &Host{Lab: l, Name: name}
+	h.NS = l.addNS(name)
+	return h, i
+}
+
 // Public adds a host on the bridge.
 func (l *Lab) Public(name string) *Host {
 	h := &Host{Lab: l, Name: name}
@@ -250,12 +262,8 @@ func (l *Lab) Router(name string, kind NAT) *Router {
 // AddHost adds a host behind r, on r's LAN bridge.
 func (r *Router) AddHost(name string) *Host {
 	l := r.Lab
-	l.mu.Lock()
-	r.next++
-	i := r.next
-	l.mu.Unlock()
-	h := &Host{Lab: l, Name: name, lan: r}
-	h.NS = l.addNS(name)
+	h, i := l.addHost(name, &r.next)
+	h.lan = r
 	h.IP = netip.MustParseAddr(fmt.Sprintf("192.168.%d.%d", r.lanNo, 10+i))
 	me := port{ns: h.NS, dev: "eth0", ip: h.IP, mac: net.HardwareAddr{0x02, 0xa8, byte(r.lanNo), byte(i), 0, 2}}
 	brPort := fmt.Sprintf("h%d", i)

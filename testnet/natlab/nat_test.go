@@ -40,7 +40,7 @@ func waitReach(t *testing.T, n *Node, want string) Self {
 }
 
 // metric reads one sample of the node's /metrics, 0 when absent.
-func metric(t *testing.T, n *Node, name string) float64 {
+func metric(t testing.TB, n *Node, name string) float64 {
 	t.Helper()
 	out, err := n.Host.Exec("curl", "-sf", "http://"+apiAddr+"/metrics")
 	if err != nil {

@@ -170,9 +170,10 @@ type LookupResult struct {
 	Found bool   `json:"found"`
 	Addr  string `json:"addr"`
 	Stats struct {
-		Queries   int `json:"queries"`
-		Responses int `json:"responses"`
-		Timeouts  int `json:"timeouts"`
+		Queries    int     `json:"queries"`
+		Responses  int     `json:"responses"`
+		Timeouts   int     `json:"timeouts"`
+		DurationMs float64 `json:"duration_ms"`
 	} `json:"stats"`
 	Closest []struct {
 		ID   string `json:"id"`
