@@ -25,6 +25,11 @@ const (
 	maxTimeoutShare = 0.01
 	// bridgeWatchEvery is how often the watch reads every node's metrics.
 	bridgeWatchEvery = 5 * time.Second
+	// delayedNodes and delayedObserve size TestDelayedNetworkConverges
+	// (KADNODE_DELAYED_NODES overrides the first): busy maintenance over
+	// 20-120 ms round trips, each node pinging a contact every second.
+	delayedNodes   = 30
+	delayedObserve = 60 * time.Second
 )
 
 // TestBridgeConverges runs a network of separate hosts: kadnode processes,
@@ -41,14 +46,39 @@ func TestBridgeConverges(t *testing.T) {
 		t.Skip("runs 100 kadnode processes in network namespaces")
 	}
 	n := envInt(t, "KADNODE_BRIDGE_NODES", bridgeNodes)
-	observe := envDuration(t, "KADNODE_BRIDGE_OBSERVE", bridgeObserve)
-	bin := Binary(t, modRoot)
 	lab := New(t)
+	watchConvergence(t, n, envDuration(t, "KADNODE_BRIDGE_OBSERVE", bridgeObserve), func(i int) *Host {
+		return lab.Public(fmt.Sprintf("n%d", i))
+	})
+}
+
+// TestDelayedNetworkConverges is TestBridgeConverges on a path with
+// latency: the hosts sit behind a delay router (round trips of 20-120 ms,
+// datagrams sent within 2 ms of each other may swap), so every handshake
+// and query takes real round trips, as between hosts on one continent.
+func TestDelayedNetworkConverges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs kadnode processes in network namespaces")
+	}
+	lab := New(t)
+	r := lab.DelayRouter("dr", 10*time.Millisecond, 60*time.Millisecond, reorderJitter)
+	watchConvergence(t, envInt(t, "KADNODE_DELAYED_NODES", delayedNodes), delayedObserve, func(i int) *Host {
+		return r.AddHost(fmt.Sprintf("n%d", i))
+	})
+}
+
+// watchConvergence starts n kadnode processes on the hosts host makes, the
+// first as the seed of all others, with the compose testnet's busy
+// maintenance, and watches them for observe: every node must join within
+// maxJoinTime, no contact may be evicted anywhere, and handshake timeouts
+// must stay under maxTimeoutShare.
+func watchConvergence(t *testing.T, n int, observe time.Duration, host func(i int) *Host) {
+	bin := Binary(t, modRoot)
 	busy := []string{"--revalidate-interval", "1s", "--refresh-interval", "20s", "--rpc-timeout", "1s", "--log-level", "info"}
-	nodes := []*Node{lab.Public("n0").Start(bin, busy...)}
+	nodes := []*Node{host(0).Start(bin, busy...)}
 	seed := nodes[0].Seed()
 	for i := 1; i < n; i++ {
-		nodes = append(nodes, lab.Public(fmt.Sprintf("n%d", i)).Start(bin, append([]string{"--seed", seed}, busy...)...))
+		nodes = append(nodes, host(i).Start(bin, append([]string{"--seed", seed}, busy...)...))
 	}
 	t.Logf("%d nodes started; watching for %v", n, observe)
 	// Watch: read every node's metrics every few seconds, and stop at the
@@ -62,7 +92,7 @@ func TestBridgeConverges(t *testing.T) {
 		}
 		time.Sleep(bridgeWatchEvery)
 	}
-	t.Logf("%d nodes on a bridge, %v: %s", n, observe, v)
+	t.Logf("%d nodes, %v: %s", n, observe, v)
 	if problems := v.Problems(maxJoinTime, maxTimeoutShare); len(problems) > 0 {
 		t.Fatalf("the network did not converge: %s", strings.Join(problems, "; "))
 	}
