@@ -12,8 +12,9 @@ import (
 // a handshake with it, and returns at once; a Call to addr soon after
 // joins the handshake or finds the session ready. A lookup uses it for the
 // candidates it will query next: a first contact costs the cookie
-// exchange and the handshake's two round trips before the query's own,
-// and those can run while the current queries are out.
+// exchange and the handshake's round trips (two for a full one, one for
+// a resumed one) before the query's own, and those can run while the
+// current queries are out.
 //
 // It is only a hint. It does nothing when the transport is closed or
 // busy: while half of MaxPendingHandshakes are in progress, or when a new
