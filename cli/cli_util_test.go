@@ -195,6 +195,7 @@ func fixedSources() statsSources {
 				Resumed:           6,
 				Prepared:          5,
 				PreparedUsed:      3,
+				HeldBeforeCCS:     2,
 				Dropped:           map[string]uint64{"queue_full": 3, "garbage": 5},
 			}
 		},

@@ -31,6 +31,7 @@ type statsCollector struct {
 	handshakes        *prometheus.Desc
 	resumed           *prometheus.Desc
 	prepared          *prometheus.Desc
+	heldBeforeCCS     *prometheus.Desc
 	liveSessions      *prometheus.Desc
 	pendingHandshakes *prometheus.Desc
 	bucketContacts    *prometheus.Desc
@@ -56,6 +57,7 @@ func newStatsCollector(src statsSources) *statsCollector {
 		handshakes:        d("handshakes_total", "DTLS handshakes by outcome.", "outcome"),
 		resumed:           d("handshakes_resumed_total", "DTLS handshakes that resumed a session; also counted in handshakes_total{outcome=\"ok\"}."),
 		prepared:          d("handshakes_prepared_total", "DTLS handshakes a lookup started ahead of a query, by whether a query then used the session.", "used"),
+		heldBeforeCCS:     d("handshake_records_reordered_total", "DTLS handshake records that overtook the peer's ChangeCipherSpec on the path and waited for it."),
 		liveSessions:      d("sessions_live", "Established DTLS sessions."),
 		pendingHandshakes: d("handshakes_pending", "DTLS handshakes in progress."),
 		bucketContacts:    d("bucket_contacts", "Contacts in each non-empty k-bucket.", "bucket"),
@@ -74,7 +76,7 @@ func newStatsCollector(src statsSources) *statsCollector {
 // Describe implements prometheus.Collector.
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.rpcsIn, c.rpcsOut, c.handshakes, c.resumed, c.prepared, c.liveSessions, c.pendingHandshakes,
+		c.rpcsIn, c.rpcsOut, c.handshakes, c.resumed, c.prepared, c.heldBeforeCCS, c.liveSessions, c.pendingHandshakes,
 		c.bucketContacts, c.tableContacts, c.replacements, c.evictions, c.joinDuration,
 		c.storeWrites, c.storeCoalesced, c.storeErrors, c.dropped,
 	} {
@@ -108,6 +110,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.resumed, prometheus.CounterValue, float64(ts.Resumed))
 	ch <- prometheus.MustNewConstMetric(c.prepared, prometheus.CounterValue, float64(ts.PreparedUsed), "true")
 	ch <- prometheus.MustNewConstMetric(c.prepared, prometheus.CounterValue, float64(ts.Prepared-ts.PreparedUsed), "false")
+	ch <- prometheus.MustNewConstMetric(c.heldBeforeCCS, prometheus.CounterValue, float64(ts.HeldBeforeCCS))
 	ch <- prometheus.MustNewConstMetric(c.liveSessions, prometheus.GaugeValue, float64(ts.LiveSessions))
 	ch <- prometheus.MustNewConstMetric(c.pendingHandshakes, prometheus.GaugeValue, float64(ts.PendingHandshakes))
 

@@ -52,6 +52,7 @@ func TestStatsCollectorReadsSnapshots(t *testing.T) {
 		{"kadnode_handshakes_resumed_total", "", 6},
 		{"kadnode_handshakes_prepared_total", "used=true", 3},
 		{"kadnode_handshakes_prepared_total", "used=false", 2},
+		{"kadnode_handshake_records_reordered_total", "", 2},
 		{"kadnode_sessions_live", "", 4},
 		{"kadnode_handshakes_pending", "", 1},
 		{"kadnode_bucket_contacts", "bucket=2", 3},

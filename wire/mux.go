@@ -245,6 +245,7 @@ func (s *session) holdBeforeCCS(b []byte) {
 		return
 	}
 	s.beforeCCS = append(s.beforeCCS, bytes.Clone(b))
+	s.t.stats.heldBeforeCCS.Add(1)
 }
 
 // releaseBeforeCCS hands pion the records held by holdBeforeCCS, after

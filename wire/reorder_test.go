@@ -53,8 +53,11 @@ func TestFinishedOvertakingChangeCipherSpecWaits(t *testing.T) {
 			if !swapped.Load() {
 				t.Fatal("no final flight was swapped, so nothing was tested")
 			}
-			if st := receiver.Stats(); st.Dropped["unexpected_record"] != 0 {
-				t.Fatalf("the receiver dropped %d records as unexpected; the Finished must wait for the ChangeCipherSpec", st.Dropped["unexpected_record"])
+			// Dropped, it would be counted as an unexpected record; but a late
+			// close_notify of the session closeBoth ended is counted so too,
+			// so the test reads the held count instead.
+			if st := receiver.Stats(); st.HeldBeforeCCS != 1 {
+				t.Fatalf("the receiver held %d records for the ChangeCipherSpec, want the one Finished that overtook it (dropped: %v)", st.HeldBeforeCCS, st.Dropped)
 			}
 			if tc.resume && (a.Stats().Resumed != 1 || b.Stats().Resumed != 1) {
 				t.Fatalf("resumed %d and %d times, want 1 each", a.Stats().Resumed, b.Stats().Resumed)

@@ -13,7 +13,10 @@ type Stats struct {
 	// Prepared counts the handshakes Prepare started ahead of a call, and
 	// PreparedUsed those of them that a call then used.
 	Prepared, PreparedUsed uint64
-	Dropped                map[string]uint64 // by reason, see the drop constants
+	// HeldBeforeCCS counts handshake records that overtook the peer's
+	// ChangeCipherSpec on the path and waited for it (holdBeforeCCS).
+	HeldBeforeCCS uint64
+	Dropped       map[string]uint64 // by reason, see the drop constants
 }
 
 // handshakeOutcome is how a handshake ended.
@@ -70,6 +73,7 @@ type counters struct {
 	resumed    atomic.Uint64
 	// prepared and preparedUsed: see Stats.
 	prepared, preparedUsed atomic.Uint64
+	heldBeforeCCS          atomic.Uint64
 }
 
 func (c *counters) handshake(o handshakeOutcome) { c.handshakes[o].Add(1) }
@@ -82,7 +86,8 @@ func (t *Transport) Stats() Stats {
 	s := Stats{LiveSessions: t.live, PendingHandshakes: t.pending, Resumed: t.stats.resumed.Load(),
 		// Used first: a handshake is counted as prepared before any call
 		// can use it, so Prepared >= PreparedUsed in every snapshot.
-		PreparedUsed: t.stats.preparedUsed.Load(), Prepared: t.stats.prepared.Load()}
+		PreparedUsed: t.stats.preparedUsed.Load(), Prepared: t.stats.prepared.Load(),
+		HeldBeforeCCS: t.stats.heldBeforeCCS.Load()}
 	t.mu.Unlock()
 	s.Handshakes = make(map[string]uint64, numOutcomes)
 	for i := range t.stats.handshakes {
