@@ -66,6 +66,9 @@ const (
 	// OfflineProbes is how many recently answering contacts are pinged
 	// before a suspect link is taken as down; all must stay silent.
 	OfflineProbes = 3
+	// OfflineSilentMax bounds the peers a node remembers as silent since
+	// its last link probe, to ask them last in the next one.
+	OfflineSilentMax = 256
 	// OfflineProbeAttempts is how many pings, one after the other, each of
 	// those contacts gets. On a starved CPU a live peer's reply can miss
 	// one call's deadline, and nodes then took themselves for offline

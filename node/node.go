@@ -371,7 +371,7 @@ func (n *Node) call(ctx context.Context, addr netip.AddrPort, expect *krpc.ID, q
 		n.nat.sentTo(addr, n.cfg.Clock.Now())
 	}
 	peer, reply, err := n.tr.Call(callCtx, addr, expect, q)
-	n.offline.outcome(ctx, err)
+	n.offline.outcome(ctx, expect, err)
 	return peer, reply, time.Since(start), err
 }
 

@@ -35,17 +35,23 @@ type offlineDetector struct {
 	spells  uint64        // times the node took itself for offline
 	probing chan struct{} // closed when the probe in flight ends; nil when none is
 	probed  time.Time     // when the last probe ended
-	log     *slog.Logger
+	// silent are the peers whose calls failed since the last probe began
+	// (at most OfflineSilentMax): the next probe asks them last, so that
+	// a node calling only dead contacts, which answered lately before they
+	// died, does not probe those same dead contacts again and again.
+	silent map[krpc.ID]struct{}
+	log    *slog.Logger
 }
 
 // outcome records how one outbound call ended. parent is the caller's
 // context before the per-call deadline: a call we cancelled ourselves says
 // nothing about the link. A KRPC error is an answer.
-func (o *offlineDetector) outcome(parent context.Context, err error) {
+// peer is the ID the call expected, or nil.
+func (o *offlineDetector) outcome(parent context.Context, peer *krpc.ID, err error) {
 	var kerr *krpc.Error
 	if err != nil && !errors.As(err, &kerr) {
 		if parent.Err() == nil {
-			o.failed()
+			o.failed(peer)
 		}
 		return
 	}
@@ -57,10 +63,17 @@ func (o *offlineDetector) outcome(parent context.Context, err error) {
 	o.run, o.offline = 0, false
 }
 
-func (o *offlineDetector) failed() {
+func (o *offlineDetector) failed(peer *krpc.ID) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.run++
+	if peer == nil || len(o.silent) >= OfflineSilentMax {
+		return
+	}
+	if o.silent == nil {
+		o.silent = make(map[krpc.ID]struct{})
+	}
+	o.silent[*peer] = struct{}{}
 }
 
 // suspect reports whether the last OfflineFailureRun calls all failed.
@@ -97,7 +110,7 @@ func (n *Node) seemsOffline(failedID krpc.ID) bool {
 	if !n.offline.suspect() {
 		return false
 	}
-	done, leader := n.offline.startProbe()
+	done, leader, silent := n.offline.startProbe()
 	if !leader {
 		// Calls failing together share one probe of the link: with α
 		// queries in flight, each would otherwise send its own.
@@ -108,7 +121,7 @@ func (n *Node) seemsOffline(failedID krpc.ID) bool {
 		return n.offline.isOffline()
 	}
 	defer func() { n.offline.endProbe(n.cfg.Clock.Now()) }()
-	probes := n.table.recentResponders(failedID, OfflineProbes)
+	probes := n.table.recentResponders(failedID, silent, OfflineProbes)
 	if len(probes) == 0 {
 		return false // nobody else to ask: the failure may be the peer's
 	}
@@ -140,15 +153,18 @@ func (n *Node) seemsOffline(failedID krpc.ID) bool {
 }
 
 // startProbe returns the channel closed when the link probe ends, and
-// whether the caller is to run that probe (no other one is in flight).
-func (o *offlineDetector) startProbe() (done <-chan struct{}, leader bool) {
+// whether the caller is to run that probe (no other one is in flight);
+// the leader also gets the peers silent since the last probe began, and
+// the set starts afresh.
+func (o *offlineDetector) startProbe() (done <-chan struct{}, leader bool, silent map[krpc.ID]struct{}) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.probing != nil {
-		return o.probing, false
+		return o.probing, false, nil
 	}
 	o.probing = make(chan struct{})
-	return o.probing, true
+	silent, o.silent = o.silent, nil
+	return o.probing, true, silent
 }
 
 // endProbe records when the probe ended and wakes the calls that waited

@@ -181,19 +181,29 @@ func testRecentRespondersFallBackToFailedContacts(t *testing.T) {
 	}
 	tab.Seen(peer(idInBucket(testSelf, 140, r), privateAddr(9))) // never answered: no probe
 
-	got := tab.recentResponders(ids[0], 3)
+	got := tab.recentResponders(ids[0], nil, 3)
 	if want := []krpc.ID{ids[3], ids[2], ids[1]}; !sameIDs(got, want) {
 		t.Fatalf("probes %v, want %v (latest answer first, the failed call's contact left out)", idsOf(got), want)
 	}
 	tab.Failed(ids[3])
 	tab.Failed(ids[2])
-	got = tab.recentResponders(ids[0], 3)
+	got = tab.recentResponders(ids[0], nil, 3)
 	if want := []krpc.ID{ids[1], ids[3], ids[2]}; !sameIDs(got, want) {
 		t.Fatalf("probes %v, want %v (unfailed first, then failed by latest answer)", idsOf(got), want)
 	}
 	tab.Failed(ids[1])
-	if got := tab.recentResponders(ids[0], 3); len(got) != 3 {
+	if got := tab.recentResponders(ids[0], nil, 3); len(got) != 3 {
 		t.Fatalf("%d probes once every responder failed once, want 3", len(got))
+	}
+	// Peers silent since the last probe come last, even with no failure
+	// counted (a node that took itself for offline counts none): otherwise
+	// a node calling only dead contacts that answered lately would probe
+	// those same dead contacts every time.
+	fresh := idInBucket(testSelf, 145, r)
+	tab.Responded(peer(fresh, privateAddr(8)))
+	silent := map[krpc.ID]struct{}{fresh: {}, ids[1]: {}}
+	if got, want := tab.recentResponders(ids[0], silent, 3), []krpc.ID{ids[3], ids[2], fresh}; !sameIDs(got, want) {
+		t.Fatalf("probes %v, want %v (the silent ones last, the latest of them first)", idsOf(got), want)
 	}
 }
 

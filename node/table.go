@@ -408,16 +408,22 @@ func (t *Table) LeastRecentlySeen() (kad.Contact, bool) {
 }
 
 // recentResponders returns up to n members other than exclude that have
-// answered us, those with no failure counted first and then by most recent
-// answer: the contacts to probe when our own link is suspect. Members that
-// failed are kept as a fallback, because a dead link makes every contact
+// answered us: those not in silent (peers whose calls failed since the
+// last probe, whether or not the failures were counted) first, then those
+// with no failure counted, then by most recent answer: the contacts to
+// probe when our own link is suspect. Members that failed are kept as a
+// fallback, because a dead link makes every contact
 // fail in turn; excluding them would leave nobody to probe and let the
 // outage empty the table. It scans the members in place rather than
 // copying the table.
-func (t *Table) recentResponders(exclude krpc.ID, n int) []kad.Contact {
+func (t *Table) recentResponders(exclude krpc.ID, silent map[krpc.ID]struct{}, n int) []kad.Contact {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	isSilent := func(c kad.Contact) bool { _, ok := silent[c.ID]; return ok }
 	better := func(a, b kad.Contact) bool {
+		if isSilent(a) != isSilent(b) {
+			return !isSilent(a)
+		}
 		if (a.Failures == 0) != (b.Failures == 0) {
 			return a.Failures == 0
 		}
