@@ -135,6 +135,56 @@ func testOfflineNodeReprobesItsLink(t *testing.T) {
 	})
 }
 
+// The same, when the contacts that answered last have died too: the probe
+// asks the contacts that answered last, so while the node calls only dead
+// ones it must ask the live ones before those that were just silent, or
+// it stays offline for good (TestChurn's node 83 did, for a minute).
+func TestOfflineNodeProbesPastSilentContacts(t *testing.T) {
+	synctest.Test(t, testOfflineNodeProbesPastSilentContacts)
+}
+
+func testOfflineNodeProbesPastSilentContacts(t *testing.T) {
+	fn, n, cfg := offlineTestNet(t)
+	cs := n.table.Contacts()
+	slices.SortFunc(cs, func(a, b kad.Contact) int { return b.LastResponse.Compare(a.LastResponse) })
+	lrs, _ := n.table.LeastRecentlySeen()
+	dead := map[krpc.ID]bool{lrs.ID: true}
+	for _, c := range cs[:OfflineProbes] {
+		dead[c.ID] = true
+	}
+	live := 0
+	for _, c := range cs {
+		if dead[c.ID] {
+			fn.at(c.Addr).down.Store(true)
+		} else {
+			live++
+		}
+	}
+	if live == 0 {
+		t.Fatalf("no live contact left among %d", len(cs))
+	}
+
+	n.tr.down.Store(true)
+	ctx := t.Context()
+	for range 2 * OfflineFailureRun {
+		n.revalidateOldest(ctx)
+	}
+	if !n.Offline() {
+		t.Fatal("the node did not take itself for offline though nobody answered")
+	}
+	n.tr.down.Store(false)
+	pings := int(4*OfflineReprobeInterval/(CallDeadlineFactor*cfg.RPCTimeout)) + 2*DefaultMaxFailures
+	for i := 0; i < pings && n.Offline(); i++ {
+		if c, _ := n.table.LeastRecentlySeen(); !dead[c.ID] {
+			t.Fatalf("revalidation picked %x, a live contact: the test no longer tests anything", c.ID)
+		}
+		n.revalidateOldest(ctx)
+	}
+	if n.Offline() {
+		t.Fatalf("the node still takes itself for offline after %d failed pings of dead contacts, with %d live ones in its table", pings, live)
+	}
+}
+
 // offlineTestNet starts six joined nodes on a fake network, with
 // revalidation left to the test, and returns the last one and its config.
 func offlineTestNet(t *testing.T) (*fakeNet, *testNode, Config) {
