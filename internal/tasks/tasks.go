@@ -27,6 +27,10 @@ type Set struct {
 type Task struct {
 	set   *Set
 	timer *time.Timer
+	// kicked is set by a Kick that came while a run was in progress (or
+	// already due): that run's successor then starts at once. Guarded by
+	// set.mu.
+	kicked bool
 }
 
 // Every runs run after first, and again after each wait it returns, until
@@ -47,6 +51,9 @@ func (s *Set) Every(first time.Duration, run func() time.Duration) *Task {
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		if task.kicked {
+			task.kicked, next = false, 0
+		}
 		if !s.closed {
 			s.wg.Add(1)
 			task.timer.Reset(next)
@@ -57,8 +64,10 @@ func (s *Set) Every(first time.Duration, run func() time.Duration) *Task {
 }
 
 // Kick makes a task that waits for its next run run now. A run in
-// progress, or one already due, is left alone: the task then keeps the
-// wait that run returns. It lets an event start a run that would
+// progress, or one already due, is not disturbed: the task runs again as
+// soon as it ends, instead of after the wait it returns (unless it
+// returns a negative one), since the event the kick announces may have
+// come after the run looked. It lets an event start a run that would
 // otherwise wait for a periodic check.
 func (t *Task) Kick() {
 	s := t.set
@@ -71,7 +80,9 @@ func (t *Task) Kick() {
 	// timer keeps its count in s.wg for the run Reset arms again.
 	if t.timer.Stop() {
 		t.timer.Reset(0)
+		return
 	}
+	t.kicked = true
 }
 
 // Close stops every timer and waits for the runs in progress, which the
