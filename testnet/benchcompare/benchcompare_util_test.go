@@ -31,7 +31,7 @@ func joinedAnacrolix(tb testing.TB, ctx context.Context, plan joinPlan) *anacrol
 // closes it when tb ends.
 func joinedKadnode(tb testing.TB, ctx context.Context, k int, plan joinPlan) *kadnodeNet {
 	tb.Helper()
-	kn, err := newKadnodeNet(k, 0, 1)
+	kn, err := newKadnodeNet(k, 0, 0, 1)
 	if err != nil {
 		tb.Fatal(err)
 	}

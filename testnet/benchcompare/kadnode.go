@@ -32,8 +32,9 @@ type kadnodeNet struct {
 var quietLogger = slog.New(slog.DiscardHandler)
 
 // newKadnodeNet makes an empty network of nodes with bucket size k and
-// liveness-ping pause revalidate (0: the default).
-func newKadnodeNet(k int, revalidate time.Duration, seed uint64) (*kadnodeNet, error) {
+// liveness-ping pause revalidate and prepared handshakes prepareAhead (0:
+// the defaults).
+func newKadnodeNet(k int, revalidate time.Duration, prepareAhead int, seed uint64) (*kadnodeNet, error) {
 	dir, err := os.MkdirTemp("", "kadnode-benchcompare-")
 	if err != nil {
 		return nil, err
@@ -42,7 +43,7 @@ func newKadnodeNet(k int, revalidate time.Duration, seed uint64) (*kadnodeNet, e
 		Dir:     dir,
 		Network: benchNetwork,
 		Node: func(_ int, c *node.Config) {
-			c.K, c.Alpha, c.RevalidateInterval = k, kadnodeAlpha, revalidate
+			c.K, c.Alpha, c.RevalidateInterval, c.PrepareAhead = k, kadnodeAlpha, revalidate, prepareAhead
 		},
 		Seed: seed,
 	})

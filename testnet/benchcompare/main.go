@@ -37,6 +37,7 @@ type options struct {
 	seed         uint64
 	profileDir   string
 	revalidate   time.Duration // kadnode RevalidateInterval; 0 keeps its default
+	prepareAhead int           // kadnode PrepareAhead; 0 keeps its default, negative is off
 	restWait     time.Duration // pause before the at-rest memory; 0 skips it
 	values       int           // BEP 44 items of the values phase; 0 skips it
 	progress     io.Writer
@@ -62,6 +63,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.answerRuns, "answer-runs", 3, "load runs per system, interleaved; the median is reported")
 	fs.IntVar(&o.values, "values", 0, "BEP 44 items to put and get on both systems after the lookups (0 skips the values phase)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for join order, lookup pairs and targets")
+	fs.IntVar(&o.prepareAhead, "prepare-ahead", 0, "kadnode's handshakes started ahead with a lookup's next candidates (0: its default; -1: off)")
 	fs.DurationVar(&o.revalidate, "revalidate", 0, "kadnode's pause between two liveness pings per node (0: its default); "+
 		"every node of the process shares the same cores, so at large N this background work weighs on every figure")
 	fs.DurationVar(&o.restWait, "rest-wait", wire.DefaultIdleTimeout+restSlack, "pause after the load before kadnode's at-rest memory is taken, "+

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -246,6 +247,16 @@ func fmtRatio(k, a float64) string {
 	return fmt.Sprintf("%.2f×", k/a)
 }
 
+func prepareText(n int) string {
+	switch {
+	case n < 0:
+		return "none (off)"
+	case n == 0:
+		return fmt.Sprintf("%d (its default)", node.DefaultPrepareAhead)
+	}
+	return strconv.Itoa(n)
+}
+
 func revalidateText(d time.Duration) string {
 	if d == 0 {
 		return fmt.Sprintf("%v (its default)", node.DefaultRevalidateInterval)
@@ -261,10 +272,10 @@ func writeNotes(w io.Writer, o options) {
 - Lookups: L = %d (from a random node, for a random target) per pass. Cold pass: each pair once on each system; warm pass: the same pairs again (kadnode's DTLS sessions are up). The passes interleave lookup by lookup, in rotating order. anacrolix lookups are its own traversal (k = %d, α = %d) with get_peers queries, started from the whole table as its Bootstrap and Announce do; "exact-k" = the k closest that answered are exactly the true k closest of all node IDs (the querier left out); "true k returned" = share of the true k among them. Messages = queries sent + responses received.
 - anacrolix v2.23.0's find_node handler takes the target from info_hash, which a find_node query does not carry, so its find_node answers are the responder's nodes closest to the zero ID whatever the target; its get_peers handler routes correctly. Both are measured; get_peers is the fair comparison.
 - New node findable: one more node joins through a random node; then every other node looks it up, %d at a time, in up to %d rounds (anacrolix pings the entries it has not pinged yet before each round, as its maintenance would); the time runs from the start of the join until the last node has found it.
-- kadnode's liveness ping of its least-recently-seen contact runs every %s per node; with every node on the same two cores this background work (mostly fresh DTLS handshakes, since idle sessions are reaped) weighs on all kadnode figures at large N. anacrolix runs no maintenance after its ping round.
+- kadnode prepares handshakes with %s of a lookup's next candidates while its queries are out (-prepare-ahead). Its liveness ping of its least-recently-seen contact runs every %s per node; with every node on the same two cores this background work (mostly fresh DTLS handshakes, since idle sessions are reaped) weighs on all kadnode figures at large N. anacrolix runs no maintenance after its ping round.
 - Memory per node: heap after GC and RSS after returning freed memory to the OS, before and after building the network, divided by N (kadnode: after join, including Pebble with the harness's %d KiB memtable and %d KiB cache). "At rest": kadnode again after the lookups and the load, once its idle DTLS sessions have been reaped (%v after the load; the idle timeout is %v); anacrolix keeps no per-peer state to reap, so its after-join figure stands.
 - Answers/s: %d clients with one find_node each in flight against one node for %v, %d runs alternating systems, median. kadnode clients are wire transports with established DTLS sessions; anacrolix clients send plain KRPC over UDP sockets. All queries carry ro=1. Cores = process CPU time / wall time during the phase (clients and server run in the same process, on the same cores).
 
-`, o.joinParallel, o.lookups, anacrolixK, anacrolixAlpha, findableWindow, findableRounds, revalidateText(o.revalidate),
+`, o.joinParallel, o.lookups, anacrolixK, anacrolixAlpha, findableWindow, findableRounds, prepareText(o.prepareAhead), revalidateText(o.revalidate),
 		testnet.StoreMemTableSize>>10, testnet.StoreCacheSize>>10, o.restWait, wire.DefaultIdleTimeout, o.window, o.answerTime, o.answerRuns)
 }

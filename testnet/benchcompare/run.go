@@ -50,7 +50,7 @@ func runRow(ctx context.Context, r *rowResult, plan joinPlan, rng *rand.Rand, o 
 
 	o.logf("N=%d: joining %s", r.n, sys)
 	before = takeMem()
-	kn, err := newKadnodeNet(r.k, o.revalidate, o.seed)
+	kn, err := newKadnodeNet(r.k, o.revalidate, o.prepareAhead, o.seed)
 	if err != nil {
 		return err
 	}
