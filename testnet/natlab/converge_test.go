@@ -29,7 +29,7 @@ const (
 	// (KADNODE_DELAYED_NODES overrides the first): busy maintenance over
 	// 20-120 ms round trips, each node pinging a contact every second.
 	delayedNodes   = 30
-	delayedObserve = 60 * time.Second
+	delayedObserve = 30 * time.Second
 )
 
 // TestBridgeConverges runs a network of separate hosts: kadnode processes,
