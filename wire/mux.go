@@ -104,7 +104,7 @@ func (t *Transport) route(from netip.AddrPort, b []byte) {
 		t.stats.drop(dropQueueFull)
 	}
 	if s.peerCCS && len(s.beforeCCS) > 0 {
-		s.releaseBeforeCCS()
+		s.deliverHeld(&s.beforeCCS) // after the datagram with the CCS
 	}
 }
 
@@ -226,11 +226,7 @@ func (s *session) holdEarly(b []byte) bool {
 	if s.client || s.pionDone {
 		return false
 	}
-	if len(s.early) >= maxEarlyRecords {
-		s.t.stats.drop(dropQueueFull)
-		return true
-	}
-	s.early = append(s.early, bytes.Clone(b))
+	s.hold(&s.early, b)
 	return true
 }
 
@@ -240,23 +236,31 @@ func (s *session) holdEarly(b []byte) bool {
 // (splitAtEpoch) can swap; dropped, the Finished came again only with
 // pion's retransmission a second later. Called with t.mu held.
 func (s *session) holdBeforeCCS(b []byte) {
-	if len(s.beforeCCS) >= maxEarlyRecords {
-		s.t.stats.drop(dropQueueFull)
-		return
+	if s.hold(&s.beforeCCS, b) {
+		s.t.stats.heldBeforeCCS.Add(1)
 	}
-	s.beforeCCS = append(s.beforeCCS, bytes.Clone(b))
-	s.t.stats.heldBeforeCCS.Add(1)
 }
 
-// releaseBeforeCCS hands pion the records held by holdBeforeCCS, after
-// the datagram with the CCS. Called with t.mu held.
-func (s *session) releaseBeforeCCS() {
-	for _, b := range s.beforeCCS {
+// hold keeps a copy of b in *held, at most maxEarlyRecords of them; past
+// that b is dropped and counted. Called with t.mu held.
+func (s *session) hold(held *[][]byte, b []byte) bool {
+	if len(*held) >= maxEarlyRecords {
+		s.t.stats.drop(dropQueueFull)
+		return false
+	}
+	*held = append(*held, bytes.Clone(b))
+	return true
+}
+
+// deliverHeld hands pion the records in *held, in order, and forgets them.
+// Called with t.mu held.
+func (s *session) deliverHeld(held *[][]byte) {
+	for _, b := range *held {
 		if !s.vc.deliver(b) {
 			s.t.stats.drop(dropQueueFull)
 		}
 	}
-	s.beforeCCS = nil
+	*held = nil
 }
 
 // releaseEarly marks pion's server handshake of s finished and hands it the
@@ -265,12 +269,7 @@ func (s *session) releaseEarly() {
 	s.t.mu.Lock()
 	defer s.t.mu.Unlock()
 	s.pionDone = true
-	for _, b := range s.early {
-		if !s.vc.deliver(b) {
-			s.t.stats.drop(dropQueueFull)
-		}
-	}
-	s.early = nil
+	s.deliverHeld(&s.early)
 }
 
 // resendLastFlight sends our last handshake flight again, as pion's

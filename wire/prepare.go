@@ -34,21 +34,12 @@ func (t *Transport) Prepare(ctx context.Context, addr netip.AddrPort, expect *kr
 		t.mu.Unlock()
 		return
 	}
-	sl := &peerSlot{}
-	t.peers[addr] = sl
-	s := t.newSession(addr, true, expect, nil)
+	s := t.dial(nil, addr, expect)
 	s.prepared.Store(true)
-	sl.hs = s
-	t.pending++
 	t.mu.Unlock()
 	t.stats.prepared.Add(1)
 	if scope, ok := kad.TransientOf(ctx); ok {
-		s.transient.Store(true)
-		context.AfterFunc(scope.Ctx, func() {
-			if isClosed(s.done) && s.err == nil {
-				t.retire(s, scope.Keep)
-			}
-		})
+		t.retireWith(s, scope)
 	}
 }
 

@@ -113,19 +113,27 @@ func (t *Transport) sessionOnce(ctx context.Context, addr netip.AddrPort, expect
 			t.mu.Unlock()
 			return nil, false, &kad.LimitError{What: "handshakes in progress or sessions", Addr: addr}
 		}
-		if sl == nil {
-			sl = &peerSlot{}
-			t.peers[addr] = sl
-		}
-		s = t.newSession(addr, true, expect, nil)
+		s = t.dial(sl, addr, expect)
 		s.probeOnly.Store(kad.IsProbe(ctx))
-		sl.hs = s
-		t.pending++
 		fresh = true
 	}
 	t.mu.Unlock()
 	s, err := s.wait(ctx)
 	return s, fresh, err
+}
+
+// dial starts our handshake with addr in its slot sl (made when nil) and
+// counts it as pending. Called with t.mu held, after the limits were
+// checked.
+func (t *Transport) dial(sl *peerSlot, addr netip.AddrPort, expect *krpc.ID) *session {
+	if sl == nil {
+		sl = &peerSlot{}
+		t.peers[addr] = sl
+	}
+	s := t.newSession(addr, true, expect, nil)
+	sl.hs = s
+	t.pending++
+	return s
 }
 
 // exchange sends q with a new transaction ID and waits for the matching

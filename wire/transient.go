@@ -16,9 +16,20 @@ func (t *Transport) noteUse(ctx context.Context, s *session, fresh bool) {
 		return
 	}
 	if fresh && s.client {
-		s.transient.Store(true)
-		context.AfterFunc(scope.Ctx, func() { t.retire(s, scope.Keep) })
+		t.retireWith(s, scope)
 	}
+}
+
+// retireWith makes s transient and retires it when scope ends. A session
+// still in its handshake then (one Prepare opened) is left to the
+// transient idle timeout: its peer's ID is not known yet.
+func (t *Transport) retireWith(s *session, scope kad.TransientScope) {
+	s.transient.Store(true)
+	context.AfterFunc(scope.Ctx, func() {
+		if isClosed(s.done) && s.err == nil {
+			t.retire(s, scope.Keep)
+		}
+	})
 }
 
 // retire ends the transient life of s: it becomes a lasting session if
