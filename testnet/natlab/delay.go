@@ -1,6 +1,7 @@
 package natlab
 
 import (
+	"container/heap"
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
@@ -182,11 +183,31 @@ type delayed struct {
 	seq uint64 // arrival order, for equal due times
 }
 
-// delayLine holds datagrams until they are due: a min-heap by due time,
-// at most delayQueueSize of them (more are lost, as on a congested link).
+// dueOrder is a min-heap (container/heap) of datagrams by due time, then
+// arrival.
+type dueOrder []delayed
+
+func (h dueOrder) Len() int      { return len(h) }
+func (h dueOrder) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h dueOrder) Less(i, j int) bool {
+	if !h[i].due.Equal(h[j].due) {
+		return h[i].due.Before(h[j].due)
+	}
+	return h[i].seq < h[j].seq
+}
+func (h *dueOrder) Push(x any) { *h = append(*h, x.(delayed)) }
+func (h *dueOrder) Pop() any {
+	old := *h
+	d := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return d
+}
+
+// delayLine holds datagrams until they are due, at most delayQueueSize of
+// them (more are lost, as on a congested link).
 type delayLine struct {
 	mu     sync.Mutex
-	heap   []delayed
+	queue  dueOrder
 	closed bool
 	wake   chan struct{} // a push may have made an earlier datagram due
 }
@@ -195,16 +216,8 @@ func newDelayLine() *delayLine { return &delayLine{wake: make(chan struct{}, 1)}
 
 func (l *delayLine) push(d delayed) {
 	l.mu.Lock()
-	if len(l.heap) < delayQueueSize {
-		l.heap = append(l.heap, d)
-		for i := len(l.heap) - 1; i > 0; {
-			p := (i - 1) / 2
-			if !l.heap[i].before(l.heap[p]) {
-				break
-			}
-			l.heap[i], l.heap[p] = l.heap[p], l.heap[i]
-			i = p
-		}
+	if len(l.queue) < delayQueueSize {
+		heap.Push(&l.queue, d)
 	}
 	l.mu.Unlock()
 	l.signal()
@@ -234,9 +247,9 @@ func (l *delayLine) next() (delayed, bool) {
 			return delayed{}, false
 		}
 		wait := time.Hour
-		if len(l.heap) > 0 {
-			if wait = time.Until(l.heap[0].due); wait <= 0 {
-				d := l.pop()
+		if len(l.queue) > 0 {
+			if wait = time.Until(l.queue[0].due); wait <= 0 {
+				d := heap.Pop(&l.queue).(delayed)
 				l.mu.Unlock()
 				return d, true
 			}
@@ -249,37 +262,4 @@ func (l *delayLine) next() (delayed, bool) {
 			t.Stop()
 		}
 	}
-}
-
-// pop removes the earliest datagram; l.mu is held and the heap is not
-// empty.
-func (l *delayLine) pop() delayed {
-	h := l.heap
-	d := h[0]
-	last := len(h) - 1
-	h[0] = h[last]
-	h = h[:last]
-	for i := 0; ; {
-		c := 2*i + 1
-		if c >= len(h) {
-			break
-		}
-		if c+1 < len(h) && h[c+1].before(h[c]) {
-			c++
-		}
-		if !h[c].before(h[i]) {
-			break
-		}
-		h[i], h[c] = h[c], h[i]
-		i = c
-	}
-	l.heap = h
-	return d
-}
-
-func (a delayed) before(b delayed) bool {
-	if !a.due.Equal(b.due) {
-		return a.due.Before(b.due)
-	}
-	return a.seq < b.seq
 }

@@ -4,9 +4,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
+
+	"github.com/kadnode/kadnode/testnet/stats"
 )
 
 // Sizes of BenchmarkPrepareAheadOverDelay; KADNODE_DELAY_NODES and
@@ -132,14 +133,8 @@ func randomID(b *testing.B) string {
 	return hex.EncodeToString(id[:])
 }
 
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	return s[len(s)/2]
-}
+// median is the nearest-rank 50th percentile.
+func median(xs []float64) float64 { return stats.Percentiles(xs, 50)[0] }
 
 func mean(xs []float64) float64 {
 	t := 0.0
