@@ -17,8 +17,12 @@ type bucket struct {
 	pinging      bool // a liveness ping of the head member is in flight
 }
 
+// contactOrder compares two contacts. It takes pointers: a contact is
+// about 150 bytes, and the table compares on every message it handles.
+type contactOrder func(a, b *kad.Contact) int
+
 // seenOrder is the members' order: least recently seen first.
-func seenOrder(a, b kad.Contact) int {
+func seenOrder(a, b *kad.Contact) int {
 	if c := a.LastSeen.Compare(b.LastSeen); c != 0 {
 		return c
 	}
@@ -26,7 +30,7 @@ func seenOrder(a, b kad.Contact) int {
 }
 
 // newestOrder is the replacement cache's order: most recently seen first.
-func newestOrder(a, b kad.Contact) int {
+func newestOrder(a, b *kad.Contact) int {
 	if c := b.LastSeen.Compare(a.LastSeen); c != 0 {
 		return c
 	}
@@ -47,30 +51,49 @@ func find(list []kad.Contact, id krpc.ID) int {
 	return -1
 }
 
+// place is where c goes in the sorted list: the first position whose
+// contact does not order before it.
+func place(list []kad.Contact, c *kad.Contact, order contactOrder) int {
+	lo, hi := 0, len(list)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if order(&list[mid], c) < 0 {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
 // insertOrdered adds c to the sorted list at its place.
-func insertOrdered(list []kad.Contact, c kad.Contact, order func(a, b kad.Contact) int) []kad.Contact {
-	i, _ := slices.BinarySearchFunc(list, c, order)
-	return slices.Insert(list, i, c)
+func insertOrdered(list []kad.Contact, c kad.Contact, order contactOrder) []kad.Contact {
+	return slices.Insert(list, place(list, &c, order), c)
 }
 
 // reposition restores the order after list[i] changed, moving it with
 // one memmove rather than swap by swap. The common case is a refreshed
 // member, which goes from wherever it was to the tail.
-func reposition(list []kad.Contact, i int, order func(a, b kad.Contact) int) {
+func reposition(list []kad.Contact, i int, order contactOrder) {
 	c, last := list[i], len(list)-1
 	switch {
-	case i < last && order(c, list[last]) > 0:
+	case i < last && order(&c, &list[last]) > 0:
 		copy(list[i:], list[i+1:])
 		list[last] = c
-	case i < last && order(c, list[i+1]) > 0:
-		j, _ := slices.BinarySearchFunc(list[i+1:], c, order)
+	case i < last && order(&c, &list[i+1]) > 0:
+		j := place(list[i+1:], &c, order)
 		copy(list[i:], list[i+1:i+1+j])
 		list[i+j] = c
-	case i > 0 && order(list[i-1], c) > 0:
-		j, _ := slices.BinarySearchFunc(list[:i], c, order)
+	case i > 0 && order(&list[i-1], &c) > 0:
+		j := place(list[:i], &c, order)
 		copy(list[j+1:], list[j:i])
 		list[j] = c
 	}
+}
+
+// sortContacts sorts list by order.
+func sortContacts(list []kad.Contact, order contactOrder) {
+	slices.SortFunc(list, func(a, b kad.Contact) int { return order(&a, &b) })
 }
 
 // lookup finds id among the members and then the replacements.

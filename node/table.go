@@ -400,7 +400,7 @@ func (t *Table) LeastRecentlySeen() (kad.Contact, bool) {
 	var lrs kad.Contact
 	found := false
 	for i := range t.buckets {
-		if m := t.buckets[i].members; len(m) > 0 && (!found || seenOrder(m[0], lrs) < 0) {
+		if m := t.buckets[i].members; len(m) > 0 && (!found || seenOrder(&m[0], &lrs) < 0) {
 			lrs, found = m[0], true
 		}
 	}

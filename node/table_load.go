@@ -2,7 +2,6 @@ package node
 
 import (
 	"net/netip"
-	"slices"
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/kadnode/kadnode/kad"
@@ -57,7 +56,7 @@ func (t *Table) Load(cs []kad.Contact) {
 		if len(members[i]) > 0 {
 			b.members = make([]kad.Contact, 0, min(len(members[i]), t.cfg.K))
 		}
-		slices.SortFunc(members[i], newestOrder)
+		sortContacts(members[i], newestOrder)
 		for _, c := range members[i] {
 			switch {
 			case len(b.members) == t.cfg.K:
@@ -68,11 +67,11 @@ func (t *Table) Load(cs []kad.Contact) {
 				t.drop(c, &dropped)
 			}
 		}
-		slices.SortFunc(b.members, seenOrder)
+		sortContacts(b.members, seenOrder)
 	}
 	for i := range candidates {
 		b := &t.buckets[i]
-		slices.SortFunc(candidates[i], newestOrder)
+		sortContacts(candidates[i], newestOrder)
 		for _, c := range candidates[i] {
 			switch {
 			case !t.subnetAllows(b, c.Addr.Addr()):
@@ -91,7 +90,7 @@ func (t *Table) Load(cs []kad.Contact) {
 				t.drop(c, &dropped)
 			}
 		}
-		slices.SortFunc(b.members, seenOrder)
+		sortContacts(b.members, seenOrder)
 	}
 	if dropped > 0 {
 		t.log.Info("routing table: contacts dropped on load", "dropped", dropped, "kept", t.members)
