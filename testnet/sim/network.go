@@ -96,6 +96,7 @@ type Network struct {
 		queries, findNodes, delivered, replies, lost, dead, filtered, timeouts, bytes atomic.Uint64
 	}
 	handouts handouts
+	wakes    wakes
 }
 
 // ErrNetworkClosed is returned by NewEndpoint after Close.
@@ -223,15 +224,14 @@ func (n *Network) delay(a, b netip.AddrPort) time.Duration {
 	return d + time.Duration(n.rng.Int64N(int64(n.cfg.Jitter)))
 }
 
-// onTick extends a wait of d from now so that it ends on the next
-// multiple of the network's tick (d itself without one).
-func (n *Network) onTick(d time.Duration) time.Duration {
-	tick := n.cfg.Tick
-	if tick <= 0 {
-		return d
+// wakeAt is when a wait of d from now ends: on the next multiple of the
+// network's tick (d from now without one).
+func (n *Network) wakeAt(d time.Duration) time.Time {
+	at := time.Now().Add(d)
+	if tick := n.cfg.Tick; tick > 0 {
+		at = at.Add(tick - 1).Truncate(tick)
 	}
-	now := time.Now()
-	return now.Add(d + tick - 1).Truncate(tick).Sub(now)
+	return at
 }
 
 // pathRTT is the base round-trip time between a and b: the same in both

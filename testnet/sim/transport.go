@@ -203,10 +203,8 @@ func (e *Endpoint) sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
-	t := time.NewTimer(e.net.onTick(d))
-	defer t.Stop()
 	select {
-	case <-t.C:
+	case <-e.net.wakes.at(e.net.wakeAt(d)):
 		return nil
 	case <-ctx.Done():
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
