@@ -66,9 +66,23 @@ func place(list []kad.Contact, c *kad.Contact, order contactOrder) int {
 	return lo
 }
 
-// insertOrdered adds c to the sorted list at its place.
-func insertOrdered(list []kad.Contact, c kad.Contact, order contactOrder) []kad.Contact {
+// insertOrdered adds c to the sorted list at its place. The list holds
+// at most limit contacts, and its array grows to no more than that:
+// append's doubling would keep a full bucket of 20 in an array of 32,
+// and the buckets' arrays are most of a node's heap.
+func insertOrdered(list []kad.Contact, c kad.Contact, order contactOrder, limit int) []kad.Contact {
+	list = roomForOne(list, limit)
 	return slices.Insert(list, place(list, &c, order), c)
+}
+
+// roomForOne makes room for one more contact in a list of at most limit.
+func roomForOne(list []kad.Contact, limit int) []kad.Contact {
+	if len(list) < cap(list) {
+		return list
+	}
+	grown := make([]kad.Contact, len(list), max(min(2*len(list), limit), len(list)+1, minListCap))
+	copy(grown, list)
+	return grown
 }
 
 // reposition restores the order after list[i] changed, moving it with

@@ -132,6 +132,9 @@ const (
 	// past it those of peers outside the table are forgotten (a table
 	// holds a few hundred contacts).
 	maxPeerRTTs = 2048
+	// minListCap is the room a bucket's member or replacement array
+	// starts with; it then doubles up to the list's limit.
+	minListCap = 4
 )
 
 // NAT traversal (nat*.go).

@@ -15,13 +15,15 @@ import (
 type refreshTimes struct {
 	mu       sync.Mutex
 	interval time.Duration
-	due      [NumBuckets]time.Time
+	// due holds Unix nanoseconds: a time.Time is three times the size and
+	// holds a pointer, and every node keeps one per bucket.
+	due [NumBuckets]int64
 }
 
 func (r *refreshTimes) init(now time.Time, interval time.Duration) {
 	r.interval = interval
 	for i := range r.due {
-		r.due[i] = now.Add(jitter(interval, RefreshJitter))
+		r.due[i] = now.Add(jitter(interval, RefreshJitter)).UnixNano()
 	}
 }
 
@@ -32,7 +34,7 @@ func (r *refreshTimes) mark(b int, now time.Time) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.due[b] = now.Add(jitter(r.interval, RefreshJitter))
+	r.due[b] = now.Add(jitter(r.interval, RefreshJitter)).UnixNano()
 }
 
 // dueBuckets returns the buckets from first up that are due at now.
@@ -40,8 +42,9 @@ func (r *refreshTimes) dueBuckets(now time.Time, first int) []int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []int
+	at := now.UnixNano()
 	for b := max(first, 0); b < NumBuckets; b++ {
-		if !now.Before(r.due[b]) {
+		if at >= r.due[b] {
 			out = append(out, b)
 		}
 	}

@@ -96,10 +96,12 @@ type Table struct {
 	flushMu   sync.Mutex     // one flush at a time; guards storeErrs
 	storeErrs [numStoreOps]storeErrorLog
 
-	mu        sync.Mutex
-	closed    bool
-	flushing  bool // the flusher runs
-	buckets   [NumBuckets]bucket
+	mu       sync.Mutex
+	closed   bool
+	flushing bool // the flusher runs
+	// buckets are made when first used: a node of a network of N fills
+	// about log2(N) of the 160, and 160 empty buckets cost 9 KiB.
+	buckets   [NumBuckets]*bucket
 	members   int
 	evictions uint64
 	departed  departedMembers      // the last members to leave, for a rejoin
@@ -161,7 +163,7 @@ func (t *Table) seen(p kad.Peer, responded bool) SeenResult {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	b := &t.buckets[i]
+	b := t.bucketAt(i)
 	if list, j := b.lookup(p.ID); list != nil {
 		return t.refresh(b, list, j, p.Addr, now, responded)
 	}
@@ -179,7 +181,9 @@ func (t *Table) seen(p kad.Peer, responded bool) SeenResult {
 		return Inserted
 	}
 	c.Place = kad.InReplacement
-	b.replacements = insertOrdered(b.replacements, c, newestOrder)
+	// One more than the cache holds: the newcomer goes in before the
+	// oldest goes out.
+	b.replacements = insertOrdered(b.replacements, c, newestOrder, t.cfg.ReplacementSize+1)
 	if last := len(b.replacements) - 1; last == t.cfg.ReplacementSize {
 		// The newcomer is the newest even when its LastSeen ties with the
 		// oldest's and the ID order puts it last.
@@ -270,14 +274,22 @@ func (t *Table) Remove(id krpc.ID) {
 	}
 }
 
+// bucketAt is bucket i, made if it was not yet.
+func (t *Table) bucketAt(i int) *bucket {
+	if t.buckets[i] == nil {
+		t.buckets[i] = new(bucket)
+	}
+	return t.buckets[i]
+}
+
 // locate finds id's bucket and its entry there; list is nil if id is not
 // in the table.
 func (t *Table) locate(id krpc.ID) (b *bucket, list *[]kad.Contact, j int) {
 	i := BucketIndex(t.self, id)
-	if i < 0 {
+	if i < 0 || t.buckets[i] == nil {
 		return nil, nil, -1
 	}
-	b = &t.buckets[i]
+	b = t.buckets[i]
 	list, j = b.lookup(id)
 	return b, list, j
 }
@@ -291,7 +303,7 @@ func (t *Table) Evictions() uint64 {
 
 func (t *Table) addMember(b *bucket, c kad.Contact) {
 	c.Place = kad.InBucket
-	b.members = insertOrdered(b.members, c, seenOrder)
+	b.members = insertOrdered(b.members, c, seenOrder, t.cfg.K)
 	t.members++
 	t.put(c)
 }
@@ -358,9 +370,11 @@ func (t *Table) Contacts() []kad.Contact {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var cs []kad.Contact
-	for i := range t.buckets {
-		cs = append(cs, t.buckets[i].members...)
-		cs = append(cs, t.buckets[i].replacements...)
+	for _, b := range t.buckets {
+		if b != nil {
+			cs = append(cs, b.members...)
+			cs = append(cs, b.replacements...)
+		}
 	}
 	return cs
 }
@@ -385,9 +399,10 @@ func (t *Table) BucketSizes() (members, replacements []int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	members, replacements = make([]int, NumBuckets), make([]int, NumBuckets)
-	for i := range t.buckets {
-		members[i] = len(t.buckets[i].members)
-		replacements[i] = len(t.buckets[i].replacements)
+	for i, b := range t.buckets {
+		if b != nil {
+			members[i], replacements[i] = len(b.members), len(b.replacements)
+		}
 	}
 	return members, replacements
 }
@@ -399,8 +414,11 @@ func (t *Table) LeastRecentlySeen() (kad.Contact, bool) {
 	defer t.mu.Unlock()
 	var lrs kad.Contact
 	found := false
-	for i := range t.buckets {
-		if m := t.buckets[i].members; len(m) > 0 && (!found || seenOrder(&m[0], &lrs) < 0) {
+	for _, b := range t.buckets {
+		if b == nil {
+			continue
+		}
+		if m := b.members; len(m) > 0 && (!found || seenOrder(&m[0], &lrs) < 0) {
 			lrs, found = m[0], true
 		}
 	}
@@ -430,8 +448,11 @@ func (t *Table) recentResponders(exclude krpc.ID, silent map[krpc.ID]struct{}, n
 		return a.LastResponse.After(b.LastResponse)
 	}
 	out := make([]kad.Contact, 0, n+1)
-	for i := range t.buckets {
-		for _, c := range t.buckets[i].members {
+	for _, b := range t.buckets {
+		if b == nil {
+			continue
+		}
+		for _, c := range b.members {
 			if c.ID == exclude || c.LastResponse.IsZero() {
 				continue
 			}
@@ -453,8 +474,8 @@ func (t *Table) recentResponders(exclude krpc.ID, silent map[krpc.ID]struct{}, n
 func (t *Table) ClosestNonEmptyBucket() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for i := range t.buckets {
-		if len(t.buckets[i].members) > 0 {
+	for i, b := range t.buckets {
+		if b != nil && len(b.members) > 0 {
 			return i
 		}
 	}

@@ -23,8 +23,10 @@ import (
 func (t *Table) Load(cs []kad.Contact) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for i := range t.buckets {
-		t.buckets[i] = bucket{pinging: t.buckets[i].pinging}
+	for _, b := range t.buckets {
+		if b != nil {
+			*b = bucket{pinging: b.pinging} // a ping in flight holds b
+		}
 	}
 	t.members = 0
 	t.subnets = make(map[netip.Prefix]int)
@@ -52,10 +54,11 @@ func (t *Table) Load(cs []kad.Contact) {
 	// Members first, across all buckets, so that the table-wide subnet
 	// limit favours them over replacements.
 	for i := range members {
-		b := &t.buckets[i]
-		if len(members[i]) > 0 {
-			b.members = make([]kad.Contact, 0, min(len(members[i]), t.cfg.K))
+		if len(members[i]) == 0 {
+			continue
 		}
+		b := t.bucketAt(i)
+		b.members = make([]kad.Contact, 0, min(len(members[i]), t.cfg.K))
 		sortContacts(members[i], newestOrder)
 		for _, c := range members[i] {
 			switch {
@@ -70,7 +73,10 @@ func (t *Table) Load(cs []kad.Contact) {
 		sortContacts(b.members, seenOrder)
 	}
 	for i := range candidates {
-		b := &t.buckets[i]
+		if len(candidates[i]) == 0 {
+			continue
+		}
+		b := t.bucketAt(i)
 		sortContacts(candidates[i], newestOrder)
 		for _, c := range candidates[i] {
 			switch {
@@ -82,7 +88,7 @@ func (t *Table) Load(cs []kad.Contact) {
 				t.addSubnet(c.Addr.Addr())
 				placed := c.Place == kad.InReplacement
 				c.Place = kad.InReplacement
-				b.replacements = append(b.replacements, c) // already newest first
+				b.replacements = append(roomForOne(b.replacements, t.cfg.ReplacementSize), c) // already newest first
 				if !placed {
 					t.put(c)
 				}
@@ -103,7 +109,7 @@ func (t *Table) loadMember(b *bucket, c kad.Contact) {
 	t.members++
 	placed := c.Place == kad.InBucket
 	c.Place = kad.InBucket
-	b.members = append(b.members, c)
+	b.members = append(roomForOne(b.members, t.cfg.K), c)
 	if !placed {
 		t.put(c)
 	}

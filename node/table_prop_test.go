@@ -210,7 +210,7 @@ func resultOf(tab *Table, id krpc.ID, before kad.Contact, had bool) SeenResult {
 func newestReplacement(tab *Table, id krpc.ID) (c kad.Contact) {
 	tab.mu.Lock()
 	defer tab.mu.Unlock()
-	if i := BucketIndex(tab.self, id); i >= 0 && len(tab.buckets[i].replacements) > 0 {
+	if i := BucketIndex(tab.self, id); i >= 0 && tab.buckets[i] != nil && len(tab.buckets[i].replacements) > 0 {
 		c = tab.buckets[i].replacements[0]
 	}
 	return c
@@ -233,8 +233,8 @@ func pingsInFlight(tab *Table) int {
 	tab.mu.Lock()
 	defer tab.mu.Unlock()
 	n := 0
-	for i := range tab.buckets {
-		if tab.buckets[i].pinging {
+	for _, b := range tab.buckets {
+		if b != nil && b.pinging {
 			n++
 		}
 	}
