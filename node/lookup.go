@@ -52,10 +52,12 @@ type lookup struct {
 	n      *Node
 	ctx    context.Context // the queries' context: ends when the lookup does
 	target krpc.ID
-	cands  []*candidate // sorted by distance to target
-	seen   map[krpc.ID]*candidate
-	stats  LookupStats
-	values *valueLookup // a BEP 44 get lookup; nil for find_node
+	cands  []*candidate // sorted by distance to target; an ID's place is unique
+	// skipped are rendezvous contacts left out (natlookup.go), so that
+	// each is skipped and counted once.
+	skipped map[krpc.ID]struct{}
+	stats   LookupStats
+	values  *valueLookup // a BEP 44 get lookup; nil for find_node
 	// transient is ctx marked for the queries (kad.Transient): a session
 	// a query opens closes when the lookup ends, unless its peer is in
 	// the table by then.
@@ -86,7 +88,7 @@ func (n *Node) lookupWith(ctx context.Context, target krpc.ID, v *valueLookup) (
 	n.markLookup(target)
 	qctx, cancelQueries := context.WithCancel(ctx)
 	defer cancelQueries()
-	l := &lookup{n: n, ctx: qctx, transient: kad.Transient(qctx, n.inTable), target: target, seen: make(map[krpc.ID]*candidate), values: v}
+	l := &lookup{n: n, ctx: qctx, transient: kad.Transient(qctx, n.inTable), target: target, values: v}
 	n.table.visitClosest(target, n.cfg.K, func(c *kad.Contact) {
 		if n.lookupUsable(c.ID, c.Addr) {
 			l.add(c.ID, c.Addr, 1)
@@ -247,15 +249,28 @@ func (l *lookup) add(id krpc.ID, addr netip.AddrPort, round int) {
 	if id == l.n.self || addr == l.n.listen {
 		return
 	}
-	if _, ok := l.seen[id]; ok {
+	i, found := l.place(id)
+	if _, skipped := l.skipped[id]; found || skipped {
 		return
 	}
-	c := &candidate{id: id, addr: addr, round: round}
-	l.seen[id] = c
-	i, _ := slices.BinarySearchFunc(l.cands, c, func(a, b *candidate) int {
-		return CompareDistance(l.target, a.id, b.id)
+	l.cands = slices.Insert(l.cands, i, &candidate{id: id, addr: addr, round: round})
+}
+
+// place is id's position among the candidates, and whether it is there.
+// XOR distance to the target is one-to-one, so the search by distance
+// finds the ID itself: no set of seen IDs is needed.
+func (l *lookup) place(id krpc.ID) (int, bool) {
+	return slices.BinarySearchFunc(l.cands, id, func(c *candidate, id krpc.ID) int {
+		return CompareDistance(l.target, c.id, id)
 	})
-	l.cands = slices.Insert(l.cands, i, c)
+}
+
+// candidate returns id's candidate, or nil.
+func (l *lookup) candidate(id krpc.ID) *candidate {
+	if i, found := l.place(id); found {
+		return l.cands[i]
+	}
+	return nil
 }
 
 // closest calls f on the k closest candidates that have not failed, in

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"net/netip"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -214,5 +215,42 @@ func TestLostAnswersDoNotEvictALiveContact(t *testing.T) {
 	})
 	if n := from.Stats().Evictions; n != 0 {
 		t.Fatalf("%d evictions, want 0", n)
+	}
+}
+
+// A lookup's candidates stay sorted by distance to its target, each ID
+// once, however often and in whatever order replies repeat them.
+func TestLookupCandidatesAreUniqueAndSorted(t *testing.T) {
+	n, _ := newNATTestNode(t)
+	l := &lookup{n: n, target: krpc.RandomNodeID()}
+	r := newRand(7)
+	var ids []krpc.ID
+	for i := range 200 {
+		var id krpc.ID
+		for j := range id {
+			id[j] = byte(r.Uint32())
+		}
+		ids = append(ids, id)
+		l.add(id, netip.AddrPortFrom(netip.MustParseAddr("198.51.100.1"), uint16(1000+i)), 1)
+	}
+	for _, i := range r.Perm(len(ids)) {
+		l.add(ids[i], netip.AddrPortFrom(netip.MustParseAddr("198.51.100.2"), 9), 2)
+	}
+	if len(l.cands) != len(ids) {
+		t.Fatalf("%d candidates for %d distinct IDs", len(l.cands), len(ids))
+	}
+	for i, c := range l.cands {
+		if c.round != 1 {
+			t.Fatalf("candidate %x was replaced by a repeat", c.id)
+		}
+		if i > 0 && CompareDistance(l.target, l.cands[i-1].id, c.id) >= 0 {
+			t.Fatalf("candidates %d and %d out of distance order", i-1, i)
+		}
+		if l.candidate(c.id) != c {
+			t.Fatalf("candidate(%x) does not find it", c.id)
+		}
+	}
+	if l.candidate(krpc.RandomNodeID()) != nil {
+		t.Fatal("candidate found for an ID never added")
 	}
 }

@@ -318,7 +318,7 @@ func TestPunchFailureForUnsureAsker(t *testing.T) {
 // NATRendezvousTries, in the order they did.
 func TestLookupKeepsFallbackRendezvous(t *testing.T) {
 	n, _ := newNATTestNode(t)
-	l := &lookup{n: n, target: krpc.RandomNodeID(), seen: make(map[krpc.ID]*candidate)}
+	l := &lookup{n: n, target: krpc.RandomNodeID()}
 	natted := krpc.NodeInfo{ID: krpc.RandomNodeID(), Addr: krpc.NodeAddr{IP: netip.MustParseAddr("203.0.113.9").AsSlice(), Port: 0}}
 	var givers []*candidate
 	for i := range NATRendezvousTries + 2 {
@@ -329,7 +329,7 @@ func TestLookupKeepsFallbackRendezvous(t *testing.T) {
 	for _, g := range givers[1:] {
 		l.addRendezvous(natted, g)
 	}
-	c := l.seen[natted.ID]
+	c := l.candidate(natted.ID)
 	if c == nil || len(c.vias) != NATRendezvousTries {
 		t.Fatalf("candidate %+v: want %d rendezvous kept", c, NATRendezvousTries)
 	}

@@ -23,7 +23,8 @@ func (l *lookup) addRendezvous(ni krpc.NodeInfo, via *candidate) {
 	if l.n.nat == nil || !ok || ni.Addr.Port != 0 || ip.IsUnspecified() || ip.IsMulticast() {
 		return
 	}
-	if c, seen := l.seen[ni.ID]; seen || ni.ID == l.n.self {
+	_, skipped := l.skipped[ni.ID]
+	if c := l.candidate(ni.ID); c != nil || skipped || ni.ID == l.n.self {
 		// Another rendezvous for a contact not yet tried: a fallback, in
 		// case the first one refuses to relay.
 		if c != nil && c.state == candFresh && len(c.vias) > 0 && len(c.vias) < NATRendezvousTries &&
@@ -33,11 +34,14 @@ func (l *lookup) addRendezvous(ni krpc.NodeInfo, via *candidate) {
 		return
 	}
 	if l.n.nat.skipPunch() {
-		l.seen[ni.ID] = nil // skipped once per lookup, counted once
+		if l.skipped == nil {
+			l.skipped = make(map[krpc.ID]struct{})
+		}
+		l.skipped[ni.ID] = struct{}{} // skipped once per lookup, counted once
 		return
 	}
 	l.add(ni.ID, netip.AddrPortFrom(ip.Unmap(), 0), via.round+1)
-	if c := l.seen[ni.ID]; c != nil {
+	if c := l.candidate(ni.ID); c != nil {
 		c.vias = []kad.Peer{{ID: via.id, Addr: via.addr}}
 	}
 }
