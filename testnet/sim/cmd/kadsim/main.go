@@ -12,12 +12,14 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -45,6 +47,7 @@ type options struct {
 	encode                 bool
 	seed                   uint64
 	out, from              string
+	heapProfile            string
 	maxTime                time.Duration
 	minExact               float64
 	nat                    *sim.NATMix
@@ -79,6 +82,7 @@ func parse(args []string, stderr io.Writer) (options, int) {
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed for IDs, seeds, targets and failures")
 	fs.StringVar(&o.out, "out", "", "directory for RESULTS.md, results.svg and results.json (empty: print only)")
 	fs.DurationVar(&o.maxTime, "max-time", 45*time.Minute, "bound of the whole run, in wall-clock time")
+	fs.StringVar(&o.heapProfile, "heap-profile", "", "write a heap profile of each built network, before its lookups, to this file with \".N\" appended")
 	fs.StringVar(&o.from, "from", "", "redraw the table and plot from this results.json instead of running")
 	fs.Float64Var(&o.minExact, "min-exact", 0, "exit 1 when, without churn, exact-k or found falls below this share (e.g. 0.99)")
 	nat := fs.String("nat", "", "shares of public, cone-NAT'd and symmetric-NAT'd nodes, e.g. 0.40,0.45,0.15: run the NAT experiment instead (empty: all public)")
@@ -166,6 +170,7 @@ func (o options) execute(stdout, stderr io.Writer) int {
 			Done: func(r sim.ExperimentResult) {
 				if len(r.Phases) == 0 {
 					fmt.Fprintf(stderr, "N=%d: done: build %+v\n", n, r.Build)
+					o.writeHeapProfile(n, stderr)
 				} else {
 					fmt.Fprintf(stderr, "N=%d: phase %+v\n", n, r.Phases[len(r.Phases)-1])
 				}
@@ -321,4 +326,22 @@ func parseFloats(s string) ([]float64, error) {
 		out = append(out, x)
 	}
 	return out, nil
+}
+
+// writeHeapProfile writes, with -heap-profile, what the built network of
+// n nodes holds: the heap per node that the results report, by where it
+// was allocated.
+func (o options) writeHeapProfile(n int, stderr io.Writer) {
+	if o.heapProfile == "" {
+		return
+	}
+	name := fmt.Sprintf("%s.%d", o.heapProfile, n)
+	f, err := os.Create(name)
+	if err == nil {
+		runtime.GC()
+		err = errors.Join(pprof.WriteHeapProfile(f), f.Close())
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "kadsim: -heap-profile: %v\n", err)
+	}
 }
