@@ -78,10 +78,11 @@ func (t *Table) eachClosest(target krpc.ID, n int, f func(c *kad.Contact)) {
 // first, and returns how many. It sorts small distance keys instead of
 // contacts.
 func (t *Table) eachNearest(i, n int, target distanceKey, f func(c *kad.Contact)) int {
-	members := t.buckets[i].members
-	if len(members) == 0 {
+	b := t.buckets[i]
+	if b == nil || len(b.members) == 0 {
 		return 0
 	}
+	members := b.members
 	var buf [2 * DefaultK]distanceKey
 	keys := buf[:0]
 	for j := range members {
