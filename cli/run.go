@@ -42,7 +42,7 @@ func runCommand() *ucli.Command {
 			stringFlag("api-tls-key", "", "private key in PEM `FILE` of --api-tls-cert"),
 			intFlag("k", node.DefaultK, "bucket size `K`"),
 			intFlag("alpha", node.DefaultAlpha, "lookup parallelism `ALPHA`"),
-			intFlag("prepare-ahead", node.DefaultPrepareAhead, fmt.Sprintf("start handshakes with a lookup's next `N` candidates while its queries are out, where round trips take %v or more; 0 turns it off", node.PrepareMinRTT)),
+			intFlag("prepare-ahead", node.DefaultPrepareAhead, fmt.Sprintf("start handshakes with a lookup's next `N` candidates while its queries are out, where query round trips take %v or more; 0 turns it off", wire.DefaultPrepareMinRTT)),
 			durationFlag("rpc-timeout", node.DefaultRPCTimeout, "`DURATION` before a query counts as failed"),
 			durationFlag("refresh-interval", node.DefaultRefreshInterval, "refresh a bucket after `DURATION` without a lookup"),
 			durationFlag("revalidate-interval", node.DefaultRevalidateInterval, "ping the least-recently-seen contact every `DURATION`"),

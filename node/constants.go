@@ -50,16 +50,6 @@ const (
 	// as are in flight, so each answer finds its successor's session
 	// ready or under way.
 	DefaultPrepareAhead = DefaultAlpha
-	// PrepareMinRTT is the round-trip floor (rttEstimator.floor) from
-	// which lookups prepare handshakes. A full handshake costs about
-	// 0.4 ms of CPU across both ends and three round trips: where a round
-	// trip costs less than this (loopback, a LAN), the handshake's CPU
-	// dominates, and preparing candidates that may never be queried only
-	// adds handshakes (18–37% more on loopback).
-	PrepareMinRTT = 2 * time.Millisecond
-	// RTTFloorWindow is how many calls a round-trip floor covers at least:
-	// a path that got slower shows within two windows.
-	RTTFloorWindow = 128
 	// DefaultRPCTimeout is how long a query may take before it counts as a
 	// failure against the peer.
 	DefaultRPCTimeout = time.Second

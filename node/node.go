@@ -34,9 +34,9 @@ type Config struct {
 	K     int
 	Alpha int
 	// PrepareAhead is how many of a lookup's next candidates get a
-	// handshake started before their turn (prepare.go), on paths whose
-	// round trips are PrepareMinRTT or more: 0 takes DefaultPrepareAhead,
-	// negative turns it off.
+	// handshake started before their turn (prepare.go), where the
+	// transport finds that it pays: 0 takes DefaultPrepareAhead, negative
+	// turns it off.
 	PrepareAhead       int
 	ReplacementSize    int
 	MaxFailures        int

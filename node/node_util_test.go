@@ -22,9 +22,6 @@ type fakeNet struct {
 	eps   map[netip.AddrPort]*fakeTransport
 	next  uint16
 	calls atomic.Uint64
-	// rtt is how long each answered call takes; set before the nodes
-	// start. Zero answers at once.
-	rtt time.Duration
 }
 
 func newFakeNet() *fakeNet { return &fakeNet{eps: make(map[netip.AddrPort]*fakeTransport), next: 1000} }
@@ -109,13 +106,6 @@ func (t *fakeTransport) Call(ctx context.Context, addr netip.AddrPort, expect *k
 	cq := *q
 	cq.T, cq.Y = "aa", krpc.YQuery
 	reply := (*dst.handler.Load())(kad.Peer{ID: t.id, Addr: t.addr}, &cq)
-	if t.net.rtt > 0 && reply != nil {
-		select {
-		case <-time.After(t.net.rtt):
-		case <-ctx.Done():
-			return kad.Peer{}, nil, fmt.Errorf("fake: no answer from %s yet: %w", addr, ctx.Err())
-		}
-	}
 	if reply == nil {
 		<-ctx.Done()
 		return kad.Peer{}, nil, fmt.Errorf("fake: no answer from %s: %w", addr, ctx.Err())

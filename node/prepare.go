@@ -21,14 +21,12 @@ type preparer interface {
 // are out, it costs only the query's when its turn comes. Each candidate
 // is prepared once, under the lookup's transient scope, so a session no
 // query used closes with the lookup. Candidates reached through a
-// rendezvous (vias) are left to their punch. Only where round trips cost
-// more than a handshake's CPU (PrepareMinRTT) does it pay.
+// rendezvous (vias) are left to their punch. The transport decides
+// whether a handshake pays: wire prepares only where query round trips
+// cost more than a handshake's CPU (wire.Config.PrepareMinRTT).
 func (l *lookup) prepareNext() {
 	left := l.n.cfg.PrepareAhead
 	if left <= 0 {
-		return
-	}
-	if floor, ok := l.n.rtt.floor(); !ok || floor < PrepareMinRTT {
 		return
 	}
 	p, ok := l.n.tr.(preparer)

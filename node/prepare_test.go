@@ -3,7 +3,8 @@ package node
 import (
 	"testing"
 	"testing/synctest"
-	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
 )
 
 // A lookup prepares the candidates it will query next, each once, under
@@ -13,15 +14,21 @@ func TestLookupPreparesItsNextCandidates(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		for _, ahead := range []int{0, -1} {
 			fn := newFakeNet()
-			fn.rtt = 20 * time.Millisecond // a path whose round trips cost more than a handshake's CPU
 			nodes := fakeNetwork(t, fn, 60, Config{K: 8, PrepareAhead: ahead})
 			from := nodes[len(nodes)-1]
-			time.Sleep(time.Minute) // the joins' bucket refreshes are over: only our lookups prepare
-			synctest.Wait()
+			synctest.Wait() // the joins' bucket refreshes are over: only our lookups prepare
 			r := newRand(11)
 			var prepared, usedLater int
 			for i := range 20 {
-				p, u, repeated, untagged := preparedByLookup(t, from, r)
+				var target krpc.ID
+				for j := range target {
+					target[j] = byte(r.Uint32())
+				}
+				from.tr.prep.reset()
+				if _, err := from.Lookup(lookupCtx(t), target); err != nil {
+					t.Fatal(err)
+				}
+				p, u, repeated, untagged := from.tr.prep.counts()
 				if repeated != 0 || untagged != 0 {
 					t.Fatalf("lookup %d: %d candidates prepared twice, %d prepared outside the lookup's scope or without an ID", i, repeated, untagged)
 				}
@@ -35,29 +42,6 @@ func TestLookupPreparesItsNextCandidates(t *testing.T) {
 				t.Fatalf("default PrepareAhead: %d candidates prepared, %d of them queried afterwards", prepared, usedLater)
 			}
 			t.Logf("PrepareAhead %d: %d prepared in 20 lookups, %d then queried", ahead, prepared, usedLater)
-		}
-	})
-}
-
-// Where round trips cost less than a handshake's CPU (here the fake
-// network answers at once, as loopback nearly does), lookups prepare
-// nothing, whatever PrepareAhead says.
-func TestLookupPreparesNothingOnAFastPath(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		fn := newFakeNet()
-		fn.rtt = PrepareMinRTT / 4
-		nodes := fakeNetwork(t, fn, 40, Config{K: 8, PrepareAhead: 3})
-		from := nodes[len(nodes)-1]
-		time.Sleep(time.Minute)
-		synctest.Wait()
-		if floor, ok := from.rtt.floor(); !ok || floor >= PrepareMinRTT {
-			t.Fatalf("round-trip floor %v (known %v): want one below %v", floor, ok, PrepareMinRTT)
-		}
-		r := newRand(12)
-		for range 10 {
-			if p, _, _, _ := preparedByLookup(t, from, r); p != 0 {
-				t.Fatalf("%d candidates prepared on a path of %v round trips", p, fn.rtt)
-			}
 		}
 	})
 }

@@ -2,10 +2,8 @@ package node
 
 import (
 	"context"
-	"math/rand/v2"
 	"net/netip"
 	"sync"
-	"testing"
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/kadnode/kadnode/kad"
@@ -75,19 +73,4 @@ func (p *prepareLog) reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.prepare, p.call, p.repeated, p.untagged = nil, nil, 0, 0
-}
-
-// preparedByLookup runs one lookup of a random target from n and returns
-// its prepareLog counts.
-func preparedByLookup(tb testing.TB, n *testNode, r *rand.Rand) (prepared, usedLater, repeated, untagged int) {
-	tb.Helper()
-	var target krpc.ID
-	for j := range target {
-		target[j] = byte(r.Uint32())
-	}
-	n.tr.prep.reset()
-	if _, err := n.Lookup(lookupCtx(tb), target); err != nil {
-		tb.Fatal(err)
-	}
-	return n.tr.prep.counts()
 }

@@ -181,29 +181,6 @@ func TestRTTTimeoutFollowsSamples(t *testing.T) {
 	}
 }
 
-// The floor is the smallest recent round trip: a handshake's slow
-// first call does not raise it, and a path that got slower shows within
-// two windows.
-func TestRTTFloorIsTheSmallestRecentSample(t *testing.T) {
-	var e rttEstimator
-	if _, ok := e.floor(); ok {
-		t.Fatal("a floor without samples")
-	}
-	e.observe(30 * time.Millisecond) // a first contact, handshake included
-	for range RTTFloorWindow / 2 {
-		e.observe(time.Millisecond)
-	}
-	if got, _ := e.floor(); got != time.Millisecond {
-		t.Fatalf("floor %v, want 1ms", got)
-	}
-	for range 2 * RTTFloorWindow {
-		e.observe(20 * time.Millisecond)
-	}
-	if got, _ := e.floor(); got != 20*time.Millisecond {
-		t.Fatalf("after two windows of 20ms: floor %v, want 20ms", got)
-	}
-}
-
 // Past the bound the round-trip times of peers outside the table go, and
 // those of members, and of the peer that just answered, stay.
 func TestPeerRTTsKeepTableMembersPastTheBound(t *testing.T) {

@@ -16,17 +16,20 @@ import (
 // a resumed one) before the query's own, and those can run while the
 // current queries are out.
 //
-// It is only a hint. It does nothing when the transport is closed or
-// busy: while half of MaxPendingHandshakes are in progress, or when a new
-// session would need another one closed (a prepared handshake never
-// displaces a session). With expect set the peer must prove that ID, as
+// It is only a hint. It does nothing where round trips are cheaper than
+// a handshake's CPU: until a query has been answered, and while the
+// smallest recent query round trip is below PrepareMinRTT (loopback, a
+// LAN). It does nothing when the transport is closed or busy: while half
+// of MaxPendingHandshakes are in progress, or when a new session would
+// need another one closed (a prepared handshake never displaces a
+// session). With expect set the peer must prove that ID, as
 // in a Call. Under a transient ctx (kad.Transient) the session is a
 // transient one: when the scope ends it closes unless a call used it
 // without the mark or keep names its peer; one still in its handshake
 // then closes after TransientIdleTimeout unless a call used it.
 func (t *Transport) Prepare(ctx context.Context, addr netip.AddrPort, expect *krpc.ID) {
 	addr = kad.UnmapAddrPort(addr)
-	if !addr.IsValid() || addr.Port() == 0 {
+	if !addr.IsValid() || addr.Port() == 0 || !t.preparePays() {
 		return
 	}
 	t.mu.Lock()
@@ -41,6 +44,16 @@ func (t *Transport) Prepare(ctx context.Context, addr netip.AddrPort, expect *kr
 	if scope, ok := kad.TransientOf(ctx); ok {
 		t.retireWith(s, scope)
 	}
+}
+
+// preparePays reports whether the paths' round trips, not the handshake's
+// CPU, dominate a first contact.
+func (t *Transport) preparePays() bool {
+	if t.cfg.PrepareMinRTT < 0 {
+		return true
+	}
+	floor, ok := t.floor.get()
+	return ok && floor >= t.cfg.PrepareMinRTT
 }
 
 // notePrepared counts the first call over a session that Prepare opened.

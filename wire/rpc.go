@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/kadnode/kadnode/kad"
@@ -48,7 +49,11 @@ func (t *Transport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.
 		if expect != nil && s.peerID != *expect {
 			return s.peer(), nil, &kad.IDMismatchError{Addr: addr, Expected: *expect, Got: s.peerID}
 		}
+		sent := time.Now()
 		reply, seen, err := s.exchange(ctx, q)
+		if err == nil {
+			t.floor.observe(time.Since(sent))
+		}
 		retry := false
 		switch {
 		case err == nil:

@@ -39,6 +39,10 @@ type Config struct {
 	// TransientIdleTimeout replaces IdleTimeout for sessions that only
 	// lookups to nodes outside the table used (see Transient).
 	TransientIdleTimeout time.Duration
+	// PrepareMinRTT is the smallest query round trip over established
+	// sessions lately (the floor) from which Prepare starts handshakes: 0
+	// takes DefaultPrepareMinRTT, negative prepares on any path.
+	PrepareMinRTT time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -75,6 +79,9 @@ func (c Config) withDefaults() Config {
 	if c.SocketBuffer <= 0 {
 		c.SocketBuffer = DefaultSocketBuffer
 	}
+	if c.PrepareMinRTT == 0 {
+		c.PrepareMinRTT = DefaultPrepareMinRTT
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -96,6 +103,7 @@ type Transport struct {
 	log     *slog.Logger
 	handler atomic.Pointer[kad.Handler]
 	stats   counters
+	floor   rttFloor // of queries over established sessions, for Prepare
 
 	// Resumable sessions (tickets.go): those this node served, and those
 	// it dialled, with the server's ID.

@@ -19,3 +19,6 @@ func mustEncode(t testing.TB, m *krpc.Msg) []byte {
 	}
 	return b
 }
+
+// preparing makes Prepare start handshakes on any path, loopback too.
+func preparing(c *Config) { c.PrepareMinRTT = -1 }
