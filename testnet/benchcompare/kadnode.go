@@ -130,6 +130,8 @@ func (kn *kadnodeNet) transportTotals() wire.Stats {
 		total.LiveSessions += st.LiveSessions
 		total.PendingHandshakes += st.PendingHandshakes
 		total.Resumed += st.Resumed
+		total.Prepared += st.Prepared
+		total.PreparedUsed += st.PreparedUsed
 		for k, v := range st.Handshakes {
 			total.Handshakes[k] += v
 		}

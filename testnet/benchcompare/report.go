@@ -130,13 +130,13 @@ func writeRow(w io.Writer, r rowResult) {
 	fmt.Fprintf(w, "\nanacrolix join %.2f s = bootstrap %.2f s + one ping round %.2f s; "+
 		"findable: anacrolix %d round(s), kadnode %d round(s); kadnode live DTLS sessions after the lookups: %d (%.1f per node); "+
 		"lookup errors: anacrolix %d/%d, kadnode %d/%d; load queries lost: anacrolix %s, kadnode %s; "+
-		"kadnode handshakes %s (%d of the ok ones resumed), datagrams dropped %s; kadnode live DTLS sessions at rest: %d (%.1f per node).\n\n",
+		"kadnode handshakes %s (%d of the ok ones resumed; %d prepared ahead, %d of them used), datagrams dropped %s; kadnode live DTLS sessions at rest: %d (%.1f per node).\n\n",
 		(r.aJoin.wall + r.aSettle.wall).Seconds(), r.aJoin.wall.Seconds(), r.aSettle.wall.Seconds(),
 		r.aFind.rounds, r.kFind.rounds, r.kTransport.LiveSessions, float64(r.kTransport.LiveSessions)/float64(r.n),
 		r.cold[0].errors+r.warm[0].errors, r.cold[0].count+r.warm[0].count,
 		r.cold[1].errors+r.warm[1].errors, r.cold[1].count+r.warm[1].count,
 		totalLost(r.aLoad), totalLost(r.kLoad),
-		fmtCounts(r.kTransport.Handshakes), r.kTransport.Resumed, fmtCounts(r.kTransport.Dropped),
+		fmtCounts(r.kTransport.Handshakes), r.kTransport.Resumed, r.kTransport.Prepared, r.kTransport.PreparedUsed, fmtCounts(r.kTransport.Dropped),
 		r.kRestSessions, float64(r.kRestSessions)/float64(r.n))
 }
 
