@@ -3,6 +3,7 @@ package node
 import (
 	"encoding/binary"
 	"slices"
+	"sort"
 
 	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/kadnode/kadnode/kad"
@@ -51,19 +52,14 @@ func find(list []kad.Contact, id krpc.ID) int {
 	return -1
 }
 
+// byValue adapts o to the slices package's comparators, which take
+// values; for sorting on load and for checks, not per message.
+func (o contactOrder) byValue(a, b kad.Contact) int { return o(&a, &b) }
+
 // place is where c goes in the sorted list: the first position whose
 // contact does not order before it.
 func place(list []kad.Contact, c *kad.Contact, order contactOrder) int {
-	lo, hi := 0, len(list)
-	for lo < hi {
-		mid := int(uint(lo+hi) >> 1)
-		if order(&list[mid], c) < 0 {
-			lo = mid + 1
-		} else {
-			hi = mid
-		}
-	}
-	return lo
+	return sort.Search(len(list), func(i int) bool { return order(&list[i], c) >= 0 })
 }
 
 // insertOrdered adds c to the sorted list at its place. The list holds
@@ -106,9 +102,7 @@ func reposition(list []kad.Contact, i int, order contactOrder) {
 }
 
 // sortContacts sorts list by order.
-func sortContacts(list []kad.Contact, order contactOrder) {
-	slices.SortFunc(list, func(a, b kad.Contact) int { return order(&a, &b) })
-}
+func sortContacts(list []kad.Contact, order contactOrder) { slices.SortFunc(list, order.byValue) }
 
 // lookup finds id among the members and then the replacements.
 func (b *bucket) lookup(id krpc.ID) (list *[]kad.Contact, i int) {

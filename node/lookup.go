@@ -244,16 +244,19 @@ func (l *lookup) handle(r queryResult) {
 	l.values.reply(c.id, r.reply)
 }
 
-// add makes id a candidate unless it is known already or is us.
-func (l *lookup) add(id krpc.ID, addr netip.AddrPort, round int) {
+// add makes id a candidate unless it is known already or is us, and
+// returns the new candidate (nil when none was made).
+func (l *lookup) add(id krpc.ID, addr netip.AddrPort, round int) *candidate {
 	if id == l.n.self || addr == l.n.listen {
-		return
+		return nil
 	}
 	i, found := l.place(id)
 	if _, skipped := l.skipped[id]; found || skipped {
-		return
+		return nil
 	}
-	l.cands = slices.Insert(l.cands, i, &candidate{id: id, addr: addr, round: round})
+	c := &candidate{id: id, addr: addr, round: round}
+	l.cands = slices.Insert(l.cands, i, c)
+	return c
 }
 
 // place is id's position among the candidates, and whether it is there.

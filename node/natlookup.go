@@ -40,8 +40,7 @@ func (l *lookup) addRendezvous(ni krpc.NodeInfo, via *candidate) {
 		l.skipped[ni.ID] = struct{}{} // skipped once per lookup, counted once
 		return
 	}
-	l.add(ni.ID, netip.AddrPortFrom(ip.Unmap(), 0), via.round+1)
-	if c := l.candidate(ni.ID); c != nil {
+	if c := l.add(ni.ID, netip.AddrPortFrom(ip.Unmap(), 0), via.round+1); c != nil {
 		c.vias = []kad.Peer{{ID: via.id, Addr: via.addr}}
 	}
 }

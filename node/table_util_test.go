@@ -272,10 +272,10 @@ func checkTable(tb failer, tab *Table, fs *fakeStore) {
 		if len(b.members) < cfg.K && len(b.replacements) > 0 {
 			tb.Fatalf("bucket %d has room (%d members) but %d replacements wait", i, len(b.members), len(b.replacements))
 		}
-		if !slices.IsSortedFunc(b.members, func(a, b kad.Contact) int { return seenOrder(&a, &b) }) {
+		if !slices.IsSortedFunc(b.members, contactOrder(seenOrder).byValue) {
 			tb.Fatalf("bucket %d members not least recently seen first", i)
 		}
-		if !slices.IsSortedFunc(b.replacements, func(a, b kad.Contact) int { return newestOrder(&a, &b) }) {
+		if !slices.IsSortedFunc(b.replacements, contactOrder(newestOrder).byValue) {
 			tb.Fatalf("bucket %d replacements not newest first", i)
 		}
 		bucketSubnets := make(map[netip.Prefix]int)
