@@ -115,6 +115,7 @@ func (s *session) run() {
 	if old != nil {
 		old.close()
 	}
+	s.t.retireIfIdle(s) // its scope may have ended during the handshake
 	if len(first) > 0 {
 		s.receive(first) // before readLoop reads into buf again
 	}

@@ -24,9 +24,9 @@ import (
 // need another one closed (a prepared handshake never displaces a
 // session). With expect set the peer must prove that ID, as
 // in a Call. Under a transient ctx (kad.Transient) the session is a
-// transient one: when the scope ends it closes unless a call used it
-// without the mark or keep names its peer; one still in its handshake
-// then closes after TransientIdleTimeout unless a call used it.
+// transient one: when the scope ends it closes (once its handshake is
+// over, if it still runs) unless a call used it without the mark or keep
+// names its peer.
 func (t *Transport) Prepare(ctx context.Context, addr netip.AddrPort, expect *krpc.ID) {
 	addr = kad.UnmapAddrPort(addr)
 	if !addr.IsValid() || addr.Port() == 0 || !t.preparePays() {

@@ -44,7 +44,7 @@ func (t *Transport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.
 		if err != nil {
 			return kad.Peer{}, nil, err
 		}
-		t.noteUse(ctx, s, fresh)
+		t.noteUse(ctx, s)
 		t.notePrepared(s)
 		if expect != nil && s.peerID != *expect {
 			return s.peer(), nil, &kad.IDMismatchError{Addr: addr, Expected: *expect, Got: s.peerID}
@@ -54,6 +54,7 @@ func (t *Transport) Call(ctx context.Context, addr netip.AddrPort, expect *krpc.
 		if err == nil {
 			t.floor.observe(time.Since(sent))
 		}
+		t.retireIfIdle(s)
 		retry := false
 		switch {
 		case err == nil:
@@ -123,6 +124,9 @@ func (t *Transport) sessionOnce(ctx context.Context, addr netip.AddrPort, expect
 		fresh = true
 	}
 	t.mu.Unlock()
+	if scope, ok := kad.TransientOf(ctx); ok && fresh {
+		t.retireWith(s, scope)
+	}
 	s, err := s.wait(ctx)
 	return s, fresh, err
 }

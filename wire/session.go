@@ -70,9 +70,11 @@ type session struct {
 	// answer and nothing else had arrived since it was sent; 0 when that
 	// never happened. See suspect.
 	silentAt atomic.Uint64
-	// transient is set while only lookups to nodes outside the table have
-	// used the session (see Transient).
+	// transient is set while only transient calls (kad.Transient) have
+	// used the session; retiring holds the end of their scope until the
+	// session is idle (transient.go).
 	transient atomic.Bool
+	retiring  atomic.Pointer[retirement]
 	// prepared is set on a session Prepare opened until a call uses it.
 	prepared atomic.Bool
 	// probeOnly is set while only probe calls (kad.Probe) wait on the

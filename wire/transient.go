@@ -7,43 +7,52 @@ import (
 	"github.com/kadnode/kadnode/kad"
 )
 
-// noteUse records how a call used session s; fresh is true when the call
-// opened it.
-func (t *Transport) noteUse(ctx context.Context, s *session, fresh bool) {
-	scope, ok := kad.TransientOf(ctx)
-	if !ok {
+// noteUse records that a call used session s: a call without the
+// transient mark makes the session a lasting one.
+func (t *Transport) noteUse(ctx context.Context, s *session) {
+	if _, ok := kad.TransientOf(ctx); !ok {
 		s.transient.Store(false)
-		return
-	}
-	if fresh && s.client {
-		t.retireWith(s, scope)
 	}
 }
 
-// retireWith makes s transient and retires it when scope ends. A session
-// still in its handshake then (one Prepare opened) is left to the
-// transient idle timeout: its peer's ID is not known yet.
+// retireWith makes s, which a transient call or Prepare just opened,
+// transient, and retires it when scope ends.
 func (t *Transport) retireWith(s *session, scope kad.TransientScope) {
 	s.transient.Store(true)
-	context.AfterFunc(scope.Ctx, func() {
-		if isClosed(s.done) && s.err == nil {
-			t.retire(s, scope.Keep)
-		}
-	})
+	context.AfterFunc(scope.Ctx, func() { t.retire(s, scope.Keep) })
 }
 
-// retire ends the transient life of s: it becomes a lasting session if
-// keep says so, and closes otherwise, unless a call is in flight on it.
+// retirement is the end of a transient session's scope, held until the
+// session is idle: its handshake over and no call in flight.
+type retirement struct {
+	keep func(krpc.ID) bool
+}
+
+// retire ends the transient life of s once its scope has ended: it
+// becomes a lasting session if keep says so, and closes otherwise. Until
+// its handshake is over and no call is in flight on it, the retirement
+// waits on s (retireIfIdle runs again when either ends); the transient
+// idle timeout still applies meanwhile.
 func (t *Transport) retire(s *session, keep func(krpc.ID) bool) {
-	if !s.transient.Load() {
+	s.retiring.Store(&retirement{keep: keep})
+	t.retireIfIdle(s)
+}
+
+// retireIfIdle carries out the retirement waiting on s, if any, once s is
+// idle. Whoever takes the retirement (CompareAndSwap) carries it out, so
+// it runs once however the end of the scope, of the handshake and of the
+// last call interleave.
+func (t *Transport) retireIfIdle(s *session) {
+	r := s.retiring.Load()
+	if r == nil || !isClosed(s.done) || s.inFlight() > 0 || !s.retiring.CompareAndSwap(r, nil) {
 		return
 	}
-	if keep != nil && keep(s.peerID) {
+	if s.err != nil || !s.transient.Load() {
+		return
+	}
+	if r.keep != nil && r.keep(s.peerID) {
 		s.transient.Store(false)
 		return
-	}
-	if s.inFlight() > 0 {
-		return // the short idle timeout still applies
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -2,6 +2,9 @@ package wire
 
 import (
 	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,4 +58,69 @@ func TestTransientSessionIdleTimeout(t *testing.T) {
 	if a.established(c.LocalAddr()) == nil {
 		t.Error("a lasting session was reaped with the transient idle timeout")
 	}
+}
+
+// A transient session whose scope ends while a call is in flight on it
+// stays for that call, and closes when the call ends, not at the
+// transient idle timeout.
+func TestTransientSessionClosesAfterItsLastCall(t *testing.T) {
+	a := newTestNode(t, func(c *Config) { c.IdleTimeout, c.TransientIdleTimeout = time.Hour, time.Hour })
+	b := newTestNode(t, nil)
+	var reached atomic.Int32
+	release := make(chan struct{})
+	b.Serve(func(from kad.Peer, q *krpc.Msg) *krpc.Msg {
+		reached.Add(1)
+		<-release
+		return b.handle(from, q)
+	})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(free) // before the transports' own cleanups, which wait for the handler
+	scope, end := context.WithCancel(context.Background())
+	defer end()
+	// The call outlives its scope, as a value put does after its lookup.
+	callCtx := context.WithoutCancel(kad.Transient(scope, nil))
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := a.Call(callCtx, b.LocalAddr(), nil, kad.PingQuery(a.LocalID(), false))
+		done <- err
+	}()
+	waitFor(t, "the query to reach b", func() bool { return reached.Load() == 1 }, a, b)
+	end()
+	if a.established(b.LocalAddr()) == nil {
+		t.Fatal("the session closed under a call in flight")
+	}
+	free()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the session to close once its last call ended", func() bool {
+		return a.established(b.LocalAddr()) == nil && b.Stats().LiveSessions == 0
+	}, a, b)
+}
+
+// A transient call whose scope ends during the handshake it started
+// leaves no lasting session: the session closes once the handshake is
+// over.
+func TestTransientSessionClosesAfterItsHandshake(t *testing.T) {
+	a := newTestNode(t, func(c *Config) { c.IdleTimeout, c.TransientIdleTimeout = time.Hour, time.Hour })
+	b := newTestNode(t, nil)
+	release := b.holdReads()
+	scope, end := context.WithCancel(context.Background())
+	defer end()
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := a.Call(kad.Transient(scope, nil), b.LocalAddr(), nil, kad.PingQuery(a.LocalID(), false))
+		done <- err
+	}()
+	waitFor(t, "a's ClientHello to be out", func() bool { return a.helloSent(b.LocalAddr()) }, a, b)
+	end()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		release()
+		t.Fatalf("the call ended with %v, want context.Canceled", err)
+	}
+	release()
+	waitFor(t, "the handshake to end and its session to close", func() bool {
+		return a.Stats().Handshakes["ok"] == 1 && a.established(b.LocalAddr()) == nil && b.Stats().LiveSessions == 0
+	}, a, b)
 }
