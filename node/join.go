@@ -106,7 +106,7 @@ func (n *Node) join(ctx context.Context, known []kad.Contact) error {
 	if answered == 0 && n.table.Len() == 0 {
 		return fmt.Errorf("none of %d seeds and %d stored contacts answered", len(n.cfg.Seeds), len(known))
 	}
-	res, err := n.lookup(ctx, n.self)
+	res, err := n.maintenanceLookup(ctx, n.self)
 	if err != nil && !errors.Is(err, ErrNoContacts) {
 		return err
 	}
@@ -116,7 +116,7 @@ func (n *Node) join(ctx context.Context, known []kad.Contact) error {
 	n.markJoined()
 	n.log.Info("joined", "contacts", n.table.Len(), "lookup_responses", res.Stats.Responses, "duration", res.Stats.Duration)
 	for b := n.table.ClosestNonEmptyBucket() + 1; b >= 1 && b < NumBuckets; b++ {
-		if _, err := n.lookup(ctx, RandomIDInBucket(n.self, b, nil)); err != nil && ctx.Err() != nil {
+		if _, err := n.maintenanceLookup(ctx, RandomIDInBucket(n.self, b, nil)); err != nil && ctx.Err() != nil {
 			return nil // closing; the join itself is done
 		}
 	}
@@ -211,7 +211,7 @@ func (n *Node) revalidateLoaded(ctx context.Context) {
 // revalidate pings one contact: an answer refreshes it, silence counts
 // as a failure.
 func (n *Node) revalidate(ctx context.Context, id krpc.ID, addr netip.AddrPort) {
-	pctx, done := livenessCtx(ctx)
+	pctx, done := checkCtx(ctx)
 	peer, _, err := n.pingAddr(pctx, addr, &id)
 	done()
 	if err != nil {

@@ -59,8 +59,8 @@ type lookup struct {
 	stats   LookupStats
 	values  *valueLookup // a BEP 44 get lookup; nil for find_node
 	// transient is ctx marked for the queries (kad.Transient): a session
-	// a query opens closes when the lookup ends, unless its peer is in
-	// the table by then.
+	// a query opens closes when the lookup ends, unless the lookup's keep
+	// says otherwise (lookupWith).
 	transient context.Context
 }
 
@@ -77,18 +77,32 @@ func (n *Node) Lookup(ctx context.Context, target krpc.ID) (LookupResult, error)
 
 // lookup runs the iterative lookup. On a cancelled or expired ctx it
 // returns what it found so far together with the context's error.
+// Sessions its queries open to table members stay open for the next query.
 func (n *Node) lookup(ctx context.Context, target krpc.ID) (LookupResult, error) {
-	return n.lookupWith(ctx, target, nil)
+	return n.lookupWith(ctx, target, nil, n.inTable)
+}
+
+// maintenanceLookup is lookup for the join, the bucket refreshes and the
+// NAT loop's lookups of our own ID: every session its queries open closes
+// when it ends. These lookups meet a bucket's worth of nodes once, and the
+// next query to any of them (a liveness ping, a later refresh) comes
+// seconds to minutes later, when a resumed handshake costs less than an
+// idle session held at both ends until then (BENCHMARKS.md, "Sessions of
+// maintenance").
+func (n *Node) maintenanceLookup(ctx context.Context, target krpc.ID) (LookupResult, error) {
+	return n.lookupWith(ctx, target, nil, nil)
 }
 
 // lookupWith runs the iterative lookup with find_node, or with get when v
 // is non-nil (v collects tokens and items, and may end the lookup early).
-func (n *Node) lookupWith(ctx context.Context, target krpc.ID, v *valueLookup) (LookupResult, error) {
+// keep says which of the sessions its queries open outlive it
+// (kad.Transient); nil keeps none.
+func (n *Node) lookupWith(ctx context.Context, target krpc.ID, v *valueLookup, keep func(krpc.ID) bool) (LookupResult, error) {
 	start := time.Now()
 	n.markLookup(target)
 	qctx, cancelQueries := context.WithCancel(ctx)
 	defer cancelQueries()
-	l := &lookup{n: n, ctx: qctx, transient: kad.Transient(qctx, n.inTable), target: target, values: v}
+	l := &lookup{n: n, ctx: qctx, transient: kad.Transient(qctx, keep), target: target, values: v}
 	n.table.visitClosest(target, n.cfg.K, func(c *kad.Contact) {
 		if n.lookupUsable(c.ID, c.Addr) {
 			l.add(c.ID, c.Addr, 1)

@@ -56,7 +56,7 @@ func (n *Node) natStep() {
 // reannounce looks up our own ID, so that the nodes near it insert us.
 func (n *Node) reannounce() {
 	n.nat.spawn(func() {
-		if _, err := n.lookup(n.ctx, n.self); err != nil && n.ctx.Err() == nil {
+		if _, err := n.maintenanceLookup(n.ctx, n.self); err != nil && n.ctx.Err() == nil {
 			n.log.Debug("announcing ourselves after becoming public", "err", err)
 		}
 	})
@@ -84,7 +84,7 @@ func (n *Node) selfLookupIfDue(now time.Time) {
 	}
 	s.spawn(func() {
 		before := contactIDs(n.rendezvousWanted())
-		if _, err := n.lookup(n.ctx, n.self); err != nil && n.ctx.Err() == nil {
+		if _, err := n.maintenanceLookup(n.ctx, n.self); err != nil && n.ctx.Err() == nil {
 			n.log.Debug("looking up our own ID for closer rendezvous", "err", err)
 		}
 		changed := !slices.Equal(before, contactIDs(n.rendezvousWanted()))
@@ -123,7 +123,7 @@ func (n *Node) checkReachability() {
 	if _, _, _, voters := n.external.summary(); voters < 2 {
 		// Too few views of our address to tell a cone from a symmetric
 		// NAT: meet more nodes through a lookup of our own ID.
-		if _, err := n.lookup(n.ctx, n.self); err != nil && n.ctx.Err() == nil {
+		if _, err := n.maintenanceLookup(n.ctx, n.self); err != nil && n.ctx.Err() == nil {
 			n.log.Debug("lookup for more views of our address", "err", err)
 		}
 	}
@@ -145,7 +145,9 @@ func (n *Node) checkReachability() {
 		if c.LastResponse.IsZero() {
 			continue
 		}
-		_, _, _, err := n.call(n.ctx, c.Addr, &c.ID, kad.NATQuery(kad.MethodNATCheck, n.self, nonce, netip.AddrPort{}, n.roFlag()))
+		ctx, done := checkCtx(n.ctx)
+		_, _, _, err := n.call(ctx, c.Addr, &c.ID, kad.NATQuery(kad.MethodNATCheck, n.self, nonce, netip.AddrPort{}, n.roFlag()))
+		done()
 		if err == nil {
 			asked++
 		}

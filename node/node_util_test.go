@@ -45,6 +45,10 @@ type fakeTransport struct {
 	prep prepareLog
 	// probes counts the calls marked kad.Probe.
 	probes atomic.Int32
+	// findKeepNone and findKeepSome count the find_node queries sent
+	// under a transient scope that keeps no session, and under one
+	// whose keep is set (lookupWith).
+	findKeepNone, findKeepSome atomic.Int32
 }
 
 // endpoint attaches a transport with a random ID at a fresh address.
@@ -93,6 +97,13 @@ func (t *fakeTransport) Call(ctx context.Context, addr netip.AddrPort, expect *k
 		t.pings.Add(1)
 		if scope, ok := kad.TransientOf(ctx); ok && scope.Keep == nil {
 			t.pingScopes.Store(q, scope)
+		}
+	}
+	if q.Q == kad.MethodFindNode {
+		if scope, ok := kad.TransientOf(ctx); ok && scope.Keep == nil {
+			t.findKeepNone.Add(1)
+		} else if ok {
+			t.findKeepSome.Add(1)
 		}
 	}
 	dst := t.net.at(addr)

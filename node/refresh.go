@@ -86,7 +86,7 @@ func (n *Node) refreshDue(ctx context.Context) int {
 		}
 		// lookup marks the bucket refreshed, whatever its outcome: an
 		// empty range stays empty until the next interval.
-		_, _ = n.lookup(ctx, RandomIDInBucket(n.self, b, nil))
+		_, _ = n.maintenanceLookup(ctx, RandomIDInBucket(n.self, b, nil))
 	}
 	return len(due)
 }

@@ -116,6 +116,43 @@ func TestLivenessPingsCloseTheirSessions(t *testing.T) {
 	}
 }
 
+// TestMaintenanceLookupsKeepNoSession: the join's and the refreshes'
+// lookups mark their queries so that every session they open closes when
+// they end; an operator's lookup keeps the sessions to table members.
+func TestMaintenanceLookupsKeepNoSession(t *testing.T) {
+	synctest.Test(t, testMaintenanceLookupsKeepNoSession)
+}
+
+func testMaintenanceLookupsKeepNoSession(t *testing.T) {
+	fn := newFakeNet()
+	clock := newManualClock()
+	nodes := fakeNetwork(t, fn, 10, Config{Clock: clock})
+	n := nodes[9]
+	if got := n.tr.findKeepNone.Load(); got == 0 {
+		t.Fatal("the join sent no find_node marked to keep no session")
+	}
+	if got := n.tr.findKeepSome.Load(); got != 0 {
+		t.Fatalf("the join kept sessions of %d find_node queries", got)
+	}
+	if _, err := n.Lookup(lookupCtx(t), krpc.RandomNodeID()); err != nil {
+		t.Fatal(err)
+	}
+	if n.tr.findKeepSome.Load() == 0 {
+		t.Fatal("an operator's lookup did not keep its sessions to table members")
+	}
+	joined, lookedUp := n.tr.findKeepNone.Load(), n.tr.findKeepSome.Load()
+	clock.Advance(DefaultRefreshInterval * 5 / 4)
+	if n.refreshDue(lookupCtx(t)) == 0 {
+		t.Fatal("no bucket refreshed")
+	}
+	if n.tr.findKeepNone.Load() == joined {
+		t.Fatal("the refresh sent no find_node marked to keep no session")
+	}
+	if got := n.tr.findKeepSome.Load(); got != lookedUp {
+		t.Fatalf("the refresh kept sessions of %d find_node queries", got-lookedUp)
+	}
+}
+
 func TestExternalAddressNeedsAgreement(t *testing.T) {
 	var e externalAddr
 	a := netip.MustParseAddrPort("203.0.113.5:4114")

@@ -98,7 +98,7 @@ func (n *Node) GetItem(ctx context.Context, target krpc.ID, salt []byte) (GetRes
 			return res, nil
 		}
 	}
-	lr, err := n.lookupWith(ctx, target, v)
+	lr, err := n.lookupWith(ctx, target, v, n.inTable)
 	res.Item, res.Holders, res.Invalid, res.Stats = v.best, v.holders, v.invalid, lr.Stats
 	if res.Item != nil {
 		err = nil // found: the contacts that failed do not matter
@@ -139,7 +139,7 @@ func (n *Node) put(ctx context.Context, it kad.Item, cas int64) (PutResult, erro
 	target := it.Target()
 	res := PutResult{Target: target, Errors: map[int]int{}}
 	v := newValueLookup(target, it.Salt, false)
-	lr, err := n.lookupWith(ctx, target, v)
+	lr, err := n.lookupWith(ctx, target, v, n.inTable)
 	res.Stats, res.Latest = lr.Stats, v.best
 	if err != nil && len(lr.Closest) == 0 {
 		if !errors.Is(err, ErrNoContacts) {

@@ -88,22 +88,11 @@ func (n *Node) failed(ctx context.Context, id krpc.ID, err error) {
 	}()
 }
 
-// livenessCtx marks the pings made with the returned context as checks
-// of a contact's liveness: a session such a ping opens closes as soon as
-// the check is done (kad.Transient, nothing kept). The contact that just
-// answered is not pinged again for a whole turn of the table, so keeping
-// the session for the idle timeout would only hold its memory and
-// goroutines at both ends.
-func livenessCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(ctx)
-	return kad.Transient(ctx, nil), cancel
-}
-
 // confirmAlive pings c up to EvictionProbes times, one after the other,
 // and returns as soon as it answers. Its error, when all went unanswered,
 // wraps errOffline if this node seems offline meanwhile.
 func (n *Node) confirmAlive(ctx context.Context, c kad.Contact) (kad.Peer, error) {
-	ctx, done := livenessCtx(ctx)
+	ctx, done := checkCtx(ctx)
 	defer done()
 	var err error
 	for range EvictionProbes {
