@@ -95,12 +95,18 @@ func plainOrGarbage(b []byte) DatagramKind {
 	return KindGarbage
 }
 
-// helloProtocols returns the ALPN protocols offered by the ClientHello
-// that starts datagram b. ok is false when the hello cannot be read whole
-// (fragmented or malformed); pion then decides.
-func helloProtocols(b []byte) (protos []string, ok bool) {
+// helloFields are the fields of a ClientHello the mux acts on.
+type helloFields struct {
+	protos    []string // ALPN protocols offered: the network's name
+	sessionID []byte   // the session it asks to resume; empty for a full handshake
+}
+
+// readHello reads the ClientHello that starts datagram b. ok is false
+// when the hello cannot be read whole (fragmented or malformed); pion
+// then decides.
+func readHello(b []byte) (h helloFields, ok bool) {
 	if len(b) < recordHeaderLen+handshakeHeaderLen {
-		return nil, false
+		return h, false
 	}
 	body := b[recordHeaderLen:]
 	if n := int(binary.BigEndian.Uint16(b[11:13])); n <= len(body) {
@@ -108,18 +114,19 @@ func helloProtocols(b []byte) (protos []string, ok bool) {
 	}
 	msgLen, fragOff, fragLen := uint24(body[1:4]), uint24(body[6:9]), uint24(body[9:12])
 	if fragOff != 0 || fragLen != msgLen || len(body)-handshakeHeaderLen < msgLen {
-		return nil, false
+		return h, false
 	}
 	var hello handshake.MessageClientHello
 	if err := hello.Unmarshal(body[handshakeHeaderLen : handshakeHeaderLen+msgLen]); err != nil {
-		return nil, false
+		return h, false
 	}
+	h.sessionID = hello.SessionID
 	for _, e := range hello.Extensions {
 		if a, isALPN := e.(*extension.ALPN); isALPN {
-			return a.ProtocolNameList, true
+			h.protos = a.ProtocolNameList
 		}
 	}
-	return nil, true
+	return h, true
 }
 
 func uint24(b []byte) int { return int(b[0])<<16 | int(b[1])<<8 | int(b[2]) }

@@ -15,11 +15,18 @@ import (
 // given random and ALPN protocols (none: no ALPN extension).
 func helloDatagram(t testing.TB, random [helloRandomLen]byte, protos ...string) []byte {
 	t.Helper()
+	return resumingHello(t, random, nil, protos...)
+}
+
+// resumingHello is helloDatagram asking to resume session sessionID.
+func resumingHello(t testing.TB, random [helloRandomLen]byte, sessionID []byte, protos ...string) []byte {
+	t.Helper()
 	var r handshake.Random
 	r.UnmarshalFixed(random)
 	hello := &handshake.MessageClientHello{
 		Version:            protocol.Version1_2,
 		Random:             r,
+		SessionID:          sessionID,
 		CipherSuiteIDs:     []uint16{0xc02b},
 		CompressionMethods: []*protocol.CompressionMethod{{ID: 0}}, // null,
 	}
@@ -53,11 +60,11 @@ func TestClassify(t *testing.T) {
 	if d.Kind != KindClientHello || d.Random != random || d.Epoch != 0 {
 		t.Fatalf("Classify(ClientHello) = %+v, want a ClientHello with random %x", d, random)
 	}
-	if protos, ok := helloProtocols(hello); !ok || len(protos) != 1 || protos[0] != "kadnode/test" {
-		t.Errorf("helloProtocols = %q, %v; want [kadnode/test], true", protos, ok)
+	if h, ok := readHello(hello); !ok || len(h.protos) != 1 || h.protos[0] != "kadnode/test" || len(h.sessionID) != 0 {
+		t.Errorf("readHello = %+v, %v; want [kadnode/test] and no session ID, true", h, ok)
 	}
-	if protos, ok := helloProtocols(helloDatagram(t, random)); !ok || len(protos) != 0 {
-		t.Errorf("helloProtocols without ALPN = %q, %v; want none, true", protos, ok)
+	if h, ok := readHello(helloDatagram(t, random)); !ok || len(h.protos) != 0 {
+		t.Errorf("readHello without ALPN = %+v, %v; want no protocols, true", h, ok)
 	}
 
 	truncated := hello[:len(hello)-1]

@@ -27,7 +27,7 @@ func FuzzClassify(f *testing.F) {
 		if Classify(b) != d {
 			t.Fatal("Classify is not deterministic")
 		}
-		protos, ok := helloProtocols(b)
+		h, ok := readHello(b)
 		if d.Kind != KindClientHello {
 			return
 		}
@@ -36,8 +36,8 @@ func FuzzClassify(f *testing.F) {
 			!bytes.Equal(d.Random[:], b[off:off+helloRandomLen]) {
 			t.Fatalf("Classify(%x) = %+v: not a ClientHello or wrong random", b, d)
 		}
-		if !ok && protos != nil {
-			t.Fatalf("helloProtocols returned %q with ok=false", protos)
+		if !ok && (h.protos != nil || h.sessionID != nil) {
+			t.Fatalf("readHello returned %+v with ok=false", h)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"container/list"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -22,12 +23,22 @@ import (
 type ticket struct {
 	key     string
 	sess    dtls.Session
-	peer    krpc.ID // client side: the server's proven ID
+	peer    krpc.ID        // client side: the server's proven ID
+	addr    netip.AddrPort // server side: the client's address then
 	expires time.Time
 	elem    *list.Element
 }
 
 // ticketCache is a bounded store of tickets that expire after
+// issuedTo reports whether the unexpired ticket key was issued to a
+// client at addr (server side).
+func (c *ticketCache) issuedTo(key string, addr netip.AddrPort) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tk := c.byKey[key]
+	return tk != nil && tk.addr == addr && c.now().Before(tk.expires)
+}
+
 // ticketLifetime; when full, the oldest goes first.
 type ticketCache struct {
 	mu    sync.Mutex
@@ -40,14 +51,14 @@ func newTicketCache(now func() time.Time) *ticketCache {
 	return &ticketCache{now: now, byKey: make(map[string]*ticket)}
 }
 
-func (c *ticketCache) put(key string, sess dtls.Session, peer krpc.ID) {
+func (c *ticketCache) put(key string, sess dtls.Session, peer krpc.ID, addr netip.AddrPort) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.removeLocked(key)
 	for c.order.Len() >= maxTickets {
 		c.removeLocked(c.order.Front().Value.(*ticket).key)
 	}
-	tk := &ticket{key: key, sess: sess, peer: peer, expires: c.now().Add(ticketLifetime)}
+	tk := &ticket{key: key, sess: sess, peer: peer, addr: addr, expires: c.now().Add(ticketLifetime)}
 	tk.elem = c.order.PushBack(tk)
 	c.byKey[key] = tk
 }
@@ -89,11 +100,11 @@ type sessionTickets struct{ s *session }
 func (st sessionTickets) Set(key []byte, sess dtls.Session) error {
 	s := st.s
 	if !s.client {
-		s.t.serverTickets.put(string(key), sess, krpc.ID{})
+		s.t.serverTickets.put(string(key), sess, krpc.ID{}, s.addr)
 		return nil
 	}
 	if s.certID != nil {
-		s.t.clientTickets.put(string(key), sess, *s.certID)
+		s.t.clientTickets.put(string(key), sess, *s.certID, netip.AddrPort{})
 	}
 	return nil
 }

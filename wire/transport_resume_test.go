@@ -46,6 +46,43 @@ func TestResumedSessionKeepsIdentity(t *testing.T) {
 	}
 }
 
+// A hello that resumes a session the server issued to the same address
+// skips the cookie exchange; a full handshake does not.
+func TestResumptionSkipsTheCookie(t *testing.T) {
+	a, b := newTestNode(t, nil), newTestNode(t, nil)
+	a.ping(t, b, nil)
+	if n := b.Stats().Handshakes["cookie_sent"]; n != 1 {
+		t.Fatalf("the full handshake took %d cookies, want 1", n)
+	}
+	closeBoth(t, a, b)
+	a.ping(t, b, nil)
+	st := b.Stats()
+	if st.Resumed != 1 {
+		t.Fatalf("resumed %d handshakes, want 1", st.Resumed)
+	}
+	if n := st.Handshakes["cookie_sent"]; n != 1 {
+		t.Fatalf("the resumed handshake was answered with a cookie (%d sent in all, want 1)", n)
+	}
+	// The same session ID from another address gets a cookie, and no state.
+	var id []byte
+	b.serverTickets.mu.Lock()
+	for k := range b.serverTickets.byKey {
+		id = []byte(k)
+	}
+	b.serverTickets.mu.Unlock()
+	if len(id) == 0 {
+		t.Fatal("the server kept no ticket")
+	}
+	other := rawSocket(t)
+	hello := resumingHello(t, [helloRandomLen]byte{9}, id, "kadnode/test")
+	if _, ok := nodeHelloVerify(sendHello(t, other, b.LocalAddr(), hello)); !ok {
+		t.Fatal("a resuming hello from another address was not answered with a cookie")
+	}
+	if n := b.Stats().PendingHandshakes; n != 0 {
+		t.Fatalf("a resuming hello from another address started %d handshakes", n)
+	}
+}
+
 // A peer whose key changed at the same address cannot resume: the client
 // offers its ticket, the new node does not know it, and the full
 // handshake that follows shows the new certificate, which the expected ID
@@ -92,7 +129,7 @@ func TestTicketCacheBoundedAndExpiring(t *testing.T) {
 	now := time.Unix(1000, 0)
 	c := newTicketCache(func() time.Time { return now })
 	for i := range maxTickets + 10 {
-		c.put(string(rune(i)), dtls.Session{ID: []byte{1}}, krpc.ID{})
+		c.put(string(rune(i)), dtls.Session{ID: []byte{1}}, krpc.ID{}, netip.AddrPort{})
 	}
 	if n := c.len(); n != maxTickets {
 		t.Fatalf("%d tickets kept, want the bound %d", n, maxTickets)
@@ -104,7 +141,15 @@ func TestTicketCacheBoundedAndExpiring(t *testing.T) {
 	if _, ok := c.get(last); !ok {
 		t.Fatal("the newest ticket is missing")
 	}
+	addr := netip.MustParseAddrPort("127.0.0.1:7")
+	c.put(last, dtls.Session{ID: []byte{1}}, krpc.ID{}, addr)
+	if !c.issuedTo(last, addr) || c.issuedTo(last, netip.MustParseAddrPort("127.0.0.1:8")) {
+		t.Fatal("issuedTo does not follow the address the ticket was issued to")
+	}
 	now = now.Add(ticketLifetime)
+	if c.issuedTo(last, addr) {
+		t.Fatal("an expired ticket still counts as issued")
+	}
 	if _, ok := c.get(last); ok {
 		t.Fatal("a ticket outlived ticketLifetime")
 	}
