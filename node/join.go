@@ -99,6 +99,8 @@ func (n *Node) joinStep() time.Duration {
 // makes every node on the way insert us, then refresh every bucket farther
 // than our closest neighbour.
 func (n *Node) join(ctx context.Context, known []kad.Contact) error {
+	ctx, done := sessionScope(ctx)
+	defer done()
 	if n.table.Len() > 0 {
 		known = nil
 	}
@@ -211,7 +213,7 @@ func (n *Node) revalidateLoaded(ctx context.Context) {
 // revalidate pings one contact: an answer refreshes it, silence counts
 // as a failure.
 func (n *Node) revalidate(ctx context.Context, id krpc.ID, addr netip.AddrPort) {
-	pctx, done := checkCtx(ctx)
+	pctx, done := sessionScope(ctx)
 	peer, _, err := n.pingAddr(pctx, addr, &id)
 	done()
 	if err != nil {

@@ -83,11 +83,10 @@ func (n *Node) lookup(ctx context.Context, target krpc.ID) (LookupResult, error)
 }
 
 // maintenanceLookup is lookup for the join, the bucket refreshes and the
-// NAT loop's lookups of our own ID: every session its queries open closes
-// when it ends. These lookups meet a bucket's worth of nodes once, and the
-// next query to any of them (a liveness ping, a later refresh) comes
-// seconds to minutes later, when a resumed handshake costs less than an
-// idle session held at both ends until then (BENCHMARKS.md, "Sessions of
+// NAT loop's lookups of our own ID: it keeps none of the sessions its
+// queries open, table members included. They close when the scope in ctx
+// ends (sessionScope: the whole join, a whole round of refreshes), or
+// when the lookup ends if ctx has none (BENCHMARKS.md, "Sessions of
 // maintenance").
 func (n *Node) maintenanceLookup(ctx context.Context, target krpc.ID) (LookupResult, error) {
 	return n.lookupWith(ctx, target, nil, nil)
@@ -102,7 +101,11 @@ func (n *Node) lookupWith(ctx context.Context, target krpc.ID, v *valueLookup, k
 	n.markLookup(target)
 	qctx, cancelQueries := context.WithCancel(ctx)
 	defer cancelQueries()
-	l := &lookup{n: n, ctx: qctx, transient: kad.Transient(qctx, keep), target: target, values: v}
+	transient := kad.Transient(qctx, keep)
+	if _, scoped := kad.TransientOf(ctx); scoped && keep == nil {
+		transient = qctx // the caller's scope (sessionScope) covers the queries
+	}
+	l := &lookup{n: n, ctx: qctx, transient: transient, target: target, values: v}
 	n.table.visitClosest(target, n.cfg.K, func(c *kad.Contact) {
 		if n.lookupUsable(c.ID, c.Addr) {
 			l.add(c.ID, c.Addr, 1)

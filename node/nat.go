@@ -161,7 +161,7 @@ func (n *Node) natCheckRelay(from kad.Peer, nonce krpc.ID) *krpc.Msg {
 		return kad.ErrorReply(krpc.ErrorCodeServerError, "no other contact to dial you back; ask another node")
 	}
 	n.natAsync(CallDeadlineFactor*n.cfg.RPCTimeout, func(ctx context.Context) {
-		ctx, done := checkCtx(ctx)
+		ctx, done := sessionScope(ctx)
 		defer done()
 		_, _, _, err := n.call(ctx, helper.Addr, &helper.ID, kad.NATQuery(kad.MethodNATDial, n.self, nonce, from.Addr, n.roFlag()))
 		n.log.Debug("asked for a dial-back", "helper", helper.Addr, "for", from.Addr, "err", err)
@@ -207,7 +207,7 @@ func (n *Node) natDial(from kad.Peer, q *krpc.Msg) *krpc.Msg {
 	n.natAsync(NATDialBackTimeout, func(ctx context.Context) {
 		// A probe: behind a filtering NAT the asker must not answer, and
 		// its handshake's timeout is then no fault of anyone's.
-		ctx, done := checkCtx(ctx)
+		ctx, done := sessionScope(ctx)
 		defer done()
 		_, _, _, err := n.call(kad.Probe(ctx), addr, nil, kad.NATQuery(kad.MethodNATNonce, n.self, nonce, netip.AddrPort{}, n.roFlag()))
 		n.nat.mu.Lock()

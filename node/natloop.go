@@ -145,7 +145,7 @@ func (n *Node) checkReachability() {
 		if c.LastResponse.IsZero() {
 			continue
 		}
-		ctx, done := checkCtx(n.ctx)
+		ctx, done := sessionScope(n.ctx)
 		_, _, _, err := n.call(ctx, c.Addr, &c.ID, kad.NATQuery(kad.MethodNATCheck, n.self, nonce, netip.AddrPort{}, n.roFlag()))
 		done()
 		if err == nil {

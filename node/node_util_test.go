@@ -47,8 +47,10 @@ type fakeTransport struct {
 	probes atomic.Int32
 	// findKeepNone and findKeepSome count the find_node queries sent
 	// under a transient scope that keeps no session, and under one
-	// whose keep is set (lookupWith).
+	// whose keep is set (lookupWith); noneScopes holds the distinct
+	// scopes of the former.
 	findKeepNone, findKeepSome atomic.Int32
+	noneScopes                 sync.Map // context.Context → struct{}
 }
 
 // endpoint attaches a transport with a random ID at a fresh address.
@@ -102,6 +104,7 @@ func (t *fakeTransport) Call(ctx context.Context, addr netip.AddrPort, expect *k
 	if q.Q == kad.MethodFindNode {
 		if scope, ok := kad.TransientOf(ctx); ok && scope.Keep == nil {
 			t.findKeepNone.Add(1)
+			t.noneScopes.Store(scope.Ctx, struct{}{})
 		} else if ok {
 			t.findKeepSome.Add(1)
 		}
@@ -262,5 +265,13 @@ func (t *fakeTransport) endedTransientPings() int {
 		}
 		return true
 	})
+	return n
+}
+
+// scopesKeepingNone counts the distinct transient scopes, keeping no
+// session, that find_node queries were sent under.
+func (t *fakeTransport) scopesKeepingNone() int {
+	n := 0
+	t.noneScopes.Range(func(_, _ any) bool { n++; return true })
 	return n
 }

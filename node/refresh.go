@@ -80,6 +80,8 @@ func (n *Node) refreshDue(ctx context.Context) int {
 		return 0
 	}
 	due := n.refresh.dueBuckets(n.cfg.Clock.Now(), first)
+	ctx, done := sessionScope(ctx)
+	defer done()
 	for _, b := range due {
 		if ctx.Err() != nil {
 			return 0

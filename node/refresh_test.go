@@ -118,7 +118,8 @@ func TestLivenessPingsCloseTheirSessions(t *testing.T) {
 
 // TestMaintenanceLookupsKeepNoSession: the join's and the refreshes'
 // lookups mark their queries so that every session they open closes when
-// they end; an operator's lookup keeps the sessions to table members.
+// the join, or the round of refreshes, ends (one scope each); an
+// operator's lookup keeps the sessions to table members.
 func TestMaintenanceLookupsKeepNoSession(t *testing.T) {
 	synctest.Test(t, testMaintenanceLookupsKeepNoSession)
 }
@@ -133,6 +134,9 @@ func testMaintenanceLookupsKeepNoSession(t *testing.T) {
 	}
 	if got := n.tr.findKeepSome.Load(); got != 0 {
 		t.Fatalf("the join kept sessions of %d find_node queries", got)
+	}
+	if got := n.tr.scopesKeepingNone(); got != 1 {
+		t.Fatalf("the join's lookups ran under %d scopes, want 1", got)
 	}
 	if _, err := n.Lookup(lookupCtx(t), krpc.RandomNodeID()); err != nil {
 		t.Fatal(err)
@@ -150,6 +154,9 @@ func testMaintenanceLookupsKeepNoSession(t *testing.T) {
 	}
 	if got := n.tr.findKeepSome.Load(); got != lookedUp {
 		t.Fatalf("the refresh kept sessions of %d find_node queries", got-lookedUp)
+	}
+	if got := n.tr.scopesKeepingNone(); got != 2 {
+		t.Fatalf("the join's and the refresh round's lookups ran under %d scopes, want 2", got)
 	}
 }
 

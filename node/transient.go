@@ -15,13 +15,16 @@ func (n *Node) inTable(id krpc.ID) bool {
 	return ok
 }
 
-// checkCtx marks the calls made with the returned context as one-shot
-// checks: a contact's liveness ping, and the three legs of a reachability
-// check (nat_check, nat_dial, nat_nonce). A session such a call opens
-// closes as soon as the check is done (kad.Transient, nothing kept): the
-// same peer is not checked again for minutes, so keeping the session for
-// the idle timeout would only hold its memory and goroutines at both ends.
-func checkCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+// sessionScope marks the calls made with the returned context as passing:
+// every session they open closes once cancel has run and no call is in
+// flight on it (kad.Transient, nothing kept). It covers the one-shot
+// checks (a contact's liveness ping; nat_check, nat_dial and nat_nonce of
+// a reachability check) and the maintenance passes (the join, a round of
+// bucket refreshes), whose lookups share the scope so that they meet a
+// node again over the session an earlier one opened. Nobody queries those
+// peers again for seconds to minutes, so keeping the sessions for the
+// idle timeout would only hold their memory and goroutines at both ends.
+func sessionScope(ctx context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(ctx)
 	return kad.Transient(ctx, nil), cancel
 }

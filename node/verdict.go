@@ -92,7 +92,7 @@ func (n *Node) failed(ctx context.Context, id krpc.ID, err error) {
 // and returns as soon as it answers. Its error, when all went unanswered,
 // wraps errOffline if this node seems offline meanwhile.
 func (n *Node) confirmAlive(ctx context.Context, c kad.Contact) (kad.Peer, error) {
-	ctx, done := checkCtx(ctx)
+	ctx, done := sessionScope(ctx)
 	defer done()
 	var err error
 	for range EvictionProbes {
