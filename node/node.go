@@ -401,7 +401,7 @@ func (n *Node) learn(peer kad.Peer, reply *krpc.Msg, rtt time.Duration) {
 	if old, cur, changed := n.external.vote(peer.ID, reply.IP); changed {
 		n.log.Info("external address changed", "old", old, "new", cur)
 		if n.nat != nil {
-			n.nat.externalChanged()
+			n.nat.externalChanged(old)
 		}
 	}
 }

@@ -182,8 +182,16 @@ func (s *natState) classify(e *externalAddr, listen netip.AddrPort) (Reachabilit
 	return state, why, changed
 }
 
-// externalChanged forgets what the old address proved: check again.
-func (s *natState) externalChanged() {
+// externalChanged forgets what the old address proved: check again. The
+// first agreed address (old invalid) voids nothing: the checks so far
+// were about the address the peers reported, which is the one they now
+// agree on. Resetting then sent a node behind a filtering NAT back to
+// unknown, and dropped its rendezvous, just when a third responder (often
+// the first node that punched through to it) completed the agreement.
+func (s *natState) externalChanged(old netip.AddrPort) {
+	if !old.IsValid() {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.verified, s.failed, s.checkAt = false, 0, time.Time{}

@@ -73,6 +73,21 @@ func TestClassify(t *testing.T) {
 
 // TestPunchFailuresMeanClientMode: behind a cone NAT, punches that all
 // fail turn client mode on, with the reason.
+// The first agreement on our external address keeps what the checks
+// found; a move to another address forgets it.
+func TestFirstExternalAddressKeepsTheVerdict(t *testing.T) {
+	s := newNATState(NATConfig{Enabled: true}, nil)
+	s.failed, s.verified = 1, true
+	s.externalChanged(netip.AddrPort{})
+	if s.failed != 1 || !s.verified {
+		t.Fatalf("the first agreed address reset the checks (failed %d, verified %v)", s.failed, s.verified)
+	}
+	s.externalChanged(netip.MustParseAddrPort("203.0.113.1:6881"))
+	if s.failed != 0 || s.verified {
+		t.Fatalf("a new address kept the old checks (failed %d, verified %v)", s.failed, s.verified)
+	}
+}
+
 func TestPunchFailuresMeanClientMode(t *testing.T) {
 	s := newNATState(NATConfig{Enabled: true}, nil)
 	s.local = map[netip.Addr]bool{}
