@@ -137,7 +137,7 @@ func convergenceOf(t *testing.T, nodes []*Node) *testnet.Convergence {
 			client := netns.HTTPClient(netns.Path(nd.Host.NS), clientWait)
 			m, err := testnet.ReadMetrics(ctx, client, "http://"+apiAddr+"/metrics")
 			if err != nil {
-				errs[i] = fmt.Errorf("%s: %w", nd.Host.Name, err)
+				errs[i] = fmt.Errorf("%s: %w\n%s", nd.Host.Name, err, tail(nd.Logs(), 40))
 				return
 			}
 			mu.Lock()
