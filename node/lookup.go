@@ -82,12 +82,15 @@ func (n *Node) lookup(ctx context.Context, target krpc.ID) (LookupResult, error)
 	return n.lookupWith(ctx, target, nil, n.inTable)
 }
 
-// maintenanceLookup is lookup for the join, the bucket refreshes and the
-// NAT loop's lookups of our own ID: it keeps none of the sessions its
-// queries open, table members included. They close when the scope in ctx
-// ends (sessionScope: the whole join, a whole round of refreshes), or
-// when the lookup ends if ctx has none (BENCHMARKS.md, "Sessions of
-// maintenance").
+// maintenanceLookup is lookup for the join and the NAT loop's lookups of
+// our own ID: it keeps none of the sessions its queries open, table
+// members included. They close when the scope in ctx ends (sessionScope:
+// the whole join), or when the lookup ends if ctx has none. A join meets
+// a bucket's worth of nodes once, and the next query to most of them
+// comes minutes later (BENCHMARKS.md, "Sessions of maintenance"). The
+// bucket refreshes keep the sessions to members, like an operator's
+// lookup: with a short refresh interval (the testnets' 20 s) the next
+// round reuses them, and with the default hour they idle out anyway.
 func (n *Node) maintenanceLookup(ctx context.Context, target krpc.ID) (LookupResult, error) {
 	return n.lookupWith(ctx, target, nil, nil)
 }

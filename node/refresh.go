@@ -80,15 +80,13 @@ func (n *Node) refreshDue(ctx context.Context) int {
 		return 0
 	}
 	due := n.refresh.dueBuckets(n.cfg.Clock.Now(), first)
-	ctx, done := sessionScope(ctx)
-	defer done()
 	for _, b := range due {
 		if ctx.Err() != nil {
 			return 0
 		}
 		// lookup marks the bucket refreshed, whatever its outcome: an
 		// empty range stays empty until the next interval.
-		_, _ = n.maintenanceLookup(ctx, RandomIDInBucket(n.self, b, nil))
+		_, _ = n.lookup(ctx, RandomIDInBucket(n.self, b, nil))
 	}
 	return len(due)
 }

@@ -19,11 +19,11 @@ func (n *Node) inTable(id krpc.ID) bool {
 // every session they open closes once cancel has run and no call is in
 // flight on it (kad.Transient, nothing kept). It covers the one-shot
 // checks (a contact's liveness ping; nat_check, nat_dial and nat_nonce of
-// a reachability check) and the maintenance passes (the join, a round of
-// bucket refreshes), whose lookups share the scope so that they meet a
-// node again over the session an earlier one opened. Nobody queries those
-// peers again for seconds to minutes, so keeping the sessions for the
-// idle timeout would only hold their memory and goroutines at both ends.
+// a reachability check) and the join, whose lookups share the scope so
+// that they meet a node again over the session an earlier one opened.
+// Nobody queries those peers again for seconds to minutes, so keeping the
+// sessions for the idle timeout would only hold their memory and
+// goroutines at both ends.
 func sessionScope(ctx context.Context) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(ctx)
 	return kad.Transient(ctx, nil), cancel

@@ -30,6 +30,8 @@ const (
 	// 20-120 ms round trips, each node pinging a contact every second.
 	delayedNodes   = 30
 	delayedObserve = 30 * time.Second
+	// maxDump bounds the goroutine dump of a stuck node in the test log.
+	maxDump = 64 << 10
 )
 
 // TestBridgeConverges runs a network of separate hosts: kadnode processes,
@@ -146,8 +148,15 @@ func convergenceOf(t *testing.T, nodes []*Node) *testnet.Convergence {
 		})
 	}
 	wg.Wait()
-	for _, err := range errs {
+	for i, err := range errs {
 		if err != nil {
+			// A node whose API does not answer is stuck or starved: its
+			// goroutines say which.
+			dump := nodes[i].Dump()
+			if at := strings.Index(dump, "SIGQUIT"); at >= 0 {
+				dump = dump[at:min(len(dump), at+maxDump)]
+			}
+			t.Logf("%s, after SIGQUIT:\n%s", nodes[i].Host.Name, dump)
 			t.Fatal(err)
 		}
 	}

@@ -136,18 +136,35 @@ func (n *Node) Stop() {
 		return
 	default:
 	}
-	_ = n.cmd.Process.Signal(syscall.SIGTERM)
+	if !n.signalAndWait(syscall.SIGTERM) {
+		n.t.Errorf("kadnode in %s did not exit within %v of SIGTERM", n.Host.Name, stopWait)
+	}
+}
+
+// signalAndWait sends sig and waits for the process to exit, killing it
+// after stopWait; it reports whether sig alone ended it.
+func (n *Node) signalAndWait(sig syscall.Signal) bool {
+	_ = n.cmd.Process.Signal(sig)
 	select {
 	case <-n.exited:
+		return true
 	case <-time.After(stopWait):
 		_ = n.cmd.Process.Kill()
 		<-n.exited
-		n.t.Errorf("kadnode in %s did not exit within %v of SIGTERM", n.Host.Name, stopWait)
+		return false
 	}
 }
 
 // Logs is the node's stderr so far.
 func (n *Node) Logs() string { return n.logs.String() }
+
+// Dump ends the node with SIGQUIT, so that the Go runtime writes every
+// goroutine's stack to its stderr, and returns its log: for a node that
+// stopped answering.
+func (n *Node) Dump() string {
+	n.signalAndWait(syscall.SIGQUIT)
+	return n.logs.String()
+}
 
 // Client runs the client command cmd (`kadnode CMD --api ... ARGS`)
 // against the node from inside its namespace and returns stdout.
