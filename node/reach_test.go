@@ -71,8 +71,6 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-// TestPunchFailuresMeanClientMode: behind a cone NAT, punches that all
-// fail turn client mode on, with the reason.
 // The first agreement on our external address keeps what the checks
 // found; a move to another address forgets it.
 func TestFirstExternalAddressKeepsTheVerdict(t *testing.T) {
@@ -88,6 +86,8 @@ func TestFirstExternalAddressKeepsTheVerdict(t *testing.T) {
 	}
 }
 
+// TestPunchFailuresMeanClientMode: behind a cone NAT, punches that all
+// fail turn client mode on, with the reason.
 func TestPunchFailuresMeanClientMode(t *testing.T) {
 	s := newNATState(NATConfig{Enabled: true}, nil)
 	s.local = map[netip.Addr]bool{}

@@ -88,13 +88,18 @@ func splitHelloCookie(b []byte) (hello, cookie []byte) {
 	return out, old
 }
 
-// admitCookie reports whether a ClientHello from from carries a valid
-// cookie. When it does not, it answers with a HelloVerifyRequest (never
+// admitCookie reports whether a ClientHello from from has proven its
+// address: it carries a valid cookie, or it resumes (sessionID) a session
+// we issued to this very address, which skips the cookie exchange (RFC
+// 6347 4.2.1 allows it): the full handshake proved the address, and a
+// spoofer would need the session ID, which only the path to that address
+// ever carried. Otherwise it answers with a HelloVerifyRequest (never
 // larger than the hello) and the caller drops the hello. Called with
 // t.mu held.
-func (t *Transport) admitCookie(from netip.AddrPort, hello, cookie []byte) bool {
+func (t *Transport) admitCookie(from netip.AddrPort, hello, cookie, sessionID []byte) bool {
 	now := t.cfg.Now()
-	if t.cookies.valid(now, from, cookie) {
+	if t.cookies.valid(now, from, cookie) ||
+		(len(sessionID) > 0 && t.serverTickets.issuedTo(string(sessionID), from)) {
 		return true
 	}
 	t.stats.handshake(hsCookieSent)

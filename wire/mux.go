@@ -154,12 +154,7 @@ func (t *Transport) routeHello(from netip.AddrPort, sl *peerSlot, b []byte, d *D
 		t.stats.handshake(hsNetworkMismatch)
 		return
 	}
-	// A hello that resumes a session we issued to this very address skips
-	// the cookie exchange (RFC 6347 4.2.1 allows it): the address was
-	// proven by the full handshake, and a spoofer would need the session
-	// ID, which only the path to that address ever carried.
-	resumes := ok && len(h.sessionID) > 0 && t.serverTickets.issuedTo(string(h.sessionID), from)
-	if why != hsSimultaneous && ((!resumes && !t.admitCookie(from, b, cookie)) || !t.admitInbound(from, sl)) {
+	if why != hsSimultaneous && (!t.admitCookie(from, b, cookie, h.sessionID) || !t.admitInbound(from, sl)) {
 		return
 	}
 	if sl == nil {

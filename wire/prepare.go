@@ -37,13 +37,10 @@ func (t *Transport) Prepare(ctx context.Context, addr netip.AddrPort, expect *kr
 		t.mu.Unlock()
 		return
 	}
-	s := t.dial(nil, addr, expect)
+	s := t.dial(ctx, nil, addr, expect)
 	s.prepared.Store(true)
 	t.mu.Unlock()
 	t.stats.prepared.Add(1)
-	if scope, ok := kad.TransientOf(ctx); ok {
-		t.retireWith(s, scope)
-	}
 }
 
 // preparePays reports whether the paths' round trips, not the handshake's

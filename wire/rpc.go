@@ -119,22 +119,20 @@ func (t *Transport) sessionOnce(ctx context.Context, addr netip.AddrPort, expect
 			t.mu.Unlock()
 			return nil, false, &kad.LimitError{What: "handshakes in progress or sessions", Addr: addr}
 		}
-		s = t.dial(sl, addr, expect)
+		s = t.dial(ctx, sl, addr, expect)
 		s.probeOnly.Store(kad.IsProbe(ctx))
 		fresh = true
 	}
 	t.mu.Unlock()
-	if scope, ok := kad.TransientOf(ctx); ok && fresh {
-		t.retireWith(s, scope)
-	}
 	s, err := s.wait(ctx)
 	return s, fresh, err
 }
 
 // dial starts our handshake with addr in its slot sl (made when nil) and
-// counts it as pending. Called with t.mu held, after the limits were
-// checked.
-func (t *Transport) dial(sl *peerSlot, addr netip.AddrPort, expect *krpc.ID) *session {
+// counts it as pending; under a transient ctx (kad.Transient) the session
+// is transient from the start (retireWith). Called with t.mu held, after
+// the limits were checked.
+func (t *Transport) dial(ctx context.Context, sl *peerSlot, addr netip.AddrPort, expect *krpc.ID) *session {
 	if sl == nil {
 		sl = &peerSlot{}
 		t.peers[addr] = sl
@@ -142,6 +140,9 @@ func (t *Transport) dial(sl *peerSlot, addr netip.AddrPort, expect *krpc.ID) *se
 	s := t.newSession(addr, true, expect, nil)
 	sl.hs = s
 	t.pending++
+	if scope, ok := kad.TransientOf(ctx); ok {
+		t.retireWith(s, scope) // its AfterFunc runs on a goroutine of its own
+	}
 	return s
 }
 

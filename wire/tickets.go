@@ -30,15 +30,6 @@ type ticket struct {
 }
 
 // ticketCache is a bounded store of tickets that expire after
-// issuedTo reports whether the unexpired ticket key was issued to a
-// client at addr (server side).
-func (c *ticketCache) issuedTo(key string, addr netip.AddrPort) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	tk := c.byKey[key]
-	return tk != nil && tk.addr == addr && c.now().Before(tk.expires)
-}
-
 // ticketLifetime; when full, the oldest goes first.
 type ticketCache struct {
 	mu    sync.Mutex
@@ -75,6 +66,15 @@ func (c *ticketCache) get(key string) (ticket, bool) {
 		return ticket{}, false
 	}
 	return *tk, true
+}
+
+// issuedTo reports whether the unexpired ticket key was issued to a
+// client at addr (server side).
+func (c *ticketCache) issuedTo(key string, addr netip.AddrPort) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tk := c.byKey[key]
+	return tk != nil && tk.addr == addr && c.now().Before(tk.expires)
 }
 
 func (c *ticketCache) remove(key string) {
