@@ -191,11 +191,7 @@ func (s *session) readProof(dc *dtls.Conn, st *dtls.State, buf []byte) ([]byte, 
 	if !ok {
 		return nil, fmt.Errorf("%s: %w", s.addr, errNoProof)
 	}
-	ekm, err := proofKeyingMaterial(st)
-	if err != nil {
-		return nil, fmt.Errorf("exporting keying material to check the identity proof: %w", err)
-	}
-	id, err := checkProof(proof, ekm)
+	id, err := s.clientID(st, proof)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.addr, err)
 	}
@@ -204,6 +200,30 @@ func (s *session) readProof(dc *dtls.Conn, st *dtls.State, buf []byte) ([]byte, 
 		s.t.stats.resumed.Add(1)
 	}
 	return rest, nil
+}
+
+// clientID is the ID the client's proof proves. A full handshake's proof
+// is verified, and the ID kept with the session's ticket. A resumed
+// session's client knows the master secret of the full handshake on which
+// that ID was proven, which only the node that proved it does; its proof
+// must name the same key, and its signature is not checked again.
+func (s *session) clientID(st *dtls.State, proof []byte) (krpc.ID, error) {
+	if s.ticketUsed {
+		id, err := proofKeyID(proof)
+		if err == nil && id != s.ticketPeer {
+			err = fmt.Errorf("the identity proof on a resumed session names %x, but the session was proven by %x", id, s.ticketPeer)
+		}
+		return id, err
+	}
+	ekm, err := proofKeyingMaterial(st)
+	if err != nil {
+		return krpc.ID{}, fmt.Errorf("exporting keying material to check the identity proof: %w", err)
+	}
+	id, err := checkProof(proof, ekm)
+	if err == nil {
+		s.t.serverTickets.prove(string(st.SessionID), id)
+	}
+	return id, err
 }
 
 // promote makes s the established session of its slot, returning the one

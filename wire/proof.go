@@ -24,7 +24,9 @@ import (
 // has answered anything, so that a lost datagram does not leave the
 // server unable to say whose the session is. The server derives the ID
 // from the key exactly as from a certificate, and every message on the
-// session is attributed to that ID.
+// session is attributed to that ID. On a resumed session the server
+// already knows the ID from its ticket (tickets.go): it only checks that
+// the proof names the same key.
 
 // ed25519SPKIPrefix is the DER of an Ed25519 SubjectPublicKeyInfo up to
 // the key (RFC 8410): the ID is SHA-1 of prefix and key, the same bytes
@@ -78,15 +80,33 @@ func splitProof(b []byte) (proof, rest []byte, ok bool) {
 // checkProof verifies a client's proof against ekm, the keying material
 // of its session (proofKeyingMaterial), and returns the ID it proves.
 func checkProof(proof, ekm []byte) (krpc.ID, error) {
-	if len(proof) != proofLen || !bytes.HasPrefix(proof, []byte(proofMagic)) {
-		return krpc.ID{}, fmt.Errorf("identity proof of %d bytes, want %d starting %q", len(proof), proofLen, proofMagic)
+	pub, sig, err := proofParts(proof)
+	if err != nil {
+		return krpc.ID{}, err
 	}
-	pub := ed25519.PublicKey(proof[len(proofMagic) : len(proofMagic)+ed25519.PublicKeySize])
-	sig := proof[len(proofMagic)+ed25519.PublicKeySize:]
 	if !ed25519.Verify(pub, ekm, sig) {
 		return krpc.ID{}, errors.New("the peer's identity proof does not verify for this session")
 	}
 	return IDFromPublicKey(pub), nil
+}
+
+// proofKeyID is the ID of the key a proof names, its signature unchecked:
+// for a resumed session, whose ID its ticket proved already.
+func proofKeyID(proof []byte) (krpc.ID, error) {
+	pub, _, err := proofParts(proof)
+	if err != nil {
+		return krpc.ID{}, err
+	}
+	return IDFromPublicKey(pub), nil
+}
+
+// proofParts splits a proof into the public key and the signature.
+func proofParts(proof []byte) (ed25519.PublicKey, []byte, error) {
+	if len(proof) != proofLen || !bytes.HasPrefix(proof, []byte(proofMagic)) {
+		return nil, nil, fmt.Errorf("identity proof of %d bytes, want %d starting %q", len(proof), proofLen, proofMagic)
+	}
+	k := len(proofMagic) + ed25519.PublicKeySize
+	return ed25519.PublicKey(proof[len(proofMagic):k]), proof[k:], nil
 }
 
 // ProveIdentity sends the identity proof of id as the first record of c,

@@ -53,8 +53,8 @@ type session struct {
 
 	verifyErr error    // set by the certificate check, preferred over pion's error
 	certID    *krpc.ID // client: the ID the server's certificate proved
-	// ticketUsed is set when pion took a ticket to resume (tickets.go); on
-	// the client, ticketPeer is the ID kept with it. Written by pion's
+	// ticketUsed is set when pion took a ticket to resume (tickets.go);
+	// ticketPeer is the ID kept with it. Written by pion's
 	// handshake, read after it ended.
 	ticketUsed bool
 	ticketPeer krpc.ID

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/anacrolix/dht/v2/krpc"
 	"github.com/kadnode/kadnode/kad"
 	"github.com/kadnode/kadnode/kad/kadtest"
 	"github.com/pion/dtls/v2"
@@ -129,7 +128,7 @@ func TestTicketCacheBoundedAndExpiring(t *testing.T) {
 	now := time.Unix(1000, 0)
 	c := newTicketCache(func() time.Time { return now })
 	for i := range maxTickets + 10 {
-		c.put(string(rune(i)), dtls.Session{ID: []byte{1}}, krpc.ID{}, netip.AddrPort{})
+		c.put(string(rune(i)), ticket{sess: dtls.Session{ID: []byte{1}}})
 	}
 	if n := c.len(); n != maxTickets {
 		t.Fatalf("%d tickets kept, want the bound %d", n, maxTickets)
@@ -142,7 +141,11 @@ func TestTicketCacheBoundedAndExpiring(t *testing.T) {
 		t.Fatal("the newest ticket is missing")
 	}
 	addr := netip.MustParseAddrPort("127.0.0.1:7")
-	c.put(last, dtls.Session{ID: []byte{1}}, krpc.ID{}, addr)
+	c.put(last, ticket{sess: dtls.Session{ID: []byte{1}}, addr: addr})
+	if c.issuedTo(last, addr) {
+		t.Fatal("a ticket whose client has not proven its ID counts as issued")
+	}
+	c.prove(last, kadtest.ID(1))
 	if !c.issuedTo(last, addr) || c.issuedTo(last, netip.MustParseAddrPort("127.0.0.1:8")) {
 		t.Fatal("issuedTo does not follow the address the ticket was issued to")
 	}
@@ -159,7 +162,7 @@ func TestTicketCacheBoundedAndExpiring(t *testing.T) {
 // first record, a query, is refused and the handshake fails there.
 func TestSessionWithoutProofServesNothing(t *testing.T) {
 	b := newTestNode(t, nil)
-	c := rawClient(t, b)
+	c := rawClient(t, b, nil)
 	if _, err := c.Write(mustEncode(t, kad.PingQuery(kadtest.ID(1), false))); err != nil {
 		t.Fatal(err)
 	}
@@ -180,19 +183,54 @@ func TestProofFromAnotherSessionRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := rawClient(t, b)
+	first := rawClient(t, b, nil)
 	st := first.ConnectionState()
 	stolen, err := makeProof(id.Key, &st)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second := rawClient(t, b)
+	second := rawClient(t, b, nil)
 	if _, err := second.Write(stolen); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the server to refuse the replayed proof", func() bool { return b.Stats().Handshakes["failed"] >= 1 }, b)
 	if st := b.Stats(); st.LiveSessions != 0 {
 		t.Fatalf("%d live sessions after a replayed proof", st.LiveSessions)
+	}
+}
+
+// The server resumes a session only with the ID proven on its full
+// handshake: a ticket whose client never proved its ID is not resumed,
+// and a client that resumes and then proves another key is refused.
+func TestResumptionKeepsTheProvenID(t *testing.T) {
+	b := newTestNode(t, nil)
+	store := newMemTickets()
+	first, second := mustIdentity(t), mustIdentity(t)
+
+	c := rawClient(t, b, store)
+	c.Close()
+	waitFor(t, "the server to refuse the session without proof", func() bool { return b.Stats().Handshakes["failed"] == 1 }, b)
+	c = rawClient(t, b, store)
+	if resumedConn(c) {
+		t.Fatal("the server resumed a ticket whose client proved no ID")
+	}
+	if err := ProveIdentity(c, first); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the proven session to go live", func() bool { return b.Stats().LiveSessions == 1 }, b)
+	b.closeSessions()
+	waitFor(t, "the server to close it", func() bool { return idle(b.Transport) }, b)
+
+	c = rawClient(t, b, store)
+	if !resumedConn(c) {
+		t.Fatal("a ticket with a proven ID was not resumed")
+	}
+	if err := ProveIdentity(c, second); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the server to refuse the other key", func() bool { return b.Stats().Handshakes["failed"] == 2 }, b)
+	if st := b.Stats(); st.LiveSessions != 0 || st.Resumed != 0 {
+		t.Fatalf("after a resumed session proved another key: %d live sessions, %d resumed; want none", st.LiveSessions, st.Resumed)
 	}
 }
 
@@ -206,7 +244,8 @@ func closeBoth(t *testing.T, a, b *testNode) {
 
 // rawClient completes a DTLS handshake with b from a pion client that
 // speaks for itself: it sends no identity proof unless the test does.
-func rawClient(t *testing.T, b *testNode) *dtls.Conn {
+// With a store, it offers and keeps tickets there.
+func rawClient(t *testing.T, b *testNode, store dtls.SessionStore) *dtls.Conn {
 	t.Helper()
 	udp, err := net.DialUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}, net.UDPAddrFromAddrPort(b.LocalAddr()))
 	if err != nil {
@@ -214,6 +253,7 @@ func rawClient(t *testing.T, b *testNode) *dtls.Conn {
 	}
 	cfg, _ := pionConfigs(t)
 	cfg.SupportedProtocols = []string{alpnPrefix + "test"}
+	cfg.SessionStore = store
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	c, err := dtls.ClientWithContext(ctx, CookieConn(udp), cfg)

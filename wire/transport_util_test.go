@@ -345,3 +345,45 @@ func (c *ticketCache) len() int {
 	defer c.mu.Unlock()
 	return len(c.byKey)
 }
+
+// memTickets is a client's dtls.SessionStore in memory.
+type memTickets struct {
+	mu sync.Mutex
+	m  map[string]dtls.Session
+}
+
+func newMemTickets() *memTickets { return &memTickets{m: make(map[string]dtls.Session)} }
+
+func (m *memTickets) Set(key []byte, s dtls.Session) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.m[string(key)] = s
+	return nil
+}
+
+func (m *memTickets) Get(key []byte) (dtls.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.m[string(key)], nil
+}
+
+func (m *memTickets) Del(key []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.m, string(key))
+	return nil
+}
+
+// resumedConn reports whether a pion client's handshake was abbreviated:
+// the server showed no certificate.
+func resumedConn(c *dtls.Conn) bool { return len(c.ConnectionState().PeerCertificates) == 0 }
+
+// mustIdentity is a new node identity.
+func mustIdentity(t testing.TB) *Identity {
+	t.Helper()
+	id, err := NewIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
