@@ -16,13 +16,15 @@ static:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/natrouter-static ./testnet/docker/natrouter
 
 # Every package runs under the race detector. The in-process networks of
-# ./testnet (50 to 200 real nodes) run under it at reduced size, and again
-# at full size without it: under -race they alone would take longer than
-# the rest of the suite.
+# ./testnet (50 to 200 real nodes) and the simulator's networks of
+# ./testnet/sim (150 to 300 nodes in virtual time) run under it at reduced
+# size, and again at full size without it: under -race they alone would
+# take longer than the rest of the suite.
+FULL_SIZE_PKGS = ./testnet ./testnet/sim
 test:
-	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/testnet$$')
-	$(GO) test -race -short -count=1 -timeout 20m ./testnet
-	$(GO) test -count=1 -timeout 20m ./testnet
+	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e '/testnet$$' -e '/testnet/sim$$')
+	$(GO) test -race -short -count=1 -timeout 20m $(FULL_SIZE_PKGS)
+	$(GO) test -count=1 -timeout 20m $(FULL_SIZE_PKGS)
 
 test-short:
 	$(GO) test -short -count=1 ./...

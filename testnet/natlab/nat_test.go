@@ -18,6 +18,15 @@ const classifyWait = 60 * time.Second
 // long reports whether the long cases run (make nat-test).
 func long() bool { return os.Getenv("KADNODE_NAT_LONG") != "" }
 
+// parallelWhenLong runs the NAT tests two at a time under make nat-test,
+// where two minutes of TestMappingsStayOpen are mostly waiting: each test
+// has a lab of its own. Under make test they run one after another.
+func parallelWhenLong(t *testing.T) {
+	if long() {
+		t.Parallel()
+	}
+}
+
 // labFor skips in -short mode and returns the binary and a fresh lab.
 func labFor(t *testing.T) (string, *Lab) {
 	t.Helper()
@@ -82,6 +91,7 @@ func reach(t *testing.T, from, target *Node) {
 // C is none of B's rendezvous contacts and must punch through one. Fresh
 // networks: 3 under make test, 20 under make nat-test.
 func TestConeNAT(t *testing.T) {
+	parallelWhenLong(t)
 	runs := 3
 	if long() {
 		runs = 20
@@ -112,6 +122,7 @@ func TestConeNAT(t *testing.T) {
 // TestNATToNAT: B and D sit behind two different MASQUERADE routers, and D
 // reaches B.
 func TestNATToNAT(t *testing.T) {
+	parallelWhenLong(t)
 	bin, lab := labFor(t)
 	s := lab.Public("s").Start(bin)
 	lab.Public("p").Start(bin, "--seed", s.Seed())
@@ -126,6 +137,7 @@ func TestNATToNAT(t *testing.T) {
 // costs C's lookups nothing, looks up fine itself, and says it runs as a
 // client.
 func TestSymmetricNAT(t *testing.T) {
+	parallelWhenLong(t)
 	bin, lab := labFor(t)
 	s := lab.Public("s").Start(bin)
 	p := lab.Public("p").Start(bin, "--seed", s.Seed())
@@ -172,6 +184,7 @@ func TestSymmetricNAT(t *testing.T) {
 // that kept session, else through S.) make nat-test only: over two
 // minutes.
 func TestMappingsStayOpen(t *testing.T) {
+	parallelWhenLong(t)
 	if !long() {
 		t.Skip("two minutes idle; runs under make nat-test")
 	}
@@ -205,6 +218,7 @@ func TestMappingsStayOpen(t *testing.T) {
 // TestPortMapping: with miniupnpd on the router, B maps its port (UPnP IGD,
 // then NAT-PMP), reports public, and C reaches B directly: no punch.
 func TestPortMapping(t *testing.T) {
+	parallelWhenLong(t)
 	for _, mode := range []string{"upnp", "pmp"} {
 		t.Run(mode, func(t *testing.T) {
 			bin, lab := labFor(t)
