@@ -19,10 +19,12 @@ static:
 # ./testnet (50 to 200 real nodes) and the simulator's networks of
 # ./testnet/sim (150 to 300 nodes in virtual time) run under it at reduced
 # size, and again at full size without it: under -race they alone would
-# take longer than the rest of the suite.
-FULL_SIZE_PKGS = ./testnet ./testnet/sim
+# take longer than the rest of the suite. ./testnet/natlab's networks are
+# kadnode processes (built without the race detector either way), in
+# network namespaces; its full-size run shares the last pass with them.
+FULL_SIZE_PKGS = ./testnet ./testnet/sim ./testnet/natlab
 test:
-	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e '/testnet$$' -e '/testnet/sim$$')
+	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e '/testnet$$' -e '/testnet/sim$$' -e '/testnet/natlab$$')
 	$(GO) test -race -short -count=1 -timeout 20m $(FULL_SIZE_PKGS)
 	$(GO) test -count=1 -timeout 20m $(FULL_SIZE_PKGS)
 
