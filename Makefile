@@ -24,7 +24,7 @@ static:
 # network namespaces; its full-size run shares the last pass with them.
 FULL_SIZE_PKGS = ./testnet ./testnet/sim ./testnet/natlab
 test:
-	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v -e '/testnet$$' -e '/testnet/sim$$' -e '/testnet/natlab$$')
+	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -vxF "$$($(GO) list $(FULL_SIZE_PKGS))")
 	$(GO) test -race -short -count=1 -timeout 20m $(FULL_SIZE_PKGS)
 	$(GO) test -count=1 -timeout 20m $(FULL_SIZE_PKGS)
 

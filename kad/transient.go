@@ -25,7 +25,14 @@ type TransientScope struct {
 // existed before the call is never shortened, and a call without the mark
 // makes a transient session lasting. keep runs on a goroutine of its own,
 // with no lock of the transport held.
+//
+// A scope that keeps nothing, inside one that keeps nothing, is the
+// enclosing one: its sessions close when that ends, so that the calls of
+// a longer task (a whole join) meet a peer again over one session.
 func Transient(ctx context.Context, keep func(krpc.ID) bool) context.Context {
+	if outer, ok := TransientOf(ctx); ok && keep == nil && outer.Keep == nil {
+		return ctx
+	}
 	return context.WithValue(ctx, transientKey{}, TransientScope{Ctx: ctx, Keep: keep})
 }
 

@@ -104,11 +104,7 @@ func (n *Node) lookupWith(ctx context.Context, target krpc.ID, v *valueLookup, k
 	n.markLookup(target)
 	qctx, cancelQueries := context.WithCancel(ctx)
 	defer cancelQueries()
-	transient := qctx // keeping none under the caller's scope (sessionScope): it covers the queries
-	if _, scoped := kad.TransientOf(ctx); keep != nil || !scoped {
-		transient = kad.Transient(qctx, keep)
-	}
-	l := &lookup{n: n, ctx: qctx, transient: transient, target: target, values: v}
+	l := &lookup{n: n, ctx: qctx, transient: kad.Transient(qctx, keep), target: target, values: v}
 	n.table.visitClosest(target, n.cfg.K, func(c *kad.Contact) {
 		if n.lookupUsable(c.ID, c.Addr) {
 			l.add(c.ID, c.Addr, 1)

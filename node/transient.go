@@ -16,8 +16,9 @@ func (n *Node) inTable(id krpc.ID) bool {
 }
 
 // sessionScope marks the calls made with the returned context as passing:
-// every session they open closes once cancel has run and no call is in
-// flight on it (kad.Transient, nothing kept). It covers the one-shot
+// every session they open closes once cancel has run (inside another
+// such scope, once that one ends) and no call is in flight on it
+// (kad.Transient, nothing kept). It covers the one-shot
 // checks (a contact's liveness ping; nat_check, nat_dial and nat_nonce of
 // a reachability check) and the join, whose lookups share the scope so
 // that they meet a node again over the session an earlier one opened.

@@ -179,10 +179,7 @@ func TestSessionWithoutProofServesNothing(t *testing.T) {
 // that session's keying material.
 func TestProofFromAnotherSessionRefused(t *testing.T) {
 	b := newTestNode(t, nil)
-	id, err := NewIdentity()
-	if err != nil {
-		t.Fatal(err)
-	}
+	id := mustIdentity(t)
 	first := rawClient(t, b, nil)
 	st := first.ConnectionState()
 	stolen, err := makeProof(id.Key, &st)
@@ -204,7 +201,7 @@ func TestProofFromAnotherSessionRefused(t *testing.T) {
 // and a client that resumes and then proves another key is refused.
 func TestResumptionKeepsTheProvenID(t *testing.T) {
 	b := newTestNode(t, nil)
-	store := newMemTickets()
+	store := newClientStore()
 	first, second := mustIdentity(t), mustIdentity(t)
 
 	// The server keeps a ticket for this handshake once it is done, but

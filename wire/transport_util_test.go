@@ -346,31 +346,24 @@ func (c *ticketCache) len() int {
 	return len(c.byKey)
 }
 
-// memTickets is a client's dtls.SessionStore in memory.
-type memTickets struct {
-	mu sync.Mutex
-	m  map[string]dtls.Session
-}
+// clientStore is a raw pion client's dtls.SessionStore over a ticket
+// cache of its own.
+type clientStore struct{ c *ticketCache }
 
-func newMemTickets() *memTickets { return &memTickets{m: make(map[string]dtls.Session)} }
+func newClientStore() clientStore { return clientStore{newTicketCache(time.Now)} }
 
-func (m *memTickets) Set(key []byte, s dtls.Session) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.m[string(key)] = s
+func (m clientStore) Set(key []byte, s dtls.Session) error {
+	m.c.put(string(key), ticket{sess: s, proven: true})
 	return nil
 }
 
-func (m *memTickets) Get(key []byte) (dtls.Session, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.m[string(key)], nil
+func (m clientStore) Get(key []byte) (dtls.Session, error) {
+	tk, _ := m.c.get(string(key))
+	return tk.sess, nil
 }
 
-func (m *memTickets) Del(key []byte) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.m, string(key))
+func (m clientStore) Del(key []byte) error {
+	m.c.remove(string(key))
 	return nil
 }
 
