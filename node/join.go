@@ -91,6 +91,7 @@ func (n *Node) joinStep() time.Duration {
 		j.revalidateLoaded = false
 		n.revalidateLoaded(n.ctx)
 	}
+	n.markJoinDone()
 	return EmptyTableCheckInterval
 }
 

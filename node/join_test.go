@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"net/netip"
 	"testing"
 	"testing/synctest"
@@ -95,6 +96,36 @@ func testJoinedNodeIsFoundByOthers(t *testing.T) {
 		if !res.Found || res.Addr != late.tr.addr {
 			t.Fatalf("%x did not find the new node: %+v", n.tr.id, res)
 		}
+	}
+}
+
+// TestWaitJoinDoneWaitsForTheRefreshes: WaitJoined returns after the
+// lookup of our own ID, WaitJoinDone only once the join's bucket refreshes
+// are done too and their scope, which keeps no session, has ended.
+func TestWaitJoinDoneWaitsForTheRefreshes(t *testing.T) {
+	synctest.Test(t, testWaitJoinDoneWaitsForTheRefreshes)
+}
+
+func testWaitJoinDoneWaitsForTheRefreshes(t *testing.T) {
+	fn := newFakeNet()
+	fn.latency = 10 * time.Millisecond
+	nodes := fakeNetwork(t, fn, 30, Config{})
+	late := startNode(t, fn, Config{Seeds: []kad.Endpoint{nodes[7].contact()}})
+	waitJoined(t, late)
+	if err := late.WaitJoinDone(lookupCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if late.tr.scopesKeepingNone() == 0 {
+		t.Fatal("the join sent no find_node under a scope keeping no session")
+	}
+	late.tr.noneScopes.Range(func(scope, _ any) bool {
+		if scope.(context.Context).Err() == nil {
+			t.Error("WaitJoinDone returned while the join's scope was still open")
+		}
+		return true
+	})
+	if got := nodes[0].WaitJoinDone(lookupCtx(t)); got != nil {
+		t.Fatalf("WaitJoinDone of the first node, joined at start: %v", got)
 	}
 }
 

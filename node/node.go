@@ -148,6 +148,11 @@ type Node struct {
 	joined     chan struct{}
 	joinedOnce sync.Once
 	joinedAt   time.Time // set once, before joined is closed
+	// joinDone is closed when the first join has run to its end: the
+	// bucket refreshes after the lookup of our own ID, and the
+	// revalidation of restored contacts.
+	joinDone     chan struct{}
+	joinDoneOnce sync.Once
 	// loaded are the contacts restored from the store at start: the
 	// rejoin goes through them, and they are revalidated after it.
 	loaded []kad.Contact
@@ -170,13 +175,14 @@ func New(cfg Config, tr Transport, st Store) (*Node, error) {
 	}
 	cfg = cfg.withDefaults()
 	n := &Node{
-		cfg:    cfg,
-		tr:     tr,
-		st:     st,
-		self:   tr.LocalID(),
-		listen: tr.LocalAddr(),
-		log:    cfg.Logger,
-		joined: make(chan struct{}),
+		cfg:      cfg,
+		tr:       tr,
+		st:       st,
+		self:     tr.LocalID(),
+		listen:   tr.LocalAddr(),
+		log:      cfg.Logger,
+		joined:   make(chan struct{}),
+		joinDone: make(chan struct{}),
 	}
 	n.offline.log = cfg.Logger
 	if cfg.NAT.Enabled {
@@ -211,6 +217,7 @@ func New(cfg Config, tr Transport, st Store) (*Node, error) {
 	if len(cfg.Seeds) == 0 && len(n.loaded) == 0 {
 		// Nobody to join through: this is the first node of a network.
 		n.markJoined()
+		n.markJoinDone()
 	}
 	return n, nil
 }
@@ -240,13 +247,30 @@ func (n *Node) Start() {
 
 // WaitJoined blocks until the node's own bootstrap is done or ctx ends.
 func (n *Node) WaitJoined(ctx context.Context) error {
+	return n.waitFor(ctx, n.joined, "waiting for the node to join")
+}
+
+// WaitJoinDone blocks until the node's first join has run to its end, or
+// ctx ends. WaitJoined returns earlier, once the lookup of our own ID is
+// done and the node inserts its callers; the join then goes on to refresh
+// every bucket farther than the closest neighbour (and, after a restart,
+// to revalidate the restored contacts), and only after that are the
+// join's sessions closed (sessionScope). A join that failed and is being
+// retried is not done.
+func (n *Node) WaitJoinDone(ctx context.Context) error {
+	return n.waitFor(ctx, n.joinDone, "waiting for the node's join to finish")
+}
+
+// waitFor blocks until ch is closed, the node closes (ErrClosed) or ctx
+// ends.
+func (n *Node) waitFor(ctx context.Context, ch <-chan struct{}, what string) error {
 	select {
-	case <-n.joined:
+	case <-ch:
 		return nil
 	case <-n.ctx.Done():
 		return ErrClosed
 	case <-ctx.Done():
-		return fmt.Errorf("waiting for the node to join: %w", ctx.Err())
+		return fmt.Errorf("%s: %w", what, ctx.Err())
 	}
 }
 
@@ -265,6 +289,10 @@ func (n *Node) markJoined() {
 		n.joinedAt = time.Now()
 		close(n.joined)
 	})
+}
+
+func (n *Node) markJoinDone() {
+	n.joinDoneOnce.Do(func() { close(n.joinDone) })
 }
 
 // joinDuration is how long the join took from Start, once joined.

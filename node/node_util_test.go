@@ -22,6 +22,9 @@ type fakeNet struct {
 	eps   map[netip.AddrPort]*fakeTransport
 	next  uint16
 	calls atomic.Uint64
+	// latency delays every call before it is delivered (virtual time
+	// under synctest); set it before any node starts.
+	latency time.Duration
 }
 
 func newFakeNet() *fakeNet { return &fakeNet{eps: make(map[netip.AddrPort]*fakeTransport), next: 1000} }
@@ -108,6 +111,9 @@ func (t *fakeTransport) Call(ctx context.Context, addr netip.AddrPort, expect *k
 		} else if ok {
 			t.findKeepSome.Add(1)
 		}
+	}
+	if t.net.latency > 0 {
+		time.Sleep(t.net.latency)
 	}
 	dst := t.net.at(addr)
 	if t.down.Load() || dst == nil || dst.down.Load() || dst.handler.Load() == nil || dst.dropped(t.addr) {

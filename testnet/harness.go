@@ -272,13 +272,23 @@ func (m *Node) Contact() kad.Endpoint {
 	return kad.EndpointOf(m.ID, m.Addr)
 }
 
-// WaitJoined waits until the node's join is done.
+// WaitJoined waits until the node has joined (node.Node.WaitJoined).
 func (m *Node) WaitJoined(ctx context.Context) error {
+	return m.wait(ctx, (*node.Node).WaitJoined)
+}
+
+// WaitJoinDone waits until the node's first join has run to its end,
+// bucket refreshes included (node.Node.WaitJoinDone).
+func (m *Node) WaitJoinDone(ctx context.Context) error {
+	return m.wait(ctx, (*node.Node).WaitJoinDone)
+}
+
+func (m *Node) wait(ctx context.Context, until func(*node.Node, context.Context) error) error {
 	nd := m.Node()
 	if nd == nil {
 		return fmt.Errorf("testnet: node %d is not running", m.Index)
 	}
-	if err := nd.WaitJoined(ctx); err != nil {
+	if err := until(nd, ctx); err != nil {
 		return fmt.Errorf("testnet: node %d: %w", m.Index, err)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -85,6 +86,21 @@ func (kn *kadnodeNet) join(ctx context.Context, i, seed int) error {
 // settle: kadnode inserts every authenticated caller, so a joined network
 // needs nothing more.
 func (kn *kadnodeNet) settle(ctx context.Context) error { return ctx.Err() }
+
+// waitJoinsDone waits until every node's join has run to its end: joinAll
+// returns once each has looked up its own ID, while the last ones are
+// still refreshing their buckets with the join's sessions open.
+func (kn *kadnodeNet) waitJoinsDone(ctx context.Context) error {
+	kn.mu.Lock()
+	members := slices.Clone(kn.members)
+	kn.mu.Unlock()
+	for _, m := range members {
+		if err := m.WaitJoinDone(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func (kn *kadnodeNet) ids() []krpc.ID {
 	kn.mu.Lock()

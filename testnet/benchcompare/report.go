@@ -23,6 +23,7 @@ type rowResult struct {
 	n, k int
 
 	aJoin, aSettle, kJoin cost
+	kJoinsDone            cost // from the last node's WaitJoined until every join's refreshes ended
 	aMem, kMem            perNode
 	kMemRest              perNode    // kadnode after the idle timeout that follows the load
 	kRestSessions         int        // kadnode live sessions, whole network, at rest
@@ -127,11 +128,11 @@ func writeRow(w io.Writer, r rowResult) {
 	kAns, kCores := loadMedians(r.kLoad)
 	line(fmt.Sprintf("answers/s from one node (find_node, %d in flight)", r.window), aAns, kAns, "")
 	line("cores used under that load", aCores, kCores, "")
-	fmt.Fprintf(w, "\nanacrolix join %.2f s = bootstrap %.2f s + one ping round %.2f s; "+
+	fmt.Fprintf(w, "\nanacrolix join %.2f s = bootstrap %.2f s + one ping round %.2f s; kadnode joins' bucket refreshes ran on %.2f s after the last node joined; "+
 		"findable: anacrolix %d round(s), kadnode %d round(s); kadnode live DTLS sessions after the lookups: %d (%.1f per node); "+
 		"lookup errors: anacrolix %d/%d, kadnode %d/%d; load queries lost: anacrolix %s, kadnode %s; "+
 		"kadnode handshakes %s (%d of the ok ones resumed; %d prepared ahead, %d of them used), datagrams dropped %s; kadnode live DTLS sessions at rest: %d (%.1f per node).\n\n",
-		(r.aJoin.wall + r.aSettle.wall).Seconds(), r.aJoin.wall.Seconds(), r.aSettle.wall.Seconds(),
+		(r.aJoin.wall + r.aSettle.wall).Seconds(), r.aJoin.wall.Seconds(), r.aSettle.wall.Seconds(), r.kJoinsDone.wall.Seconds(),
 		r.aFind.rounds, r.kFind.rounds, r.kTransport.LiveSessions, float64(r.kTransport.LiveSessions)/float64(r.n),
 		r.cold[0].errors+r.warm[0].errors, r.cold[0].count+r.warm[0].count,
 		r.cold[1].errors+r.warm[1].errors, r.cold[1].count+r.warm[1].count,
@@ -268,12 +269,12 @@ func revalidateText(d time.Duration) string {
 func writeNotes(w io.Writer, o options) {
 	fmt.Fprintf(w, `How the figures were taken (in one process, on loopback: kadnode node i on 127.1.x.y by the testnet harness, anacrolix node i on 127.2.x.y, load clients on 127.3.x.y, so per-IP limits see one IP per peer as on a real network):
 
-- Both networks join the same way: node 0 alone, then waves of %d nodes, each node through one random node of an earlier wave (the same plan for both). kadnode: Start + WaitJoined. anacrolix: Bootstrap, then one round of pings from every server to every entry of its table (the first step of its own table maintenance; it advertises only nodes that answered one of its queries). Each anacrolix server has its own unlimited send limiter (the package default is one 25 msg/s limiter shared by every server in the process, which drops replies) and only our nodes as starting nodes (the default resolves public routers by DNS).
+- Both networks join the same way: node 0 alone, then waves of %d nodes, each node through one random node of an earlier wave (the same plan for both). kadnode: Start + WaitJoined (the lookup of its own ID is done); the memory after the join is read once every node's join has also finished its bucket refreshes (WaitJoinDone), which close the join's sessions. anacrolix: Bootstrap, then one round of pings from every server to every entry of its table (the first step of its own table maintenance; it advertises only nodes that answered one of its queries). Each anacrolix server has its own unlimited send limiter (the package default is one 25 msg/s limiter shared by every server in the process, which drops replies) and only our nodes as starting nodes (the default resolves public routers by DNS).
 - Lookups: L = %d (from a random node, for a random target) per pass. Cold pass: each pair once on each system; warm pass: the same pairs again (kadnode's DTLS sessions are up). The passes interleave lookup by lookup, in rotating order. anacrolix lookups are its own traversal (k = %d, α = %d) with get_peers queries, started from the whole table as its Bootstrap and Announce do; "exact-k" = the k closest that answered are exactly the true k closest of all node IDs (the querier left out); "true k returned" = share of the true k among them. Messages = queries sent + responses received.
 - anacrolix v2.23.0's find_node handler takes the target from info_hash, which a find_node query does not carry, so its find_node answers are the responder's nodes closest to the zero ID whatever the target; its get_peers handler routes correctly. Both are measured; get_peers is the fair comparison.
 - New node findable: one more node joins through a random node; then every other node looks it up, %d at a time, in up to %d rounds (anacrolix pings the entries it has not pinged yet before each round, as its maintenance would); the time runs from the start of the join until the last node has found it.
 - kadnode prepares handshakes with %s of a lookup's next candidates while its queries are out (-prepare-ahead). Its liveness ping of its least-recently-seen contact runs every %s per node; with every node on the same two cores this background work (mostly fresh DTLS handshakes, since idle sessions are reaped) weighs on all kadnode figures at large N. anacrolix runs no maintenance after its ping round.
-- Memory per node: heap after GC and RSS after returning freed memory to the OS, before and after building the network, divided by N (kadnode: after join, including Pebble with the harness's %d KiB memtable and %d KiB cache). "At rest": kadnode again after the lookups and the load, once its idle DTLS sessions have been reaped (%v after the load; the idle timeout is %v); anacrolix keeps no per-peer state to reap, so its after-join figure stands.
+- Memory per node: heap after GC and RSS after returning freed memory to the OS, before and after building the network, divided by N (kadnode: after every join's refreshes, including Pebble with the harness's %d KiB memtable and %d KiB cache). "At rest": kadnode again after the lookups and the load, once its idle DTLS sessions have been reaped (%v after the load; the idle timeout is %v); anacrolix keeps no per-peer state to reap, so its after-join figure stands.
 - Answers/s: %d clients with one find_node each in flight against one node for %v, %d runs alternating systems, median. kadnode clients are wire transports with established DTLS sessions; anacrolix clients send plain KRPC over UDP sockets. All queries carry ro=1. Cores = process CPU time / wall time during the phase (clients and server run in the same process, on the same cores).
 
 `, o.joinParallel, o.lookups, anacrolixK, anacrolixAlpha, findableWindow, findableRounds, prepareText(o.prepareAhead), revalidateText(o.revalidate),

@@ -61,9 +61,13 @@ func runRow(ctx context.Context, r *rowResult, plan joinPlan, rng *rand.Rand, o 
 	if err != nil {
 		return err
 	}
+	r.kJoinsDone = measure(o.profileDir, profileName(r.n, sys, "joins-done"), func() { err = kn.waitJoinsDone(ctx) })
+	if err != nil {
+		return err
+	}
 	r.kMem = memPerNode(before, takeMem(), r.n)
 	writeHeapProfile(o.profileDir, profileName(r.n, sys, "heap-after-join"))
-	o.logf("N=%d: %s joined in %v", r.n, sys, r.kJoin.wall)
+	o.logf("N=%d: %s joined in %v; the joins' bucket refreshes ended %v later", r.n, sys, r.kJoin.wall, r.kJoinsDone.wall)
 
 	pairs := make([]lookupPair, o.lookups)
 	for i := range pairs {
