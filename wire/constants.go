@@ -137,9 +137,9 @@ const (
 	// maxFlightResends bounds how often the mux sends a client's last
 	// handshake flight again for one session (resendLastFlight).
 	maxFlightResends = 4
-	// maxTickets bounds each side's store of resumable sessions (client and
-	// server keep one each); an entry is about 200 bytes.
-	maxTickets = 4096
+	// maxTickets bounds the store of resumable sessions, one per full
+	// handshake in either role; an entry is about 300 bytes.
+	maxTickets = 8192
 )
 
 // A session's read buffer must also hold a proof in front of the largest

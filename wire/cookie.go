@@ -99,7 +99,7 @@ func splitHelloCookie(b []byte) (hello, cookie []byte) {
 func (t *Transport) admitCookie(from netip.AddrPort, hello, cookie, sessionID []byte) bool {
 	now := t.cfg.Now()
 	if t.cookies.valid(now, from, cookie) ||
-		(len(sessionID) > 0 && t.serverTickets.issuedTo(string(sessionID), from)) {
+		(len(sessionID) > 0 && t.tickets.issuedTo(string(sessionID), from)) {
 		return true
 	}
 	t.stats.handshake(hsCookieSent)

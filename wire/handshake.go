@@ -221,7 +221,7 @@ func (s *session) clientID(st *dtls.State, proof []byte) (krpc.ID, error) {
 	}
 	id, err := checkProof(proof, ekm)
 	if err == nil {
-		s.t.serverTickets.prove(string(st.SessionID), id)
+		s.t.tickets.prove(string(st.SessionID), id)
 	}
 	return id, err
 }

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"container/list"
+	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -12,117 +13,169 @@ import (
 
 // A ticket is a session that can be resumed with an abbreviated handshake
 // (RFC 5246 7.3): no key exchange, no certificate, no signature by the
-// server, one round trip less for the client. The server keeps its
-// tickets by session ID; the client keeps them by pion's key for the
-// peer's address and, beside each, the ID the server's certificate proved
-// in the full handshake, because a resumed handshake shows no
-// certificate. The server keeps, beside each, the ID the client's proof
-// proved on the full handshake, and resumes only tickets that have one.
-// Only the peer that ran that full handshake knows the master secret, so
-// a resumed session is with the same node, and both ends know its ID
-// without a signature of its own.
+// server, one round trip less for the client. Beside each, a node keeps
+// the other end's ID as the full handshake proved it: the server's from
+// its certificate, because a resumed handshake shows none; the client's
+// from its proof. Only the peer that ran that full handshake knows the
+// master secret, so a resumed session is with the same node, and both
+// ends know its ID without a signature of its own.
+//
+// Either end resumes a session in either role: nodes are peers, and the
+// one that answered is as likely to call next. So a ticket is found both
+// ways: by session ID, as a pion server looks it up, and by pion's client
+// key for the other end's address (one socket serves both directions, so
+// the address a client called from is the one to call back). A server's
+// ticket joins the second index only once the client's proof has
+// checked; it resumes only such tickets.
 
 // ticket is one resumable session.
 type ticket struct {
-	key     string
 	sess    dtls.Session
 	peer    krpc.ID        // the other end's proven ID, once proven is set
-	proven  bool           // always on the client; on the server once the client's proof checked
-	addr    netip.AddrPort // server side: the client's address then
+	proven  bool           // at once when we were the client; on the server once the client's proof checked
+	addr    netip.AddrPort // the other end's address
 	expires time.Time
 	elem    *list.Element
 }
 
 // ticketCache is a bounded store of tickets that expire after
-// ticketLifetime; when full, the oldest goes first.
+// ticketLifetime; when full, the oldest goes first. It holds a node's
+// tickets of both roles, one per full handshake.
 type ticketCache struct {
-	mu    sync.Mutex
-	now   func() time.Time
-	byKey map[string]*ticket
-	order list.List // oldest first
+	mu        sync.Mutex
+	now       func() time.Time
+	bySession map[string]*ticket // by session ID (pion's server key)
+	byPeer    map[string]*ticket // proven ones, by clientTicketKey(addr)
+	order     list.List          // oldest first
 }
 
 func newTicketCache(now func() time.Time) *ticketCache {
-	return &ticketCache{now: now, byKey: make(map[string]*ticket)}
+	return &ticketCache{now: now, bySession: make(map[string]*ticket), byPeer: make(map[string]*ticket)}
 }
 
-// put keeps tk, its session, peer and address set, under key.
-func (c *ticketCache) put(key string, tk ticket) {
+// put keeps tk, its session and address set, and its peer once proven.
+// A session ID already held keeps its ticket: the client side's IDs are
+// chosen by the peer, which must not be able to displace a ticket issued
+// to another node (the new one is then found by address only).
+func (c *ticketCache) put(tk ticket) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.removeLocked(key)
 	for c.order.Len() >= maxTickets {
-		c.removeLocked(c.order.Front().Value.(*ticket).key)
+		c.removeLocked(c.order.Front().Value.(*ticket))
 	}
-	tk.key, tk.expires = key, c.now().Add(ticketLifetime)
+	tk.expires = c.now().Add(ticketLifetime)
 	p := &tk
 	p.elem = c.order.PushBack(p)
-	c.byKey[key] = p
-}
-
-// prove records id as the peer proven on ticket key's full handshake
-// (server side).
-func (c *ticketCache) prove(key string, id krpc.ID) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if tk := c.byKey[key]; tk != nil {
-		tk.peer, tk.proven = id, true
+	if id := string(tk.sess.ID); c.bySession[id] == nil {
+		c.bySession[id] = p
+	}
+	if tk.proven {
+		c.indexPeerLocked(p)
 	}
 }
 
-func (c *ticketCache) get(key string) (ticket, bool) {
+// indexPeerLocked makes p the ticket for its address; the one it replaces
+// is forgotten, since one session per peer is enough to resume.
+func (c *ticketCache) indexPeerLocked(p *ticket) {
+	key := clientTicketKey(p.addr)
+	if old := c.byPeer[key]; old != nil && old != p {
+		c.removeLocked(old)
+	}
+	c.byPeer[key] = p
+}
+
+// prove records id as the peer proven on the full handshake of the
+// ticket with sessionID (server side), which can then be resumed in
+// either role.
+func (c *ticketCache) prove(sessionID string, id krpc.ID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	tk := c.byKey[key]
+	if tk := c.bySession[sessionID]; tk != nil && !tk.proven {
+		tk.peer, tk.proven = id, true
+		c.indexPeerLocked(tk)
+	}
+}
+
+// session finds the unexpired ticket with sessionID (server side).
+func (c *ticketCache) session(sessionID string) (ticket, bool) {
+	return c.lookup(c.bySession, sessionID)
+}
+
+// forPeer finds the unexpired proven ticket for pion's client key (client
+// side).
+func (c *ticketCache) forPeer(key string) (ticket, bool) {
+	return c.lookup(c.byPeer, key)
+}
+
+func (c *ticketCache) lookup(index map[string]*ticket, key string) (ticket, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tk := index[key]
 	if tk == nil {
 		return ticket{}, false
 	}
 	if !c.now().Before(tk.expires) {
-		c.removeLocked(key)
+		c.removeLocked(tk)
 		return ticket{}, false
 	}
 	return *tk, true
 }
 
-// issuedTo reports whether the unexpired ticket key was issued to a
-// client at addr that proved its ID on it (server side): a hello that
+// issuedTo reports whether the unexpired ticket with sessionID was made
+// with a node at addr that proved its ID on it: a hello from addr that
 // offers it will be resumed.
-func (c *ticketCache) issuedTo(key string, addr netip.AddrPort) bool {
+func (c *ticketCache) issuedTo(sessionID string, addr netip.AddrPort) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	tk := c.byKey[key]
+	tk := c.bySession[sessionID]
 	return tk != nil && tk.proven && tk.addr == addr && c.now().Before(tk.expires)
 }
 
+// remove forgets the ticket that key names, as a session ID or as a
+// client key.
 func (c *ticketCache) remove(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.removeLocked(key)
+	if tk := c.bySession[key]; tk != nil {
+		c.removeLocked(tk)
+	}
+	if tk := c.byPeer[key]; tk != nil {
+		c.removeLocked(tk)
+	}
 }
 
-func (c *ticketCache) removeLocked(key string) {
-	if tk := c.byKey[key]; tk != nil {
-		c.order.Remove(tk.elem)
-		delete(c.byKey, key)
+func (c *ticketCache) removeLocked(tk *ticket) {
+	c.order.Remove(tk.elem)
+	if id := string(tk.sess.ID); c.bySession[id] == tk {
+		delete(c.bySession, id)
 	}
+	if key := clientTicketKey(tk.addr); c.byPeer[key] == tk {
+		delete(c.byPeer, key)
+	}
+}
+
+// clientTicketKey is the key under which a pion client looks up its
+// session with the server at addr (dtls.Conn.sessionKey: the remote
+// address, "_", the server name, which we leave empty).
+func clientTicketKey(addr netip.AddrPort) string {
+	return net.UDPAddrFromAddrPort(addr).String() + "_"
 }
 
 // sessionTickets is the dtls.SessionStore of one handshake: it reads and
-// writes the transport's ticket cache of its role and tells the session
-// whether pion resumed.
+// writes the transport's tickets and tells the session whether pion
+// resumed.
 type sessionTickets struct{ s *session }
 
 // Set keeps the session that a full handshake just made. The client
-// keeps it only with the server's proven ID beside it; the server learns
-// the client's ID from its proof, after the handshake (readProof).
-func (st sessionTickets) Set(key []byte, sess dtls.Session) error {
+// keeps it only with the server's proven ID; the server learns the
+// client's ID from its proof, after the handshake (clientID).
+func (st sessionTickets) Set(_ []byte, sess dtls.Session) error {
 	s := st.s
-	if !s.client {
-		s.t.serverTickets.put(string(key), ticket{sess: sess, addr: s.addr})
-		return nil
-	}
-	if s.certID != nil {
-		s.t.clientTickets.put(string(key), ticket{sess: sess, peer: *s.certID, proven: true})
+	switch {
+	case !s.client:
+		s.t.tickets.put(ticket{sess: sess, addr: s.addr})
+	case s.certID != nil:
+		s.t.tickets.put(ticket{sess: sess, addr: s.addr, peer: *s.certID, proven: true})
 	}
 	return nil
 }
@@ -133,28 +186,25 @@ func (st sessionTickets) Set(key []byte, sess dtls.Session) error {
 // shows its certificate.
 func (st sessionTickets) Get(key []byte) (dtls.Session, error) {
 	s := st.s
-	if !s.client {
-		tk, ok := s.t.serverTickets.get(string(key))
-		if !ok || !tk.proven {
-			return dtls.Session{}, nil
-		}
-		s.ticketUsed, s.ticketPeer = true, tk.peer
-		return tk.sess, nil
+	var tk ticket
+	var ok bool
+	if s.client {
+		tk, ok = s.t.tickets.forPeer(string(key))
+		ok = ok && (s.expect == nil || tk.peer == *s.expect)
+	} else {
+		tk, ok = s.t.tickets.session(string(key))
+		ok = ok && tk.proven
 	}
-	tk, ok := s.t.clientTickets.get(string(key))
-	if !ok || (s.expect != nil && tk.peer != *s.expect) {
+	if !ok {
 		return dtls.Session{}, nil
 	}
 	s.ticketUsed, s.ticketPeer = true, tk.peer
 	return tk.sess, nil
 }
 
-// Del forgets a session pion found broken (a fatal alert on it).
+// Del forgets a session pion found broken (a fatal alert on it), or one
+// the server would not resume.
 func (st sessionTickets) Del(key []byte) error {
-	if st.s.client {
-		st.s.t.clientTickets.remove(string(key))
-	} else {
-		st.s.t.serverTickets.remove(string(key))
-	}
+	st.s.t.tickets.remove(string(key))
 	return nil
 }

@@ -105,9 +105,9 @@ type Transport struct {
 	stats   counters
 	floor   rttFloor // of queries over established sessions, for Prepare
 
-	// Resumable sessions (tickets.go): those this node served, and those
-	// it dialled, with the server's ID.
-	serverTickets, clientTickets *ticketCache
+	// Resumable sessions (tickets.go), of both roles, with the other
+	// end's proven ID.
+	tickets *ticketCache
 
 	mu      sync.Mutex
 	peers   map[netip.AddrPort]*peerSlot
@@ -170,7 +170,7 @@ func Listen(cfg Config) (*Transport, error) {
 		limiter: newIPLimiter(cfg.HandshakesPerIPPerSecond),
 		done:    make(chan struct{}),
 	}
-	t.serverTickets, t.clientTickets = newTicketCache(cfg.Now), newTicketCache(cfg.Now)
+	t.tickets = newTicketCache(cfg.Now)
 	t.wg.Add(1)
 	go t.readLoop()
 	return t, nil

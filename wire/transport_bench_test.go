@@ -58,7 +58,7 @@ func BenchmarkHandshake(b *testing.B) {
 			cpu := cpuTime()
 			for range b.N {
 				if !resume {
-					c.clientTickets.clear()
+					c.tickets.clear()
 				}
 				handshake()
 			}

@@ -3,6 +3,7 @@ package wire
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -24,24 +25,27 @@ func TestResumedSessionKeepsIdentity(t *testing.T) {
 		t.Fatalf("the first handshake counted %d resumptions", n)
 	}
 	closeBoth(t, a, b)
-
-	bID := b.LocalID()
-	p, _ := a.ping(t, b, &bID)
-	if p.ID != bID {
-		t.Fatalf("the resumed session answers as %s, want %s", idHex(p.ID), idHex(bID))
-	}
-	if got := b.lastSeen(); got.ID != a.LocalID() {
-		t.Fatalf("the server attributes the resumed session's query to %s, want %s", idHex(got.ID), idHex(a.LocalID()))
-	}
-	if ra, rb := a.Stats().Resumed, b.Stats().Resumed; ra != 1 || rb != 1 {
-		t.Fatalf("resumed handshakes: client %d, server %d; want 1 and 1", ra, rb)
-	}
+	resumeAndCheck(t, a, b, 1)
 	// The ticket serves again, and the session carries queries both ways.
 	closeBoth(t, a, b)
 	a.ping(t, b, nil)
 	b.ping(t, a, nil)
 	if ra := a.Stats().Resumed; ra != 2 {
 		t.Fatalf("client resumed %d times, want 2", ra)
+	}
+}
+
+// The node that answered a full handshake resumes it when it calls back:
+// each end keeps its ticket for both roles, and each still knows whose
+// it is. The first handshake proved the caller's address, so its hello
+// skips the cookie.
+func TestResumedInTheOtherRole(t *testing.T) {
+	a, b := newTestNode(t, nil), newTestNode(t, nil)
+	a.ping(t, b, nil)
+	closeBoth(t, a, b)
+	resumeAndCheck(t, b, a, 1)
+	if n := a.Stats().Handshakes["cookie_sent"]; n != 0 {
+		t.Fatalf("the resumed hello from the first handshake's server was sent %d cookies, want 0", n)
 	}
 }
 
@@ -63,15 +67,11 @@ func TestResumptionSkipsTheCookie(t *testing.T) {
 		t.Fatalf("the resumed handshake was answered with a cookie (%d sent in all, want 1)", n)
 	}
 	// The same session ID from another address gets a cookie, and no state.
-	var id []byte
-	b.serverTickets.mu.Lock()
-	for k := range b.serverTickets.byKey {
-		id = []byte(k)
+	ids := b.tickets.sessionIDs()
+	if len(ids) != 1 {
+		t.Fatalf("the server kept %d tickets, want 1", len(ids))
 	}
-	b.serverTickets.mu.Unlock()
-	if len(id) == 0 {
-		t.Fatal("the server kept no ticket")
-	}
+	id := ids[0]
 	other := rawSocket(t)
 	hello := resumingHello(t, [helloRandomLen]byte{9}, id, "kadnode/test")
 	if _, ok := nodeHelloVerify(sendHello(t, other, b.LocalAddr(), hello)); !ok {
@@ -82,26 +82,34 @@ func TestResumptionSkipsTheCookie(t *testing.T) {
 	}
 }
 
-// A peer whose key changed at the same address cannot resume: the client
-// offers its ticket, the new node does not know it, and the full
-// handshake that follows shows the new certificate, which the expected ID
-// refuses.
+// A peer whose key changed at the same address cannot resume, whichever
+// end of the first handshake it was: the caller offers its ticket, the
+// new node does not know it, and the full handshake that follows shows
+// the new certificate, which the expected ID refuses.
 func TestResumeWithChangedKeyFails(t *testing.T) {
-	a, b := newTestNode(t, nil), newTestNode(t, nil)
-	a.ping(t, b, nil)
-	addr, oldID := b.LocalAddr(), b.LocalID()
-	b.crash()
-	b2 := newTestNode(t, func(c *Config) { c.Listen = addr.String() })
-	a.closeSessions()
-	waitFor(t, "a to hold no session", func() bool { return idle(a.Transport) })
+	for _, rekeyed := range []string{"server", "client"} {
+		t.Run("the first handshake's "+rekeyed, func(t *testing.T) {
+			a, b := newTestNode(t, nil), newTestNode(t, nil)
+			a.ping(t, b, nil)
+			caller, callee := a, b
+			if rekeyed == "client" {
+				caller, callee = b, a
+			}
+			addr, oldID := callee.LocalAddr(), callee.LocalID()
+			callee.crash()
+			renewed := newTestNode(t, func(c *Config) { c.Listen = addr.String() })
+			caller.closeSessions()
+			waitFor(t, "the caller to hold no session", func() bool { return idle(caller.Transport) })
 
-	_, _, err := a.Call(context.Background(), addr, &oldID, kad.PingQuery(a.LocalID(), false))
-	var idErr *kad.IDMismatchError
-	if !errors.As(err, &idErr) || idErr.Got != b2.LocalID() {
-		t.Fatalf("calling the old ID at a re-keyed address: %v, want an ID mismatch naming %s", err, idHex(b2.LocalID()))
-	}
-	if n := a.Stats().Resumed + b2.Stats().Resumed; n != 0 {
-		t.Fatalf("%d resumptions with a node that never met us", n)
+			_, _, err := caller.Call(context.Background(), addr, &oldID, kad.PingQuery(caller.LocalID(), false))
+			var idErr *kad.IDMismatchError
+			if !errors.As(err, &idErr) || idErr.Got != renewed.LocalID() {
+				t.Fatalf("calling the old ID at a re-keyed address: %v, want an ID mismatch naming %s", err, idHex(renewed.LocalID()))
+			}
+			if n := caller.Stats().Resumed + renewed.Stats().Resumed; n != 0 {
+				t.Fatalf("%d resumptions with a node that never met us", n)
+			}
+		})
 	}
 }
 
@@ -123,37 +131,65 @@ func TestTicketNotOfferedForAnotherID(t *testing.T) {
 	}
 }
 
-// The ticket caches are bounded and their tickets expire.
+// The ticket cache is bounded and its tickets expire. A server's ticket
+// is resumed, and found by address, only once its client proved its ID;
+// a session ID already held keeps its ticket; a newer ticket for an
+// address replaces the older one.
 func TestTicketCacheBoundedAndExpiring(t *testing.T) {
 	now := time.Unix(1000, 0)
 	c := newTicketCache(func() time.Time { return now })
+	sid := func(i int) string { return fmt.Sprintf("session %d", i) }
 	for i := range maxTickets + 10 {
-		c.put(string(rune(i)), ticket{sess: dtls.Session{ID: []byte{1}}})
+		c.put(ticket{sess: dtls.Session{ID: []byte(sid(i))}, addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(i))})
 	}
 	if n := c.len(); n != maxTickets {
 		t.Fatalf("%d tickets kept, want the bound %d", n, maxTickets)
 	}
-	if _, ok := c.get(string(rune(0))); ok {
+	if _, ok := c.session(sid(0)); ok {
 		t.Fatal("the oldest ticket survived the bound")
 	}
-	last := string(rune(maxTickets + 9))
-	if _, ok := c.get(last); !ok {
+	if _, ok := c.session(sid(maxTickets + 9)); !ok {
 		t.Fatal("the newest ticket is missing")
 	}
-	addr := netip.MustParseAddrPort("127.0.0.1:7")
-	c.put(last, ticket{sess: dtls.Session{ID: []byte{1}}, addr: addr})
-	if c.issuedTo(last, addr) {
-		t.Fatal("a ticket whose client has not proven its ID counts as issued")
+
+	addr, other := netip.MustParseAddrPort("127.0.0.2:7"), netip.MustParseAddrPort("127.0.0.2:8")
+	c.put(ticket{sess: dtls.Session{ID: []byte("served")}, addr: addr})
+	if _, ok := c.forPeer(clientTicketKey(addr)); ok || c.issuedTo("served", addr) {
+		t.Fatal("a ticket whose client has not proven its ID is offered or counts as issued")
 	}
-	c.prove(last, kadtest.ID(1))
-	if !c.issuedTo(last, addr) || c.issuedTo(last, netip.MustParseAddrPort("127.0.0.1:8")) {
+	c.prove("served", kadtest.ID(1))
+	if !c.issuedTo("served", addr) || c.issuedTo("served", other) {
 		t.Fatal("issuedTo does not follow the address the ticket was issued to")
 	}
+	if tk, ok := c.forPeer(clientTicketKey(addr)); !ok || tk.peer != kadtest.ID(1) {
+		t.Fatalf("the proven ticket is not offered to call its client back: %+v, %v", tk, ok)
+	}
+
+	c.put(ticket{sess: dtls.Session{ID: []byte("served")}, addr: other, peer: kadtest.ID(2), proven: true})
+	if !c.issuedTo("served", addr) || c.issuedTo("served", other) {
+		t.Fatal("a peer-chosen session ID displaced the ticket that held it")
+	}
+	if tk, ok := c.forPeer(clientTicketKey(other)); !ok || tk.peer != kadtest.ID(2) {
+		t.Fatalf("the ticket whose session ID was taken is not kept by address: %+v, %v", tk, ok)
+	}
+	c.remove(clientTicketKey(other))
+	if _, ok := c.forPeer(clientTicketKey(other)); ok {
+		t.Fatal("remove by client key left the ticket")
+	}
+
+	c.put(ticket{sess: dtls.Session{ID: []byte("dialled")}, addr: addr, peer: kadtest.ID(1), proven: true})
+	if tk, _ := c.forPeer(clientTicketKey(addr)); string(tk.sess.ID) != "dialled" {
+		t.Fatalf("the ticket for the address is %q, want the newer one", tk.sess.ID)
+	}
+	if _, ok := c.session("served"); ok {
+		t.Fatal("the replaced ticket is still held")
+	}
+
 	now = now.Add(ticketLifetime)
-	if c.issuedTo(last, addr) {
+	if c.issuedTo("dialled", addr) {
 		t.Fatal("an expired ticket still counts as issued")
 	}
-	if _, ok := c.get(last); ok {
+	if _, ok := c.forPeer(clientTicketKey(addr)); ok {
 		t.Fatal("a ticket outlived ticketLifetime")
 	}
 }
@@ -211,6 +247,9 @@ func TestResumptionKeepsTheProvenID(t *testing.T) {
 	if resumedConn(c) {
 		t.Fatal("the server resumed a ticket whose client proved no ID")
 	}
+	if n := b.tickets.proven(); n != 0 {
+		t.Fatalf("the server keeps %d tickets to call back a client that proved no ID, want 0", n)
+	}
 	if err := ProveIdentity(c, first); err != nil {
 		t.Fatal(err)
 	}
@@ -229,14 +268,6 @@ func TestResumptionKeepsTheProvenID(t *testing.T) {
 	if st := b.Stats(); st.LiveSessions != 0 || st.Resumed != 0 {
 		t.Fatalf("after a resumed session proved another key: %d live sessions, %d resumed; want none", st.LiveSessions, st.Resumed)
 	}
-}
-
-// closeBoth closes every session of a and b and waits until both hold none.
-func closeBoth(t *testing.T, a, b *testNode) {
-	t.Helper()
-	a.closeSessions()
-	b.closeSessions()
-	waitFor(t, "both ends to hold no session", func() bool { return idle(a.Transport) && idle(b.Transport) }, a, b)
 }
 
 // rawClient completes a DTLS handshake with b from a pion client that

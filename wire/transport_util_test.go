@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -335,7 +336,8 @@ func (n *testNode) established(addr netip.AddrPort) *session {
 func (c *ticketCache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	clear(c.byKey)
+	clear(c.bySession)
+	clear(c.byPeer)
 	c.order.Init()
 }
 
@@ -343,7 +345,25 @@ func (c *ticketCache) clear() {
 func (c *ticketCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.byKey)
+	return c.order.Len()
+}
+
+// proven is how many of c's tickets can be resumed, in either role.
+func (c *ticketCache) proven() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.byPeer)
+}
+
+// sessionIDs are the session IDs of the tickets c holds.
+func (c *ticketCache) sessionIDs() [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ids [][]byte
+	for id := range c.bySession {
+		ids = append(ids, []byte(id))
+	}
+	return ids
 }
 
 // clientStore is a raw pion client's dtls.SessionStore over a ticket
@@ -352,13 +372,19 @@ type clientStore struct{ c *ticketCache }
 
 func newClientStore() clientStore { return clientStore{newTicketCache(time.Now)} }
 
+// Set keeps a session under pion's client key, which is the server's
+// address and "_".
 func (m clientStore) Set(key []byte, s dtls.Session) error {
-	m.c.put(string(key), ticket{sess: s, proven: true})
+	addr, err := netip.ParseAddrPort(strings.TrimSuffix(string(key), "_"))
+	if err != nil {
+		return err
+	}
+	m.c.put(ticket{sess: s, proven: true, addr: addr})
 	return nil
 }
 
 func (m clientStore) Get(key []byte) (dtls.Session, error) {
-	tk, _ := m.c.get(string(key))
+	tk, _ := m.c.forPeer(string(key))
 	return tk.sess, nil
 }
 
@@ -379,4 +405,29 @@ func mustIdentity(t testing.TB) *Identity {
 		t.Fatal(err)
 	}
 	return id
+}
+
+// closeBoth closes every session of a and b and waits until both hold none.
+func closeBoth(t *testing.T, a, b *testNode) {
+	t.Helper()
+	a.closeSessions()
+	b.closeSessions()
+	waitFor(t, "both ends to hold no session", func() bool { return idle(a.Transport) && idle(b.Transport) }, a, b)
+}
+
+// resumeAndCheck pings callee from caller, expecting its ID, and checks
+// that the handshake was resumed at both ends (their want-th) and that
+// each end attributes the session to the other.
+func resumeAndCheck(t *testing.T, caller, callee *testNode, want uint64) {
+	t.Helper()
+	id := callee.LocalID()
+	if p, _ := caller.ping(t, callee, &id); p.ID != id {
+		t.Fatalf("the resumed session answers as %s, want %s", idHex(p.ID), idHex(id))
+	}
+	if got := callee.lastSeen(); got.ID != caller.LocalID() {
+		t.Fatalf("the callee attributes the resumed session's query to %s, want %s", idHex(got.ID), idHex(caller.LocalID()))
+	}
+	if rc, rs := caller.Stats().Resumed, callee.Stats().Resumed; rc != want || rs != want {
+		t.Fatalf("resumed handshakes: caller %d, callee %d; want %d and %d", rc, rs, want, want)
+	}
 }
