@@ -193,6 +193,7 @@ func fixedSources() statsSources {
 				PendingHandshakes: 1,
 				Handshakes:        map[string]uint64{"ok": 9, "network_mismatch": 1},
 				Resumed:           6,
+				Tickets:           12,
 				Prepared:          5,
 				PreparedUsed:      3,
 				HeldBeforeCCS:     2,

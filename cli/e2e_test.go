@@ -95,6 +95,7 @@ func checkObservability(t *testing.T, b *daemonProc, target string) {
 		`kadnode_lookup_duration_seconds_count [1-9]`,
 		`kadnode_table_contacts [1-9]`,
 		`kadnode_sessions_live \d`,
+		`kadnode_resumption_tickets [1-9]`,
 		`kadnode_store_writes_total [1-9]`,
 	} {
 		if !regexp.MustCompile(re).MatchString(metrics) {

@@ -30,6 +30,7 @@ type statsCollector struct {
 	rpcsIn, rpcsOut   *prometheus.Desc
 	handshakes        *prometheus.Desc
 	resumed           *prometheus.Desc
+	tickets           *prometheus.Desc
 	prepared          *prometheus.Desc
 	heldBeforeCCS     *prometheus.Desc
 	liveSessions      *prometheus.Desc
@@ -56,6 +57,7 @@ func newStatsCollector(src statsSources) *statsCollector {
 		rpcsOut:           d("rpcs_out_total", "Outbound KRPC queries by method and outcome.", "method", "outcome"),
 		handshakes:        d("handshakes_total", "DTLS handshakes by outcome.", "outcome"),
 		resumed:           d("handshakes_resumed_total", "DTLS handshakes that resumed a session; also counted in handshakes_total{outcome=\"ok\"}."),
+		tickets:           d("resumption_tickets", "DTLS sessions kept so that a peer met within the last hour resumes with an abbreviated handshake, in either role."),
 		prepared:          d("handshakes_prepared_total", "DTLS handshakes a lookup started ahead of a query, by whether a query then used the session.", "used"),
 		heldBeforeCCS:     d("handshake_records_reordered_total", "DTLS handshake records that overtook the peer's ChangeCipherSpec on the path and waited for it."),
 		liveSessions:      d("sessions_live", "Established DTLS sessions."),
@@ -76,7 +78,7 @@ func newStatsCollector(src statsSources) *statsCollector {
 // Describe implements prometheus.Collector.
 func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.rpcsIn, c.rpcsOut, c.handshakes, c.resumed, c.prepared, c.heldBeforeCCS, c.liveSessions, c.pendingHandshakes,
+		c.rpcsIn, c.rpcsOut, c.handshakes, c.resumed, c.tickets, c.prepared, c.heldBeforeCCS, c.liveSessions, c.pendingHandshakes,
 		c.bucketContacts, c.tableContacts, c.replacements, c.evictions, c.joinDuration,
 		c.storeWrites, c.storeCoalesced, c.storeErrors, c.dropped,
 	} {
@@ -108,6 +110,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	byLabel(ch, c.handshakes, ts.Handshakes)
 	byLabel(ch, c.dropped, ts.Dropped)
 	ch <- prometheus.MustNewConstMetric(c.resumed, prometheus.CounterValue, float64(ts.Resumed))
+	ch <- prometheus.MustNewConstMetric(c.tickets, prometheus.GaugeValue, float64(ts.Tickets))
 	ch <- prometheus.MustNewConstMetric(c.prepared, prometheus.CounterValue, float64(ts.PreparedUsed), "true")
 	ch <- prometheus.MustNewConstMetric(c.prepared, prometheus.CounterValue, float64(ts.Prepared-ts.PreparedUsed), "false")
 	ch <- prometheus.MustNewConstMetric(c.heldBeforeCCS, prometheus.CounterValue, float64(ts.HeldBeforeCCS))

@@ -50,6 +50,7 @@ func TestStatsCollectorReadsSnapshots(t *testing.T) {
 		{"kadnode_handshakes_total", "outcome=ok", 9},
 		{"kadnode_handshakes_total", "outcome=network_mismatch", 1},
 		{"kadnode_handshakes_resumed_total", "", 6},
+		{"kadnode_resumption_tickets", "", 12},
 		{"kadnode_handshakes_prepared_total", "used=true", 3},
 		{"kadnode_handshakes_prepared_total", "used=false", 2},
 		{"kadnode_handshake_records_reordered_total", "", 2},

@@ -10,6 +10,9 @@ type Stats struct {
 	// Resumed counts the handshakes among the "ok" ones that resumed a
 	// session (tickets.go) instead of running the full exchange.
 	Resumed uint64
+	// Tickets is how many sessions are kept for resumption, of either
+	// role (at most maxTickets).
+	Tickets int
 	// Prepared counts the handshakes Prepare started ahead of a call, and
 	// PreparedUsed those of them that a call then used.
 	Prepared, PreparedUsed uint64
@@ -89,6 +92,7 @@ func (t *Transport) Stats() Stats {
 		PreparedUsed: t.stats.preparedUsed.Load(), Prepared: t.stats.prepared.Load(),
 		HeldBeforeCCS: t.stats.heldBeforeCCS.Load()}
 	t.mu.Unlock()
+	s.Tickets = t.tickets.len()
 	s.Handshakes = make(map[string]uint64, numOutcomes)
 	for i := range t.stats.handshakes {
 		s.Handshakes[outcomeNames[i]] = t.stats.handshakes[i].Load()

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"container/list"
 	"net"
 	"net/netip"
@@ -53,20 +54,34 @@ func newTicketCache(now func() time.Time) *ticketCache {
 	return &ticketCache{now: now, bySession: make(map[string]*ticket), byPeer: make(map[string]*ticket)}
 }
 
+// len is how many tickets c holds.
+func (c *ticketCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.order.Len()
+}
+
 // put keeps tk, its session and address set, and its peer once proven.
-// A session ID already held keeps its ticket: the client side's IDs are
-// chosen by the peer, which must not be able to displace a ticket issued
-// to another node (the new one is then found by address only).
+// A session ID already held keeps its ticket. pion's server stores a
+// session again when it parses the client's last flight a second time;
+// that is the same session. Otherwise the ID was chosen by a peer (on the
+// client side), which must not displace a ticket made with another node:
+// the new ticket is then found by address only, if proven, or not kept.
 func (c *ticketCache) put(tk ticket) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	id := string(tk.sess.ID)
+	held := c.bySession[id]
+	if held != nil && (bytes.Equal(held.sess.Secret, tk.sess.Secret) || !tk.proven) {
+		return
+	}
 	for c.order.Len() >= maxTickets {
 		c.removeLocked(c.order.Front().Value.(*ticket))
 	}
 	tk.expires = c.now().Add(ticketLifetime)
 	p := &tk
 	p.elem = c.order.PushBack(p)
-	if id := string(tk.sess.ID); c.bySession[id] == nil {
+	if held == nil {
 		c.bySession[id] = p
 	}
 	if tk.proven {

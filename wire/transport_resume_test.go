@@ -42,6 +42,9 @@ func TestResumedSessionKeepsIdentity(t *testing.T) {
 func TestResumedInTheOtherRole(t *testing.T) {
 	a, b := newTestNode(t, nil), newTestNode(t, nil)
 	a.ping(t, b, nil)
+	if ta, tb := a.Stats().Tickets, b.Stats().Tickets; ta != 1 || tb != 1 {
+		t.Fatalf("after one full handshake the ends keep %d and %d tickets, want 1 each", ta, tb)
+	}
 	closeBoth(t, a, b)
 	resumeAndCheck(t, b, a, 1)
 	if n := a.Stats().Handshakes["cookie_sent"]; n != 0 {
@@ -153,7 +156,8 @@ func TestTicketCacheBoundedAndExpiring(t *testing.T) {
 	}
 
 	addr, other := netip.MustParseAddrPort("127.0.0.2:7"), netip.MustParseAddrPort("127.0.0.2:8")
-	c.put(ticket{sess: dtls.Session{ID: []byte("served")}, addr: addr})
+	served := dtls.Session{ID: []byte("served"), Secret: []byte("secret 1")}
+	c.put(ticket{sess: served, addr: addr})
 	if _, ok := c.forPeer(clientTicketKey(addr)); ok || c.issuedTo("served", addr) {
 		t.Fatal("a ticket whose client has not proven its ID is offered or counts as issued")
 	}
@@ -164,8 +168,15 @@ func TestTicketCacheBoundedAndExpiring(t *testing.T) {
 	if tk, ok := c.forPeer(clientTicketKey(addr)); !ok || tk.peer != kadtest.ID(1) {
 		t.Fatalf("the proven ticket is not offered to call its client back: %+v, %v", tk, ok)
 	}
+	// pion's server stores a session a second time when it parses the
+	// client's last flight again: the ticket stays one, and proven.
+	n := c.len()
+	c.put(ticket{sess: served, addr: addr})
+	if c.len() != n || !c.issuedTo("served", addr) {
+		t.Fatalf("storing the same session again: %d tickets (want %d), issued %v", c.len(), n, c.issuedTo("served", addr))
+	}
 
-	c.put(ticket{sess: dtls.Session{ID: []byte("served")}, addr: other, peer: kadtest.ID(2), proven: true})
+	c.put(ticket{sess: dtls.Session{ID: []byte("served"), Secret: []byte("secret 2")}, addr: other, peer: kadtest.ID(2), proven: true})
 	if !c.issuedTo("served", addr) || c.issuedTo("served", other) {
 		t.Fatal("a peer-chosen session ID displaced the ticket that held it")
 	}

@@ -341,13 +341,6 @@ func (c *ticketCache) clear() {
 	c.order.Init()
 }
 
-// len is how many tickets c holds.
-func (c *ticketCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len()
-}
-
 // proven is how many of c's tickets can be resumed, in either role.
 func (c *ticketCache) proven() int {
 	c.mu.Lock()
