@@ -13,8 +13,19 @@ import (
 // compact form, with a *MalformedError (code 201: the fault is ours), and
 // one over MaxMessageSize with a *MessageTooLargeError.
 func EncodeMsg(m *krpc.Msg) ([]byte, error) {
+	b, err := AppendMsg(nil, m)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// AppendMsg appends m's encoding, as EncodeMsg makes it, to dst and
+// returns the extended slice; on an error it returns dst as it was. A
+// sender that recycles dst saves an allocation per message.
+func AppendMsg(dst []byte, m *krpc.Msg) ([]byte, error) {
 	if m == nil {
-		return nil, &MalformedError{Reason: "nil message", Code: krpc.ErrorCodeGenericError}
+		return dst, &MalformedError{Reason: "nil message", Code: krpc.ErrorCodeGenericError}
 	}
 	// The encoder omits an all-zero ID, so a zero target would arrive
 	// absent: presence is what will be written.
@@ -24,19 +35,26 @@ func EncodeMsg(m *krpc.Msg) ([]byte, error) {
 		reason = checkAddrs(m)
 	}
 	if reason != "" {
-		return nil, &MalformedError{Reason: reason, Code: krpc.ErrorCodeGenericError, T: m.T, Query: m.Y == krpc.YQuery}
+		return dst, &MalformedError{Reason: reason, Code: krpc.ErrorCodeGenericError, T: m.T, Query: m.Y == krpc.YQuery}
 	}
 	var b []byte
 	if plainMsg(m) {
-		b = appendMsg(make([]byte, 0, plainMsgSizeHint(m)), m)
+		if dst == nil {
+			dst = make([]byte, 0, plainMsgSizeHint(m))
+		}
+		b = appendMsg(dst, m)
 	} else {
-		var err error
-		if b, err = bencode.Marshal(m); err != nil {
-			return nil, fmt.Errorf("encoding KRPC message: %w", err)
+		enc, err := bencode.Marshal(m)
+		if err != nil {
+			return dst, fmt.Errorf("encoding KRPC message: %w", err)
+		}
+		b = enc
+		if dst != nil {
+			b = append(dst, enc...)
 		}
 	}
-	if limit := msgLimit(m); len(b) > limit {
-		return nil, &MessageTooLargeError{Size: len(b), Limit: limit}
+	if limit, size := msgLimit(m), len(b)-len(dst); size > limit {
+		return dst, &MessageTooLargeError{Size: size, Limit: limit}
 	}
 	return b, nil
 }

@@ -252,6 +252,38 @@ func TestDecodeRefusesOversize(t *testing.T) {
 	}
 }
 
+// AppendMsg writes after what dst holds the bytes EncodeMsg returns, for
+// every message kind (the value messages go through anacrolix's encoder);
+// a message it refuses leaves dst as it was.
+func TestAppendMsgExtendsDst(t *testing.T) {
+	prefix := []byte("prefix")
+	msgs := validMessages()
+	for name, m := range bep44Messages(t) {
+		msgs[name] = m
+	}
+	for name, m := range natMessages() {
+		msgs[name] = m
+	}
+	for name, m := range msgs {
+		m.T = "aa"
+		want := mustEncode(t, m)
+		dst := append(make([]byte, 0, 64), prefix...)
+		got, err := AppendMsg(dst, m)
+		if err != nil || !bytes.Equal(got, append(append([]byte{}, prefix...), want...)) {
+			t.Fatalf("%s: AppendMsg gave %q, %v; want the prefix and %q", name, got, err, want)
+		}
+	}
+	big := ErrorReply(krpc.ErrorCodeGenericError, strings.Repeat("x", MaxMessageSize))
+	big.T = "aa"
+	got, err := AppendMsg(prefix, big)
+	if !errors.Is(err, ErrMessageTooLarge) || !bytes.Equal(got, prefix) {
+		t.Fatalf("an oversized message: AppendMsg gave %q, %v; want the prefix alone and ErrMessageTooLarge", got, err)
+	}
+	if b, err := EncodeMsg(big); b != nil || err == nil {
+		t.Fatalf("EncodeMsg of an oversized message gave %d bytes, %v; want nil and an error", len(b), err)
+	}
+}
+
 func TestEncodeRefusesOversize(t *testing.T) {
 	m := ErrorReply(krpc.ErrorCodeGenericError, strings.Repeat("x", MaxMessageSize))
 	m.T = "aa"

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/dht/v2/krpc"
+	"github.com/kadnode/kadnode/kad"
 )
 
 // A call used to allocate its reply channel and its timer (three objects)
@@ -16,6 +17,14 @@ var (
 		t := time.NewTimer(time.Hour)
 		t.Stop()
 		return t
+	}}
+	// msgBufPool recycles the buffer a message is encoded into (one per
+	// query and per reply): pion's Write copies it into the record it
+	// encrypts before returning. Its capacity holds the largest message
+	// the encoder lets through.
+	msgBufPool = sync.Pool{New: func() any {
+		b := make([]byte, 0, kad.MaxValueMessageSize)
+		return &b
 	}}
 )
 

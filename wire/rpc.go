@@ -165,7 +165,9 @@ func (s *session) exchange(ctx context.Context, q *krpc.Msg) (*krpc.Msg, uint64,
 		putReplyChan(ch)
 	}()
 
-	b, err := kad.EncodeMsg(&msg)
+	buf := msgBufPool.Get().(*[]byte)
+	defer msgBufPool.Put(buf)
+	b, err := kad.AppendMsg((*buf)[:0], &msg)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -311,10 +313,12 @@ func (s *session) reply(tx string, r *krpc.Msg) {
 	if r.E != nil {
 		r.Y = krpc.YError
 	}
-	b, err := kad.EncodeMsg(r)
+	buf := msgBufPool.Get().(*[]byte)
+	defer msgBufPool.Put(buf)
+	b, err := kad.AppendMsg((*buf)[:0], r)
 	if err != nil {
 		s.t.log.Warn("cannot encode reply", "peer", s.addr, "err", err)
-		b, err = kad.EncodeMsg(&krpc.Msg{T: tx, Y: krpc.YError, E: &krpc.Error{Code: krpc.ErrorCodeServerError, Msg: "reply could not be encoded"}})
+		b, err = kad.AppendMsg((*buf)[:0], &krpc.Msg{T: tx, Y: krpc.YError, E: &krpc.Error{Code: krpc.ErrorCodeServerError, Msg: "reply could not be encoded"}})
 		if err != nil {
 			return
 		}
