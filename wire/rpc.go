@@ -166,9 +166,9 @@ func (s *session) exchange(ctx context.Context, q *krpc.Msg) (*krpc.Msg, uint64,
 	}()
 
 	buf := msgBufPool.Get().(*[]byte)
-	defer msgBufPool.Put(buf)
 	b, err := kad.AppendMsg((*buf)[:0], &msg)
 	if err != nil {
+		msgBufPool.Put(buf)
 		return nil, 0, err
 	}
 	seen := s.recvs.Load()
@@ -178,7 +178,9 @@ func (s *session) exchange(ctx context.Context, q *krpc.Msg) (*krpc.Msg, uint64,
 		b = append(s.proof[:len(s.proof):len(s.proof)], b...)
 	}
 	s.touch()
-	if _, err := s.conn.Write(b); err != nil {
+	_, err = s.conn.Write(b)
+	msgBufPool.Put(buf) // back before the wait for the answer
+	if err != nil {
 		if isClosed(s.closing) {
 			// Closed between the lookup of the session and the send.
 			err = kad.ErrSessionClosed
