@@ -21,9 +21,9 @@ var (
 	// msgBufPool recycles the buffer a message is encoded into (one per
 	// query and per reply): pion's Write copies it into the record it
 	// encrypts before returning. Its capacity holds the largest message
-	// the encoder lets through.
+	// the encoder lets through, behind a proof.
 	msgBufPool = sync.Pool{New: func() any {
-		b := make([]byte, 0, kad.MaxValueMessageSize)
+		b := make([]byte, 0, proofLen+kad.MaxValueMessageSize)
 		return &b
 	}}
 )

@@ -166,16 +166,17 @@ func (s *session) exchange(ctx context.Context, q *krpc.Msg) (*krpc.Msg, uint64,
 	}()
 
 	buf := msgBufPool.Get().(*[]byte)
-	b, err := kad.AppendMsg((*buf)[:0], &msg)
-	if err != nil {
-		msgBufPool.Put(buf)
-		return nil, 0, err
-	}
+	b := (*buf)[:0]
 	seen := s.recvs.Load()
 	if s.client && seen == 0 {
 		// Until the server answers, the proof goes in front (proof.go):
 		// the record that carried it alone may have been lost.
-		b = append(s.proof[:len(s.proof):len(s.proof)], b...)
+		b = append(b, s.proof...)
+	}
+	b, err := kad.AppendMsg(b, &msg)
+	if err != nil {
+		msgBufPool.Put(buf)
+		return nil, 0, err
 	}
 	s.touch()
 	_, err = s.conn.Write(b)

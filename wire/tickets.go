@@ -3,7 +3,6 @@ package wire
 import (
 	"bytes"
 	"container/list"
-	"net"
 	"net/netip"
 	"sync"
 	"time"
@@ -23,11 +22,11 @@ import (
 //
 // Either end resumes a session in either role: nodes are peers, and the
 // one that answered is as likely to call next. So a ticket is found both
-// ways: by session ID, as a pion server looks it up, and by pion's client
-// key for the other end's address (one socket serves both directions, so
-// the address a client called from is the one to call back). A server's
-// ticket joins the second index only once the client's proof has
-// checked; it resumes only such tickets.
+// ways: by session ID, as a pion server looks it up, and by the other
+// end's address, which is what a pion client's key names (one socket
+// serves both directions, so the address a client called from is the one
+// to call back). A server's ticket joins the second index only once the
+// client's proof has checked; it resumes only such tickets.
 
 // ticket is one resumable session.
 type ticket struct {
@@ -45,13 +44,13 @@ type ticket struct {
 type ticketCache struct {
 	mu        sync.Mutex
 	now       func() time.Time
-	bySession map[string]*ticket // by session ID (pion's server key)
-	byPeer    map[string]*ticket // proven ones, by clientTicketKey(addr)
-	order     list.List          // oldest first
+	bySession map[string]*ticket         // by session ID (pion's server key)
+	byPeer    map[netip.AddrPort]*ticket // proven ones, by the other end's address
+	order     list.List                  // oldest first
 }
 
 func newTicketCache(now func() time.Time) *ticketCache {
-	return &ticketCache{now: now, bySession: make(map[string]*ticket), byPeer: make(map[string]*ticket)}
+	return &ticketCache{now: now, bySession: make(map[string]*ticket), byPeer: make(map[netip.AddrPort]*ticket)}
 }
 
 // len is how many tickets c holds.
@@ -92,11 +91,10 @@ func (c *ticketCache) put(tk ticket) {
 // indexPeerLocked makes p the ticket for its address; the one it replaces
 // is forgotten, since one session per peer is enough to resume.
 func (c *ticketCache) indexPeerLocked(p *ticket) {
-	key := clientTicketKey(p.addr)
-	if old := c.byPeer[key]; old != nil && old != p {
+	if old := c.byPeer[p.addr]; old != nil && old != p {
 		c.removeLocked(old)
 	}
-	c.byPeer[key] = p
+	c.byPeer[p.addr] = p
 }
 
 // prove records id as the peer proven on the full handshake of the
@@ -113,19 +111,22 @@ func (c *ticketCache) prove(sessionID string, id krpc.ID) {
 
 // session finds the unexpired ticket with sessionID (server side).
 func (c *ticketCache) session(sessionID string) (ticket, bool) {
-	return c.lookup(c.bySession, sessionID)
-}
-
-// forPeer finds the unexpired proven ticket for pion's client key (client
-// side).
-func (c *ticketCache) forPeer(key string) (ticket, bool) {
-	return c.lookup(c.byPeer, key)
-}
-
-func (c *ticketCache) lookup(index map[string]*ticket, key string) (ticket, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	tk := index[key]
+	return c.unexpiredLocked(c.bySession[sessionID])
+}
+
+// forPeer finds the unexpired proven ticket for the node at addr (client
+// side).
+func (c *ticketCache) forPeer(addr netip.AddrPort) (ticket, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.unexpiredLocked(c.byPeer[addr])
+}
+
+// unexpiredLocked returns a copy of tk unless it is nil or expired; an
+// expired one is forgotten.
+func (c *ticketCache) unexpiredLocked(tk *ticket) (ticket, bool) {
 	if tk == nil {
 		return ticket{}, false
 	}
@@ -146,15 +147,23 @@ func (c *ticketCache) issuedTo(sessionID string, addr netip.AddrPort) bool {
 	return tk != nil && tk.proven && tk.addr == addr && c.now().Before(tk.expires)
 }
 
-// remove forgets the ticket that key names, as a session ID or as a
-// client key.
-func (c *ticketCache) remove(key string) {
+// remove forgets the ticket with sessionID, reporting whether there was
+// one.
+func (c *ticketCache) remove(sessionID string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if tk := c.bySession[key]; tk != nil {
+	tk := c.bySession[sessionID]
+	if tk != nil {
 		c.removeLocked(tk)
 	}
-	if tk := c.byPeer[key]; tk != nil {
+	return tk != nil
+}
+
+// removePeer forgets the ticket for the node at addr.
+func (c *ticketCache) removePeer(addr netip.AddrPort) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if tk := c.byPeer[addr]; tk != nil {
 		c.removeLocked(tk)
 	}
 }
@@ -164,16 +173,9 @@ func (c *ticketCache) removeLocked(tk *ticket) {
 	if id := string(tk.sess.ID); c.bySession[id] == tk {
 		delete(c.bySession, id)
 	}
-	if key := clientTicketKey(tk.addr); c.byPeer[key] == tk {
-		delete(c.byPeer, key)
+	if c.byPeer[tk.addr] == tk {
+		delete(c.byPeer, tk.addr)
 	}
-}
-
-// clientTicketKey is the key under which a pion client looks up its
-// session with the server at addr (dtls.Conn.sessionKey: the remote
-// address, "_", the server name, which we leave empty).
-func clientTicketKey(addr netip.AddrPort) string {
-	return net.UDPAddrFromAddrPort(addr).String() + "_"
 }
 
 // sessionTickets is the dtls.SessionStore of one handshake: it reads and
@@ -195,16 +197,17 @@ func (st sessionTickets) Set(_ []byte, sess dtls.Session) error {
 	return nil
 }
 
-// Get finds a session to resume. The server resumes only a ticket whose
-// client proved its ID. The client offers one only for the ID it
-// expects, so a peer known under another ID gets a full handshake that
-// shows its certificate.
+// Get finds a session to resume. A server's key is the offered session
+// ID; a client's names the server's address, which the session knows. The
+// server resumes only a ticket whose client proved its ID. The client
+// offers one only for the ID it expects, so a peer known under another ID
+// gets a full handshake that shows its certificate.
 func (st sessionTickets) Get(key []byte) (dtls.Session, error) {
 	s := st.s
 	var tk ticket
 	var ok bool
 	if s.client {
-		tk, ok = s.t.tickets.forPeer(string(key))
+		tk, ok = s.t.tickets.forPeer(s.addr)
 		ok = ok && (s.expect == nil || tk.peer == *s.expect)
 	} else {
 		tk, ok = s.t.tickets.session(string(key))
@@ -218,8 +221,13 @@ func (st sessionTickets) Get(key []byte) (dtls.Session, error) {
 }
 
 // Del forgets a session pion found broken (a fatal alert on it), or one
-// the server would not resume.
+// the server would not resume. pion's client passes its key for the
+// server's address after an alert, and the offered session ID after a
+// refusal.
 func (st sessionTickets) Del(key []byte) error {
-	st.s.t.tickets.remove(string(key))
+	s := st.s
+	if !s.t.tickets.remove(string(key)) && s.client {
+		s.t.tickets.removePeer(s.addr)
+	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
-	"slices"
 	"sync"
 	"time"
 
@@ -91,10 +90,7 @@ func (kn *kadnodeNet) settle(ctx context.Context) error { return ctx.Err() }
 // returns once each has looked up its own ID, while the last ones are
 // still refreshing their buckets with the join's sessions open.
 func (kn *kadnodeNet) waitJoinsDone(ctx context.Context) error {
-	kn.mu.Lock()
-	members := slices.Clone(kn.members)
-	kn.mu.Unlock()
-	for _, m := range members {
+	for _, m := range kn.net.Nodes() {
 		if err := m.WaitJoinDone(ctx); err != nil {
 			return err
 		}
