@@ -81,6 +81,46 @@ func BenchmarkHandshake(b *testing.B) {
 	})
 }
 
+// BenchmarkFirstCall is the latency of one ping to a peer: over a
+// session that is up ("established"), after a resumed handshake with a
+// peer met before ("resumed"), or after a full one with a stranger
+// ("full"). Calls run one at a time, so ns/op is the caller's wait; the
+// closing of the previous session at both ends is left out of the time.
+// A cold lookup pays "full" or "resumed" for each node it queries.
+func BenchmarkFirstCall(b *testing.B) {
+	for _, mode := range []string{"full", "resumed", "established"} {
+		b.Run(mode, func(b *testing.B) {
+			hub, c := newBenchNode(b), newBenchNode(b)
+			ctx := context.Background()
+			q := kad.PingQuery(c.LocalID(), false)
+			if _, _, err := c.Call(ctx, hub.LocalAddr(), nil, q); err != nil {
+				b.Fatal(err) // the full handshake that makes the ticket
+			}
+			b.ResetTimer()
+			for range b.N {
+				if mode != "established" {
+					b.StopTimer()
+					c.closeSessions()
+					if mode == "full" {
+						c.tickets.clear()
+					}
+					for hub.Stats().LiveSessions > 0 || c.Stats().LiveSessions > 0 {
+						time.Sleep(10 * time.Microsecond) // parked: see BenchmarkHandshake
+					}
+					b.StartTimer()
+				}
+				if _, _, err := c.Call(ctx, hub.LocalAddr(), nil, q); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			if got := c.Stats().Resumed; (mode == "resumed") != (got >= uint64(b.N)) {
+				b.Fatalf("%s: the caller resumed %d of %d sessions", mode, got, b.N)
+			}
+		})
+	}
+}
+
 func BenchmarkRoundTrip(b *testing.B) {
 	nodes := kadtest.Nodes(benchNodes, net.IPv4len)
 	b.Run("mux", func(b *testing.B) {

@@ -114,13 +114,18 @@ func (kn *kadnodeNet) close() {
 }
 
 func (kn *kadnodeNet) lookup(ctx context.Context, from int, target krpc.ID) lookupOutcome {
-	res, err := kn.member(from).Node().Lookup(ctx, target)
+	m := kn.member(from)
+	before := m.Transport().Stats()
+	res, err := m.Node().Lookup(ctx, target)
+	after := m.Transport().Stats()
 	out := lookupOutcome{
-		found:     res.Found,
-		queries:   res.Stats.Queries,
-		responses: res.Stats.Responses,
-		timeouts:  res.Stats.Timeouts,
-		err:       err,
+		found:      res.Found,
+		queries:    res.Stats.Queries,
+		responses:  res.Stats.Responses,
+		timeouts:   res.Stats.Timeouts,
+		handshakes: after.Handshakes["ok"] - before.Handshakes["ok"],
+		resumed:    after.Resumed - before.Resumed,
+		err:        err,
 	}
 	for _, c := range res.Closest {
 		out.closest = append(out.closest, c.ID)

@@ -30,6 +30,8 @@ type lookupSummary struct {
 	trueShare     float64 // share of the true k returned, over all lookups
 	messages      float64 // queries plus responses per lookup
 	timeouts      float64 // per lookup
+	handshakes    float64 // per lookup, at the querying node (kadnode)
+	resumed       float64 // of those, per lookup
 	errors        int
 	cost          cost
 }
@@ -80,6 +82,8 @@ func runOne(ctx context.Context, pass lookupPass, pr lookupPair, sum *lookupSumm
 	sum.trueShare += float64(hits) / float64(len(truth))
 	sum.messages += float64(out.queries + out.responses)
 	sum.timeouts += float64(out.timeouts)
+	sum.handshakes += float64(out.handshakes)
+	sum.resumed += float64(out.resumed)
 	return c.wall
 }
 
@@ -92,6 +96,8 @@ func finishSummary(s *lookupSummary, durs []time.Duration) {
 	s.trueShare /= n
 	s.messages /= n
 	s.timeouts /= n
+	s.handshakes /= n
+	s.resumed /= n
 	ps := stats.Percentiles(durs, 50, 90, 99)
 	s.p50, s.p90, s.p99 = ps[0], ps[1], ps[2]
 }

@@ -39,7 +39,11 @@ type lookupOutcome struct {
 	queries   int
 	responses int
 	timeouts  int
-	err       error
+	// handshakes and resumed are the DTLS handshakes the querying node
+	// completed during the lookup, and those of them that resumed a
+	// session (kadnode only; its other handshakes in that time count too).
+	handshakes, resumed uint64
+	err                 error
 }
 
 // joinPlan says which earlier node each node joins through. Node 0 starts
