@@ -3,7 +3,19 @@ package wire
 import (
 	"log/slog"
 	"net"
+	"net/netip"
+	"time"
 )
+
+// Socket is the transport's one UDP socket, for ingress and egress: the
+// bound *net.UDPConn itself, or what Config.WrapSocket made of it.
+type Socket interface {
+	ReadMsgUDPAddrPort(b, oob []byte) (n, oobn, flags int, addr netip.AddrPort, err error)
+	WriteToUDPAddrPort(b []byte, addr netip.AddrPort) (int, error)
+	SetReadDeadline(t time.Time) error
+	LocalAddr() net.Addr
+	Close() error
+}
 
 // tuneSocket sizes the socket's kernel buffers and turns on the kernel's
 // count of datagrams it dropped because the receive buffer was full. At

@@ -43,6 +43,10 @@ type Config struct {
 	// sessions lately (the floor) from which Prepare starts handshakes: 0
 	// takes DefaultPrepareMinRTT, negative prepares on any path.
 	PrepareMinRTT time.Duration
+	// WrapSocket, when set, is given the bound socket once it is tuned,
+	// and the transport then reads and writes only through what it
+	// returns: a harness's delay line between nodes of one process.
+	WrapSocket func(*net.UDPConn) Socket
 }
 
 func (c Config) withDefaults() Config {
@@ -98,7 +102,7 @@ type Transport struct {
 	cfg     Config
 	id      *Identity
 	alpn    string
-	sock    *net.UDPConn
+	sock    Socket
 	local   netip.AddrPort
 	log     *slog.Logger
 	handler atomic.Pointer[kad.Handler]
@@ -159,11 +163,15 @@ func Listen(cfg Config) (*Transport, error) {
 		return nil, fmt.Errorf("cannot listen on UDP %s: %w", cfg.Listen, err)
 	}
 	tuneSocket(sock, cfg.SocketBuffer, cfg.Logger)
+	var s Socket = sock
+	if cfg.WrapSocket != nil {
+		s = cfg.WrapSocket(sock)
+	}
 	t := &Transport{
 		cfg:     cfg,
 		id:      cfg.Identity,
 		alpn:    alpnPrefix + cfg.Network,
-		sock:    sock,
+		sock:    s,
 		local:   kad.UnmapAddrPort(sock.LocalAddr().(*net.UDPAddr).AddrPort()),
 		log:     cfg.Logger,
 		peers:   make(map[netip.AddrPort]*peerSlot),

@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"net"
 	"os"
 	"runtime"
 	"strconv"
@@ -20,7 +21,7 @@ func TestSocketReceiveBuffer(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := newTestNode(t, nil)
-	rcv, _ := socketBuffers(a.sock)
+	rcv, _ := socketBuffers(a.sock.(*net.UDPConn))
 	if want := 2 * min(DefaultSocketBuffer, rmemMax); rcv != want {
 		t.Fatalf("receive buffer is %d bytes, want %d (2 × min(%d asked, rmem_max %d))", rcv, want, DefaultSocketBuffer, rmemMax)
 	}

@@ -22,7 +22,7 @@ var datagramPool = sync.Pool{New: func() any {
 // UDP socket. It must unblock Read on a past deadline and on Close, because
 // pion cancels its reader that way and Close would hang otherwise.
 type vconn struct {
-	sock   *net.UDPConn
+	sock   Socket
 	remote netip.AddrPort
 	in     chan *[]byte
 	// onWrite, when set, sees every outgoing datagram and can veto it; the
@@ -52,7 +52,7 @@ type vconn struct {
 	dlCh    chan struct{} // closed while the read deadline is in the past
 }
 
-func newVconn(sock *net.UDPConn, remote netip.AddrPort, queueLen int) *vconn {
+func newVconn(sock Socket, remote netip.AddrPort, queueLen int) *vconn {
 	return &vconn{
 		sock:   sock,
 		remote: remote,

@@ -23,6 +23,7 @@ import (
 // public routers by DNS), and its own BEP 44 store, which the values phase
 // reads to count the nodes that stored an item.
 type anacrolixNet struct {
+	line    *delayLine // the servers send through it; nil: directly
 	mu      sync.Mutex
 	servers []*dht.Server
 	stores  []*bep44.Memory
@@ -31,7 +32,9 @@ type anacrolixNet struct {
 	pinged []map[string]struct{}
 }
 
-func newAnacrolixNet() *anacrolixNet { return &anacrolixNet{} }
+// newAnacrolixNet makes an empty network whose servers send through line
+// (nil: directly).
+func newAnacrolixNet(line *delayLine) *anacrolixNet { return &anacrolixNet{line: line} }
 
 func (a *anacrolixNet) name() string { return "anacrolix" }
 
@@ -52,13 +55,13 @@ func (a *anacrolixNet) server(i int) *dht.Server {
 }
 
 func (a *anacrolixNet) join(ctx context.Context, i, seed int) error {
-	conn, err := net.ListenPacket("udp4", serverAddr(i).String())
+	conn, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(serverAddr(i)))
 	if err != nil {
 		return err
 	}
 	store := bep44.NewMemory()
 	cfg := &dht.ServerConfig{
-		Conn:        conn,
+		Conn:        a.line.packetConn(conn),
 		NoSecurity:  true, // loopback addresses: BEP 42 IDs do not apply
 		SendLimiter: rate.NewLimiter(rate.Inf, 0),
 		Logger:      alog.Default.FilterLevel(alog.Critical),

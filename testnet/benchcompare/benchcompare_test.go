@@ -102,14 +102,16 @@ func TestAnacrolixNetworkAnswers(t *testing.T) {
 }
 
 // TestRunTinyNetworks runs the whole comparison at a tiny N, values phase
-// included. There every kadnode lookup must return exactly the true k
-// closest and every node must find a newly joined one.
+// included, with every datagram through a delay line (-delay). There every
+// kadnode lookup must return exactly the true k closest and every node
+// must find a newly joined one.
 func TestRunTinyNetworks(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), tinyRunBound)
 	defer cancel()
 	o := options{
 		sizes: []int{12}, ks: []int{8}, lookups: 10, joinParallel: 4,
 		window: 4, answerTime: 200 * time.Millisecond, answerRuns: 1, seed: 1, progress: io.Discard, values: 4,
+		delay: time.Millisecond,
 	}
 	rows, err := runSize(ctx, 12, o, func(rowResult) {})
 	if err != nil {

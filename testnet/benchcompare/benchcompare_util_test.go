@@ -16,7 +16,7 @@ const tinyRunBound = 5 * time.Minute
 // round, and closes it when tb ends.
 func joinedAnacrolix(tb testing.TB, ctx context.Context, plan joinPlan) *anacrolixNet {
 	tb.Helper()
-	an := newAnacrolixNet()
+	an := newAnacrolixNet(nil)
 	tb.Cleanup(an.close)
 	if err := joinAll(ctx, an, plan, func(int) {}); err != nil {
 		tb.Fatal(err)
@@ -31,7 +31,7 @@ func joinedAnacrolix(tb testing.TB, ctx context.Context, plan joinPlan) *anacrol
 // closes it when tb ends.
 func joinedKadnode(tb testing.TB, ctx context.Context, k int, plan joinPlan) *kadnodeNet {
 	tb.Helper()
-	kn, err := newKadnodeNet(k, 0, 0, 1)
+	kn, err := newKadnodeNet(k, 0, 0, 1, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

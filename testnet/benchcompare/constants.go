@@ -37,6 +37,9 @@ const (
 	// restSlack is how long past the transport's idle timeout the at-rest
 	// memory is taken, so that the reaper has run.
 	restSlack = 5 * time.Second
+	// delayLineMaxQueued bounds the datagrams held on the -delay line;
+	// beyond it they are dropped, as by a full router queue.
+	delayLineMaxQueued = 1 << 18
 	// udpReadBuffer is large enough for any KRPC datagram.
 	udpReadBuffer = 64 << 10
 

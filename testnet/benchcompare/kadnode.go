@@ -33,8 +33,8 @@ var quietLogger = slog.New(slog.DiscardHandler)
 
 // newKadnodeNet makes an empty network of nodes with bucket size k and
 // liveness-ping pause revalidate and prepared handshakes prepareAhead (0:
-// the defaults).
-func newKadnodeNet(k int, revalidate time.Duration, prepareAhead int, seed uint64) (*kadnodeNet, error) {
+// the defaults), whose nodes send through line (nil: directly).
+func newKadnodeNet(k int, revalidate time.Duration, prepareAhead int, seed uint64, line *delayLine) (*kadnodeNet, error) {
 	dir, err := os.MkdirTemp("", "kadnode-benchcompare-")
 	if err != nil {
 		return nil, err
@@ -45,6 +45,7 @@ func newKadnodeNet(k int, revalidate time.Duration, prepareAhead int, seed uint6
 		Node: func(_ int, c *node.Config) {
 			c.K, c.Alpha, c.RevalidateInterval, c.PrepareAhead = k, kadnodeAlpha, revalidate, prepareAhead
 		},
+		Wire: func(_ int, c *wire.Config) { c.WrapSocket = line.wrapSocket },
 		Seed: seed,
 	})
 	if err != nil {

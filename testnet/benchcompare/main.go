@@ -40,6 +40,7 @@ type options struct {
 	prepareAhead int           // kadnode PrepareAhead; 0 keeps its default, negative is off
 	restWait     time.Duration // pause before the at-rest memory; 0 skips it
 	values       int           // BEP 44 items of the values phase; 0 skips it
+	delay        time.Duration // one-way delay of every datagram the nodes send; 0: none
 	progress     io.Writer
 }
 
@@ -61,6 +62,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.window, "answer-window", 64, "find_node queries in flight against one node (one per client)")
 	fs.DurationVar(&o.answerTime, "answer-time", 2*time.Second, "duration of one find_node load run")
 	fs.IntVar(&o.answerRuns, "answer-runs", 3, "load runs per system, interleaved; the median is reported")
+	fs.DurationVar(&o.delay, "delay", 0, "one-way delay added to every datagram the nodes of both networks send (a round trip between nodes takes twice it; 0: loopback as it is)")
 	fs.IntVar(&o.values, "values", 0, "BEP 44 items to put and get on both systems after the lookups (0 skips the values phase)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for join order, lookup pairs and targets")
 	fs.IntVar(&o.prepareAhead, "prepare-ahead", 0, "kadnode's handshakes started ahead with a lookup's next candidates (0: its default; -1: off)")

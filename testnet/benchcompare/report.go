@@ -259,6 +259,14 @@ func prepareText(n int) string {
 	return strconv.Itoa(n)
 }
 
+// delayText describes -delay for the notes' first line.
+func delayText(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("; every datagram a node of either network sends is held %v before it leaves (-delay), in order, so a round trip between nodes takes %v more than on loopback; the load clients' queries are not held, the nodes' answers are", d, 2*d)
+}
+
 func revalidateText(d time.Duration) string {
 	if d == 0 {
 		return fmt.Sprintf("%v (its default)", node.DefaultRevalidateInterval)
@@ -268,7 +276,7 @@ func revalidateText(d time.Duration) string {
 
 // writeNotes says how the figures were taken, next to the tables.
 func writeNotes(w io.Writer, o options) {
-	fmt.Fprintf(w, `How the figures were taken (in one process, on loopback: kadnode node i on 127.1.x.y by the testnet harness, anacrolix node i on 127.2.x.y, load clients on 127.3.x.y, so per-IP limits see one IP per peer as on a real network):
+	fmt.Fprintf(w, `How the figures were taken (in one process, on loopback: kadnode node i on 127.1.x.y by the testnet harness, anacrolix node i on 127.2.x.y, load clients on 127.3.x.y, so per-IP limits see one IP per peer as on a real network%s):
 
 - Both networks join the same way: node 0 alone, then waves of %d nodes, each node through one random node of an earlier wave (the same plan for both). kadnode: Start + WaitJoined (the lookup of its own ID is done); the memory after the join is read once every node's join has also finished its bucket refreshes (WaitJoinDone), which close the join's sessions. anacrolix: Bootstrap, then one round of pings from every server to every entry of its table (the first step of its own table maintenance; it advertises only nodes that answered one of its queries). Each anacrolix server has its own unlimited send limiter (the package default is one 25 msg/s limiter shared by every server in the process, which drops replies) and only our nodes as starting nodes (the default resolves public routers by DNS).
 - Lookups: L = %d (from a random node, for a random target) per pass. Cold pass: each pair once on each system; warm pass: the same pairs again (kadnode's DTLS sessions are up). The passes interleave lookup by lookup, in rotating order. anacrolix lookups are its own traversal (k = %d, α = %d) with get_peers queries, started from the whole table as its Bootstrap and Announce do; "exact-k" = the k closest that answered are exactly the true k closest of all node IDs (the querier left out); "true k returned" = share of the true k among them. Messages = queries sent + responses received. DTLS handshakes per lookup: those the querying kadnode node completed while the lookup ran (its background ones in that time too), and how many of them resumed a session met before.
@@ -278,6 +286,6 @@ func writeNotes(w io.Writer, o options) {
 - Memory per node: heap after GC and RSS after returning freed memory to the OS, before and after building the network, divided by N (kadnode: after every join's refreshes, including Pebble with the harness's %d KiB memtable and %d KiB cache). "At rest": kadnode again after the lookups and the load, once its idle DTLS sessions have been reaped (%v after the load; the idle timeout is %v); anacrolix keeps no per-peer state to reap, so its after-join figure stands.
 - Answers/s: %d clients with one find_node each in flight against one node for %v, %d runs alternating systems, median. kadnode clients are wire transports with established DTLS sessions; anacrolix clients send plain KRPC over UDP sockets. All queries carry ro=1. Cores = process CPU time / wall time during the phase (clients and server run in the same process, on the same cores).
 
-`, o.joinParallel, o.lookups, anacrolixK, anacrolixAlpha, findableWindow, findableRounds, prepareText(o.prepareAhead), revalidateText(o.revalidate),
+`, delayText(o.delay), o.joinParallel, o.lookups, anacrolixK, anacrolixAlpha, findableWindow, findableRounds, prepareText(o.prepareAhead), revalidateText(o.revalidate),
 		testnet.StoreMemTableSize>>10, testnet.StoreCacheSize>>10, o.restWait, wire.DefaultIdleTimeout, o.window, o.answerTime, o.answerRuns)
 }

@@ -33,8 +33,10 @@ func runSize(ctx context.Context, n int, o options, emit func(rowResult)) ([]row
 func runRow(ctx context.Context, r *rowResult, plan joinPlan, rng *rand.Rand, o options) error {
 	sys := fmt.Sprintf("kadnode-k%d", r.k)
 	o.logf("N=%d: joining anacrolix", r.n)
+	line := newDelayLine(o.delay) // nil without -delay
+	defer line.close()            // after both networks (defers run last first)
 	before := takeMem()
-	an := newAnacrolixNet()
+	an := newAnacrolixNet(line)
 	defer an.close()
 	var err error
 	r.aJoin = measure(o.profileDir, profileName(r.n, sys, "anacrolix-join"), func() { err = joinAll(ctx, an, plan, func(int) {}) })
@@ -50,7 +52,7 @@ func runRow(ctx context.Context, r *rowResult, plan joinPlan, rng *rand.Rand, o 
 
 	o.logf("N=%d: joining %s", r.n, sys)
 	before = takeMem()
-	kn, err := newKadnodeNet(r.k, o.revalidate, o.prepareAhead, o.seed)
+	kn, err := newKadnodeNet(r.k, o.revalidate, o.prepareAhead, o.seed, line)
 	if err != nil {
 		return err
 	}
