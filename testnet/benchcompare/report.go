@@ -76,6 +76,10 @@ func versions() string {
 			parts = append(parts, "with uncommitted changes")
 		}
 	}
+	if len(parts) == 0 {
+		// go run stamps no revision; the Makefile's targets go build.
+		parts = append(parts, "kadnode revision not recorded (built by go run)")
+	}
 	for _, d := range bi.Deps {
 		switch d.Path {
 		case "github.com/anacrolix/dht/v2", "github.com/pion/dtls/v2", "github.com/cockroachdb/pebble":
