@@ -60,11 +60,12 @@ bench:
 BENCH_COMPARE_N     ?= 100,500,1000
 BENCH_COMPARE_FLAGS ?= -lookups 200 -answer-runs 5 -revalidate 1m -timeout 90m
 # Built, not run with go run, so that the binary carries the commit that
-# the results' header names.
+# the results' header names (-buildvcs=auto overrides a GOFLAGS that turns
+# the stamp off).
 BENCH_COMPARE_BIN = bin/benchcompare
 .PHONY: bench-compare bench-compare-bin
 bench-compare-bin:
-	$(GO) build -o $(BENCH_COMPARE_BIN) ./testnet/benchcompare
+	$(GO) build -buildvcs=auto -o $(BENCH_COMPARE_BIN) ./testnet/benchcompare
 
 bench-compare: bench-compare-bin
 	$(BENCH_COMPARE_BIN) -n $(BENCH_COMPARE_N) $(BENCH_COMPARE_FLAGS) -out testnet/benchcompare/RESULTS.md

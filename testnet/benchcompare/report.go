@@ -77,8 +77,9 @@ func versions() string {
 		}
 	}
 	if len(parts) == 0 {
-		// go run stamps no revision; the Makefile's targets go build.
-		parts = append(parts, "kadnode revision not recorded (built by go run)")
+		// go run stamps no revision, nor go build with -buildvcs=false;
+		// the Makefile's targets build with it.
+		parts = append(parts, "kadnode revision not recorded (go run, or -buildvcs=false)")
 	}
 	for _, d := range bi.Deps {
 		switch d.Path {
