@@ -62,12 +62,13 @@ func TestItemTargetsAgree(t *testing.T) {
 
 // TestValuesTinyNetworks runs the values phase on every system at a tiny
 // size. On kadnode every put must be stored and every get must return the
-// latest version. On both anacrolix systems every put must be stored, and
-// at least half the gets of each pass must return the latest version and
-// none an older one: anacrolix's get replies lead toward the zero ID (see
+// latest version, never an older one. On both anacrolix systems every put
+// must be stored, and at least half the gets of each pass must return the
+// latest version: anacrolix's get replies lead toward the zero ID (see
 // values_routed.go), and in a young 20-node network its last joiners know
 // two or three others, so a get from one of them can stall before it
-// reaches a holder (the figure the benchmark reports).
+// reaches a holder, or reach only nodes that the update's put missed and
+// return the first version (the figures the benchmark reports).
 func TestValuesTinyNetworks(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), tinyRunBound)
 	defer cancel()
@@ -93,7 +94,7 @@ func TestValuesTinyNetworks(t *testing.T) {
 					name, ph.name, sum.ok, sum.count, least, ph.want, sum.queries, sum.firstErr)
 			}
 			for _, r := range ph.recs {
-				if !r.ok && r.err != nil && strings.Contains(r.err.Error(), "got seq") {
+				if s == sysKadnode && !r.ok && r.err != nil && strings.Contains(r.err.Error(), "got seq") {
 					t.Errorf("%s %s: %v", name, ph.name, r.err)
 				}
 			}
