@@ -419,8 +419,7 @@ func closeBoth(t *testing.T, a, b *testNode) {
 
 // resumeAndCheck pings callee from caller, expecting its ID, and checks
 // that the handshake was resumed at both ends (the first resumption of
-// each) and that
-// each end attributes the session to the other.
+// each) and that each end attributes the session to the other.
 func resumeAndCheck(t *testing.T, caller, callee *testNode) {
 	t.Helper()
 	id := callee.LocalID()

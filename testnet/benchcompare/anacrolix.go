@@ -61,7 +61,7 @@ func (a *anacrolixNet) join(ctx context.Context, i, seed int) error {
 	}
 	store := bep44.NewMemory()
 	cfg := &dht.ServerConfig{
-		Conn:        a.line.packetConn(conn),
+		Conn:        a.line.wrap(conn),
 		NoSecurity:  true, // loopback addresses: BEP 42 IDs do not apply
 		SendLimiter: rate.NewLimiter(rate.Inf, 0),
 		Logger:      alog.Default.FilterLevel(alog.Critical),

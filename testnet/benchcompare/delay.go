@@ -125,17 +125,15 @@ func (l *delayLine) close() {
 	l.wg.Wait()
 }
 
-// wrapSocket is wire.Config.WrapSocket for a kadnode node: its sends go
-// through the line; with no line, the socket itself.
-func (l *delayLine) wrapSocket(c *net.UDPConn) wire.Socket {
-	if l == nil {
-		return c
-	}
-	return delayedSocket{UDPConn: c, line: l}
+// lineConn is a node's socket as the line hands it out: a kadnode
+// transport's wire.Socket, and an anacrolix server's net.PacketConn.
+type lineConn interface {
+	wire.Socket
+	net.PacketConn
 }
 
-// packetConn is an anacrolix server's conn: its sends go through the line.
-func (l *delayLine) packetConn(c *net.UDPConn) net.PacketConn {
+// wrap makes c send through the line; with no line it is c itself.
+func (l *delayLine) wrap(c *net.UDPConn) lineConn {
 	if l == nil {
 		return c
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"sync"
@@ -45,7 +46,9 @@ func newKadnodeNet(k int, revalidate time.Duration, prepareAhead int, seed uint6
 		Node: func(_ int, c *node.Config) {
 			c.K, c.Alpha, c.RevalidateInterval, c.PrepareAhead = k, kadnodeAlpha, revalidate, prepareAhead
 		},
-		Wire: func(_ int, c *wire.Config) { c.WrapSocket = line.wrapSocket },
+		Wire: func(_ int, c *wire.Config) {
+			c.WrapSocket = func(u *net.UDPConn) wire.Socket { return line.wrap(u) }
+		},
 		Seed: seed,
 	})
 	if err != nil {
